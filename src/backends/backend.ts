@@ -157,7 +157,10 @@ export interface Backend {
    * Returns [N].
    */
   softmaxCrossEntropy<A extends FloatArray>(logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A>;
-  /** dlogits [N, C] = dloss[n] * (softmax(logits) - onehot(labels)) for dloss [N]. */
+  /**
+   * dlogits [N, C] = dloss[n] * (softmax(logits) * sum(labels[n]) - labels[n]) for dloss [N]: the exact gradient
+   * of the forward, equal to dloss[n] * (softmax - onehot) for rows that sum to 1. Out-of-range int labels give 0.
+   */
   softmaxCrossEntropyBackward<A extends FloatArray>(dloss: KTensor<A>, logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A>;
 
   // --- convolution ---------------------------------------------------------------------------

@@ -1,0 +1,27 @@
+/**
+ * nodegrad: train and run convolutional networks on the server, from TypeScript.
+ *
+ * Tensors and their maths are top-level functions (and Tensor methods); the network kernels
+ * (convolution, pooling, batch norm, dense, losses, dropout) live in the `ops` namespace.
+ */
+export { Tensor } from './tensor/tensor.js';
+export type { TensorData, TensorOrScalar } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export type { Nested } from './tensor/format.js';
+export * from './tensor/creation.js';
+export * from './tensor/manipulation.js';
+export * from './tensor/elementwise.js';
+export * from './tensor/reduction.js';
+export * from './tensor/linalg.js';
+export * from './tensor/softmax.js';
+export { Generator, manualSeed, getDefaultGenerator } from './tensor/random.js';
+
+export * as ops from './ops/index.js';
+
+export { getBackend, setBackend, withBackend } from './backends/registry.js';
+export type { BackendName } from './backends/registry.js';
+export type * from './backends/backend.js';
+export { referenceBackend } from './backends/reference/index.js';
+export { nativeInfo } from './backends/native/index.js';
+
+export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';

@@ -1,0 +1,397 @@
+/**
+ * Shape and data movement: reshape, expandDims, squeeze (views sharing storage), permute/transpose, slice,
+ * gather, concat/stack/unstack/split, pad, broadcastTo/tile, cast and oneHot (kernel calls).
+ * Every argument is validated here, once, with errors naming op, argument and shapes; kernels then run on
+ * resolved, in-range attributes (backend.ts's contract).
+ */
+import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
+import type { PadMode } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
+import { type DType, isDType } from './dtype.js';
+import { checkNonNegativeInt, checkPositiveInt, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from './shape.js';
+import { assertTensor, describe } from './convert.js';
+import { Tensor } from './tensor.js';
+
+export interface PadOptions {
+  /** 'constant' (default) fills with `value`; 'reflect' mirrors about the edge (no repeat); 'symmetric' repeats it. */
+  mode?: PadMode;
+  /** The fill of 'constant' mode (default 0). */
+  value?: number;
+}
+
+export interface OneHotOptions {
+  onValue?: number;
+  offValue?: number;
+}
+
+/** A list of integers given by a user (perm, begin, reps...). */
+function checkIntList(op: string, arg: string, v: unknown): number[] {
+  if (!Array.isArray(v)) throw opError(DTypeError, op, `argument '${arg}' must be an array of integers, got ${describe(v)}`);
+  for (const d of v) {
+    if (typeof d !== 'number' || !Number.isInteger(d)) {
+      throw opError(ValueError, op, `argument '${arg}' must hold integers, got ${JSON.stringify(v)}`);
+    }
+  }
+  return [...v];
+}
+
+/** Same storage, new shape: reshapes and squeezes are views. */
+function view(x: Tensor, shape: readonly number[]): Tensor {
+  return new Tensor(x.data, shape);
+}
+
+/** New shape over the same storage; one entry may be -1 (inferred from the size). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const op = 'reshape';
+  assertTensor(op, 'x', x);
+  const s = checkIntList(op, 'shape', shape);
+  const unknown = s.indexOf(-1);
+  if (s.some((d) => d < -1) || s.indexOf(-1, unknown + 1) >= 0) {
+    throw opError(ValueError, op, `argument 'shape' ${fmtShape(s)} must hold non-negative integers and at most one -1`);
+  }
+  if (unknown >= 0) {
+    const known = sizeOf(s.filter((d) => d !== -1));
+    if (known === 0 || x.size % known !== 0) {
+      throw opError(ShapeError, op, `cannot reshape argument 'x' of shape ${fmtShape(x.shape)} (${x.size} elements) into ${fmtShape(s)}`);
+    }
+    s[unknown] = x.size / known;
+  }
+  if (sizeOf(s) !== x.size) {
+    throw opError(
+      ShapeError,
+      op,
+      `cannot reshape argument 'x' of shape ${fmtShape(x.shape)} (${x.size} elements) into ${fmtShape(s)} (${sizeOf(s)} elements)`,
+    );
+  }
+  return view(x, s);
+}
+
+/** Inserts an axis of length 1 at `axis` (in [-rank-1, rank]); a view. */
+export function expandDims(x: Tensor, axis = 0): Tensor {
+  const op = 'expandDims';
+  assertTensor(op, 'x', x);
+  const a = normalizeAxis(op, axis, x.rank + 1);
+  return view(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
+}
+
+/** Drops the given axes (each must have length 1), or every axis of length 1; a view. */
+export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  const op = 'squeeze';
+  assertTensor(op, 'x', x);
+  if (axis === undefined) return view(x, x.shape.filter((d) => d !== 1));
+  const axes = normalizeAxes(op, axis, x.rank);
+  for (const a of axes) {
+    if (x.shape[a] !== 1) {
+      throw opError(ShapeError, op, `argument 'axis' ${a}: cannot squeeze an axis of length ${x.shape[a]} (shape ${fmtShape(x.shape)})`);
+    }
+  }
+  return view(x, x.shape.filter((_, a) => !axes.includes(a)));
+}
+
+/** out.shape[i] = x.shape[perm[i]]; perm must be a permutation of 0..rank-1. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const op = 'permute';
+  assertTensor(op, 'x', x);
+  return transposeChecked(op, x, perm);
+}
+
+/** Reverses the axes (a matrix transpose for rank 2), or permutes them by `perm`. */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const op = 'transpose';
+  assertTensor(op, 'x', x);
+  return transposeChecked(op, x, perm ?? x.shape.map((_, i) => x.rank - 1 - i));
+}
+
+function transposeChecked(op: string, x: Tensor, perm: readonly number[]): Tensor {
+  const p = checkIntList(op, 'perm', perm);
+  const sorted = [...p].sort((a, b) => a - b);
+  if (p.length !== x.rank || sorted.some((v, i) => v !== i)) {
+    throw opError(ValueError, op, `argument 'perm' [${p.join(',')}] is not a permutation of 0..${x.rank - 1} for x of shape ${fmtShape(x.shape)}`);
+  }
+  if (p.every((v, i) => v === i)) return view(x, x.shape); // identity: nothing moves
+  return Tensor.fromKernel(getBackend().transpose(x, p));
+}
+
+/**
+ * The block starting at `begin` of `size` per axis. Negative begin counts from the end; size -1 or omitted
+ * runs to the end; axes past begin.length are taken whole.
+ */
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  const op = 'slice';
+  assertTensor(op, 'x', x);
+  const b = checkIntList(op, 'begin', begin);
+  if (b.length > x.rank) {
+    throw opError(ShapeError, op, `argument 'begin' [${b.join(',')}] has ${b.length} entries but x has shape ${fmtShape(x.shape)}`);
+  }
+  const s = size === undefined ? b.map(() => -1) : checkIntList(op, 'size', size);
+  if (s.length !== b.length) {
+    throw opError(ShapeError, op, `argument 'size' [${s.join(',')}] must have as many entries as argument 'begin' [${b.join(',')}]`);
+  }
+  const rb: number[] = [];
+  const rs: number[] = [];
+  for (let a = 0; a < x.rank; a++) {
+    const dim = x.shape[a];
+    const b0 = a < b.length ? b[a] : 0;
+    const s0 = a < s.length ? s[a] : -1;
+    const start = b0 < 0 ? b0 + dim : b0;
+    if (start < 0 || start > dim) {
+      throw opError(ValueError, op, `argument 'begin'[${a}] = ${b0} is out of range for axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`);
+    }
+    const len = s0 === -1 ? dim - start : s0;
+    if (len < 0 || start + len > dim) {
+      throw opError(
+        ValueError,
+        op,
+        `argument 'size'[${a}] = ${s0} from begin ${start} runs past axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`,
+      );
+    }
+    rb.push(start);
+    rs.push(len);
+  }
+  return Tensor.fromKernel(getBackend().slice(x, rb, rs, rb.map(() => 1)));
+}
+
+/**
+ * Picks entries along `axis` by index: out.shape = x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:].
+ * Indices are an int32 tensor or an array of integers, each in [0, x.shape[axis]).
+ */
+export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0): Tensor {
+  const op = 'gather';
+  assertTensor(op, 'x', x);
+  const a = normalizeAxis(op, axis, x.rank);
+  let idx: Tensor;
+  if (indices instanceof Tensor) {
+    if (indices.dtype !== 'int32') {
+      throw opError(DTypeError, op, `argument 'indices' must be int32, got ${indices.dtype} of shape ${fmtShape(indices.shape)}`);
+    }
+    idx = indices;
+  } else {
+    const list = checkIntList(op, 'indices', indices);
+    idx = new Tensor(Int32Array.from(list), [list.length]);
+  }
+  const dim = x.shape[a];
+  for (let i = 0; i < idx.size; i++) {
+    const v = idx.data[i];
+    if (v < 0 || v >= dim) {
+      throw opError(
+        ValueError,
+        op,
+        `argument 'indices' holds ${v} (flat position ${i}), out of range [0, ${dim}) for axis ${a} of x with shape ${fmtShape(x.shape)}`,
+      );
+    }
+  }
+  return Tensor.fromKernel(getBackend().gather(x, idx, a));
+}
+
+/** A non-empty list of tensors of one dtype and rank. */
+function checkTensorList(op: string, xs: unknown): Tensor[] {
+  if (!Array.isArray(xs) || xs.length === 0) {
+    throw opError(ValueError, op, `argument 'tensors' must be a non-empty array of Tensors, got ${Array.isArray(xs) ? '[]' : describe(xs)}`);
+  }
+  xs.forEach((t, i) => assertTensor(op, `tensors[${i}]`, t));
+  const list = xs as Tensor[];
+  list.forEach((t, i) => {
+    if (t.dtype !== list[0].dtype) {
+      throw opError(DTypeError, op, `argument 'tensors[${i}]' is ${t.dtype} but tensors[0] is ${list[0].dtype} (cast first)`);
+    }
+  });
+  return list;
+}
+
+/** Joins tensors along an existing axis; they agree on every other axis. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  const op = 'concat';
+  const xs = checkTensorList(op, tensors);
+  const first = xs[0];
+  if (first.rank === 0) throw opError(ShapeError, op, `cannot concatenate scalars (argument 'tensors[0]' has shape [])`);
+  const a = normalizeAxis(op, axis, first.rank);
+  xs.forEach((t, i) => {
+    if (t.rank !== first.rank || t.shape.some((d, k) => k !== a && d !== first.shape[k])) {
+      throw opError(
+        ShapeError,
+        op,
+        `argument 'tensors[${i}]' has shape ${fmtShape(t.shape)} but tensors[0] has ${fmtShape(first.shape)}: ` +
+          `all axes but axis ${a} must match`,
+      );
+    }
+  });
+  return Tensor.fromKernel(getBackend().concat(xs, a));
+}
+
+/** Joins same-shape tensors along a new axis (in [-rank-1, rank]). */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  const op = 'stack';
+  const xs = checkTensorList(op, tensors);
+  const a = normalizeAxis(op, axis, xs[0].rank + 1);
+  xs.forEach((t, i) => {
+    if (!shapesEqual(t.shape, xs[0].shape)) {
+      throw opError(ShapeError, op, `argument 'tensors[${i}]' has shape ${fmtShape(t.shape)} but tensors[0] has ${fmtShape(xs[0].shape)}`);
+    }
+  });
+  const expanded = xs.map((t) => view(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)]));
+  return Tensor.fromKernel(getBackend().concat(expanded, a));
+}
+
+/** Slices along `axis` at (start, len); the axis is kept. Arguments already validated. */
+function sliceAxis(x: Tensor, axis: number, start: number, len: number): Tensor {
+  const begin = x.shape.map((_, k) => (k === axis ? start : 0));
+  const size = x.shape.map((d, k) => (k === axis ? len : d));
+  return Tensor.fromKernel(getBackend().slice(x, begin, size, size.map(() => 1)));
+}
+
+/** The tensors of rank-1 along `axis` (the inverse of stack). */
+export function unstack(x: Tensor, axis = 0): Tensor[] {
+  const op = 'unstack';
+  assertTensor(op, 'x', x);
+  const a = normalizeAxis(op, axis, x.rank);
+  const rest = x.shape.filter((_, k) => k !== a);
+  return Array.from({ length: x.shape[a] }, (_, i) => view(sliceAxis(x, a, i, 1), rest));
+}
+
+/**
+ * Splits along `axis` into `count` equal parts (count must divide the axis), or into parts of the given
+ * sizes (they sum to the axis length; one may be -1, inferred).
+ */
+export function split(x: Tensor, sizesOrCount: number | readonly number[], axis = 0): Tensor[] {
+  const op = 'split';
+  assertTensor(op, 'x', x);
+  const a = normalizeAxis(op, axis, x.rank);
+  const dim = x.shape[a];
+  let sizes: number[];
+  if (typeof sizesOrCount === 'number') {
+    const count = checkPositiveInt(op, 'sizesOrCount', sizesOrCount);
+    if (dim % count !== 0) {
+      throw opError(ValueError, op, `argument 'sizesOrCount' = ${count} does not divide axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`);
+    }
+    sizes = new Array<number>(count).fill(dim / count);
+  } else {
+    sizes = checkIntList(op, 'sizesOrCount', sizesOrCount);
+    const unknown = sizes.indexOf(-1);
+    if (sizes.length === 0 || sizes.some((d) => d < -1) || sizes.indexOf(-1, unknown + 1) >= 0) {
+      throw opError(ValueError, op, `argument 'sizesOrCount' [${sizes.join(',')}] must be non-empty, non-negative integers and at most one -1`);
+    }
+    const known = sizes.reduce((acc, d) => (d === -1 ? acc : acc + d), 0);
+    if (unknown >= 0 && known <= dim) sizes[unknown] = dim - known;
+    if (unknown >= 0 ? known > dim : known !== dim) {
+      throw opError(
+        ValueError,
+        op,
+        `argument 'sizesOrCount' [${(sizesOrCount as number[]).join(',')}] must sum to axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`,
+      );
+    }
+  }
+  let start = 0;
+  return sizes.map((len) => {
+    const part = sliceAxis(x, a, start, len);
+    start += len;
+    return part;
+  });
+}
+
+/**
+ * Pads each axis by paddings[axis] = [before, after]. 'reflect' mirrors without repeating the edge
+ * (pads < axis length), 'symmetric' repeats it (pads <= axis length), as np.pad.
+ */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], options: PadOptions = {}): Tensor {
+  const op = 'pad';
+  assertTensor(op, 'x', x);
+  const mode = options.mode ?? 'constant';
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'symmetric') {
+    throw opError(ValueError, op, `argument 'mode' must be 'constant', 'reflect' or 'symmetric', got ${String(mode)}`);
+  }
+  const value = options.value ?? 0;
+  if (typeof value !== 'number') throw opError(DTypeError, op, `argument 'value' must be a number, got ${describe(value)}`);
+  if (x.dtype === 'int32' && !Number.isInteger(value)) {
+    throw opError(ValueError, op, `argument 'value' = ${value} must be an integer to pad an int32 tensor`);
+  }
+  if (!Array.isArray(paddings) || paddings.length !== x.rank) {
+    throw opError(
+      ShapeError,
+      op,
+      `argument 'paddings' must hold one [before, after] pair per axis of x with shape ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}`,
+    );
+  }
+  const pads = paddings.map((p, a): [number, number] => {
+    if (!Array.isArray(p) || p.length !== 2) {
+      throw opError(ValueError, op, `argument 'paddings'[${a}] must be a [before, after] pair, got ${JSON.stringify(p)}`);
+    }
+    const before = checkNonNegativeInt(op, `paddings[${a}][0]`, p[0]);
+    const after = checkNonNegativeInt(op, `paddings[${a}][1]`, p[1]);
+    const dim = x.shape[a];
+    const limit = mode === 'reflect' ? dim - 1 : mode === 'symmetric' ? dim : Infinity;
+    if (before > limit || after > limit) {
+      throw opError(
+        ValueError,
+        op,
+        `argument 'paddings'[${a}] = [${before},${after}] exceeds ${limit} for ${mode} mode on axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`,
+      );
+    }
+    return [before, after];
+  });
+  return Tensor.fromKernel(getBackend().pad(x, pads, mode, value));
+}
+
+/**
+ * Repeats x reps[i] times along axis i (NumPy's tile: a shorter reps is padded with leading 1s, a longer
+ * one gives x leading axes of length 1).
+ */
+export function tile(x: Tensor, reps: readonly number[]): Tensor {
+  const op = 'tile';
+  assertTensor(op, 'x', x);
+  const r = checkShape(op, 'reps', reps);
+  const rank = Math.max(x.rank, r.length);
+  const fullReps = [...new Array<number>(rank - r.length).fill(1), ...r];
+  return tileChecked(view(x, [...new Array<number>(rank - x.rank).fill(1), ...x.shape]), fullReps);
+}
+
+/** Tiles by gathering each axis with indices 0..d-1 repeated reps times (one kernel call per tiled axis). */
+function tileChecked(x: Tensor, reps: readonly number[]): Tensor {
+  let out = x;
+  reps.forEach((rep, a) => {
+    if (rep === 1) return;
+    const d = out.shape[a];
+    const idx = Int32Array.from({ length: d * rep }, (_, i) => i % d);
+    out = Tensor.fromKernel(getBackend().gather(out, new Tensor(idx, [idx.length]), a));
+  });
+  return out;
+}
+
+/** Broadcasts x to `shape` with NumPy's rules (right-aligned; axes of length 1 stretch). */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  const op = 'broadcastTo';
+  assertTensor(op, 'x', x);
+  const s = checkShape(op, 'shape', shape);
+  const off = s.length - x.rank;
+  const aligned = [...new Array<number>(Math.max(off, 0)).fill(1), ...x.shape];
+  if (off < 0 || aligned.some((d, i) => d !== s[i] && d !== 1)) {
+    throw opError(ShapeError, op, `argument 'x' of shape ${fmtShape(x.shape)} cannot be broadcast to argument 'shape' ${fmtShape(s)}`);
+  }
+  return tileChecked(view(x, aligned), aligned.map((d, i) => (d === s[i] ? 1 : s[i])));
+}
+
+/** Converts to `dtype` (float -> int32 truncates toward zero); the same dtype returns x itself. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  const op = 'cast';
+  assertTensor(op, 'x', x);
+  if (!isDType(dtype)) throw opError(DTypeError, op, `argument 'dtype' must be 'float32' or 'int32', got ${String(dtype)}`);
+  if (dtype === x.dtype) return x;
+  return Tensor.fromKernel(getBackend().cast(x, dtype));
+}
+
+/**
+ * float32 [...indices.shape, depth] with onValue at each index and offValue elsewhere; indices must be int32,
+ * and an index outside [0, depth) gives a row of offValue (as TensorFlow).
+ */
+export function oneHot(indices: Tensor, depth: number, options: OneHotOptions = {}): Tensor {
+  const op = 'oneHot';
+  assertTensor(op, 'indices', indices);
+  if (indices.dtype !== 'int32') {
+    throw opError(DTypeError, op, `argument 'indices' must be int32, got ${indices.dtype} of shape ${fmtShape(indices.shape)}`);
+  }
+  checkPositiveInt(op, 'depth', depth);
+  const onValue = options.onValue ?? 1;
+  const offValue = options.offValue ?? 0;
+  if (typeof onValue !== 'number') throw opError(DTypeError, op, `argument 'onValue' must be a number, got ${describe(onValue)}`);
+  if (typeof offValue !== 'number') throw opError(DTypeError, op, `argument 'offValue' must be a number, got ${describe(offValue)}`);
+  return Tensor.fromKernel(getBackend().oneHot(indices, depth, onValue, offValue));
+}
