@@ -52,7 +52,8 @@ function fill(op: string, arg: string, values: ArrayLike<number>, dtype: DType, 
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) {
-        throw opError(ValueError, op, `argument '${arg}'${where(i)} = ${v} is not an int32 integer (use cast() to truncate floats)`);
+        const at = where(i) === '' ? `argument '${arg}' = ${v}` : `argument '${arg}': ${arg}${where(i)} = ${v}`;
+        throw opError(ValueError, op, `${at} is not an int32 integer (use cast() to truncate floats)`);
       }
     }
   }

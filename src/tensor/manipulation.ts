@@ -5,7 +5,7 @@
  * resolved, in-range attributes (backend.ts's contract).
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import type { PadMode } from '../backends/backend.js';
+import type { ITensor, PadMode } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { type DType, isDType } from './dtype.js';
 import { checkNonNegativeInt, checkPositiveInt, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from './shape.js';
@@ -159,18 +159,18 @@ export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0)
   const op = 'gather';
   assertTensor(op, 'x', x);
   const a = normalizeAxis(op, axis, x.rank);
-  let idx: Tensor;
+  let idx: ITensor;
   if (indices instanceof Tensor) {
     if (indices.dtype !== 'int32') {
       throw opError(DTypeError, op, `argument 'indices' must be int32, got ${indices.dtype} of shape ${fmtShape(indices.shape)}`);
     }
-    idx = indices;
+    idx = { data: indices.data as Int32Array, shape: indices.shape };
   } else {
     const list = checkIntList(op, 'indices', indices);
-    idx = new Tensor(Int32Array.from(list), [list.length]);
+    idx = { data: Int32Array.from(list), shape: [list.length] };
   }
   const dim = x.shape[a];
-  for (let i = 0; i < idx.size; i++) {
+  for (let i = 0; i < idx.data.length; i++) {
     const v = idx.data[i];
     if (v < 0 || v >= dim) {
       throw opError(
@@ -271,14 +271,14 @@ export function split(x: Tensor, sizesOrCount: number | readonly number[], axis 
       throw opError(ValueError, op, `argument 'sizesOrCount' [${sizes.join(',')}] must be non-empty, non-negative integers and at most one -1`);
     }
     const known = sizes.reduce((acc, d) => (d === -1 ? acc : acc + d), 0);
-    if (unknown >= 0 && known <= dim) sizes[unknown] = dim - known;
     if (unknown >= 0 ? known > dim : known !== dim) {
       throw opError(
         ValueError,
         op,
-        `argument 'sizesOrCount' [${(sizesOrCount as number[]).join(',')}] must sum to axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`,
+        `argument 'sizesOrCount' [${sizes.join(',')}] must sum to axis ${a} of length ${dim} (x shape ${fmtShape(x.shape)})`,
       );
     }
+    if (unknown >= 0) sizes[unknown] = dim - known;
   }
   let start = 0;
   return sizes.map((len) => {
@@ -351,7 +351,7 @@ function tileChecked(x: Tensor, reps: readonly number[]): Tensor {
     if (rep === 1) return;
     const d = out.shape[a];
     const idx = Int32Array.from({ length: d * rep }, (_, i) => i % d);
-    out = Tensor.fromKernel(getBackend().gather(out, new Tensor(idx, [idx.length]), a));
+    out = Tensor.fromKernel(getBackend().gather(out, { data: idx, shape: [idx.length] }, a));
   });
   return out;
 }
@@ -393,5 +393,5 @@ export function oneHot(indices: Tensor, depth: number, options: OneHotOptions = 
   const offValue = options.offValue ?? 0;
   if (typeof onValue !== 'number') throw opError(DTypeError, op, `argument 'onValue' must be a number, got ${describe(onValue)}`);
   if (typeof offValue !== 'number') throw opError(DTypeError, op, `argument 'offValue' must be a number, got ${describe(offValue)}`);
-  return Tensor.fromKernel(getBackend().oneHot(indices, depth, onValue, offValue));
+  return Tensor.fromKernel(getBackend().oneHot({ data: indices.data as Int32Array, shape: indices.shape }, depth, onValue, offValue));
 }

@@ -39,3 +39,6 @@ export function assertClose(
 
 /** float32 unit roundoff. */
 export const EPS32 = 2 ** -24;
+
+/** float64 unit roundoff. */
+export const EPS64 = 2 ** -53;

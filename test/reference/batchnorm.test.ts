@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { batchNorm } from '../../src/backends/reference/batchnorm.js';
-import { assertClose, EPS32 } from '../helpers/close.js';
+import { assertClose, EPS32, EPS64 } from '../helpers/close.js';
 import { uniformF32, uniformF64 } from '../helpers/random.js';
 
-const EPS64 = 2 ** -53;
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 const t = (data: Float64Array, shape: number[]) => ({ data, shape });
 

@@ -6,11 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter } from '../../src/backends/reference/conv.js';
 import { windowOutSize } from '../../src/backends/backend.js';
 import type { Conv2DAttrs, FloatArray, KTensor } from '../../src/backends/backend.js';
-import { assertClose } from '../helpers/close.js';
+import { assertClose, EPS64 } from '../helpers/close.js';
 import { Rng, uniformF64 } from '../helpers/random.js';
 
 /** float64 unit roundoff. */
-const EPS64 = 2 ** -53;
 
 type F64 = KTensor<Float64Array>;
 
@@ -19,12 +18,12 @@ function attrsOf(a: Partial<Conv2DAttrs> = {}): Conv2DAttrs {
 }
 
 /** A single-image, single-channel [1, H, W, 1] tensor from rows. */
-function image<A extends FloatArray>(rows: number[][], Ctor: new (xs: number[]) => A): KTensor<A> {
+function image(rows: number[][], Ctor: new (xs: number[]) => FloatArray): KTensor<FloatArray> {
   return { data: new Ctor(rows.flat()), shape: [1, rows.length, rows[0].length, 1] };
 }
 
 /** A single-channel [KH, KW, 1, 1] filter from rows. */
-function filter<A extends FloatArray>(rows: number[][], Ctor: new (xs: number[]) => A): KTensor<A> {
+function filter(rows: number[][], Ctor: new (xs: number[]) => FloatArray): KTensor<FloatArray> {
   return { data: new Ctor(rows.flat()), shape: [rows.length, rows[0].length, 1, 1] };
 }
 

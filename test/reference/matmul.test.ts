@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { matmul } from '../../src/backends/reference/matmul.js';
 import type { MatMulAttrs } from '../../src/backends/backend.js';
-import { assertClose, EPS32 } from '../helpers/close.js';
+import { assertClose, EPS32, EPS64 } from '../helpers/close.js';
 import { Rng, uniformF32, uniformF64 } from '../helpers/random.js';
 
-const EPS64 = 2 ** -53;
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 
 /** Explicit copy of [B, R, C] into [B, C, R]: the oracle never reads a transposed operand with strides. */

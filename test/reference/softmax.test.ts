@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   logSoftmax, softmax, softmaxCrossEntropy, softmaxCrossEntropyBackward,
 } from '../../src/backends/reference/softmax.js';
-import { assertClose, EPS32 } from '../helpers/close.js';
+import { assertClose, EPS32, EPS64 } from '../helpers/close.js';
 import { intsBelow, uniformF32, uniformF64 } from '../helpers/random.js';
 
-const EPS64 = 2 ** -53;
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 const t = (data: Float64Array, shape: number[]) => ({ data, shape });
 

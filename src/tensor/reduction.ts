@@ -1,0 +1,187 @@
+/**
+ * Reductions: sum, mean, max, min, prod, argmax/argmin, variance/std, norm and logSumExp.
+ *
+ * - `axis`: a number, a list of distinct axes (negative counts from the end), or undefined for every axis;
+ *   `keepDims` keeps reduced axes as length 1. Kernels accumulate in float64.
+ * - dtypes: sum, max, min and prod keep int32 (wrapping modulo 2^32); mean, variance, std, norm and logSumExp
+ *   return float32 (int32 input is cast first).
+ * - Empty reductions follow TensorFlow: sum 0, prod 1, mean NaN, max -Infinity, min +Infinity (int32: the
+ *   int32 lowest/highest). argmax/argmin over an empty axis throw (there is no index to return).
+ * - NaN propagates through max/min/sum; argmax/argmin return the first NaN's index (NumPy). Ties: first index.
+ * - variance is the population (biased) variance, as tf.moments and Keras' BatchNormalization; std its sqrt.
+ * - norm: see NormOrd below.
+ */
+import { DTypeError, ValueError, fmtShape, opError } from '../errors.js';
+import type { ReduceOp } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
+import { Tensor, type TensorOrScalar } from './tensor.js';
+import { toTensor } from './convert.js';
+import { normalizeAxes, normalizeAxis } from './shape.js';
+import * as ew from './elementwise.js';
+
+/**
+ * Order of a norm (tf.norm / NumPy names), by the number of axes reduced:
+ * - 'euclidean': sqrt(sum x^2) over any axes (the 2-norm of a vector, Frobenius of a matrix).
+ * - One axis, or axis undefined (the whole tensor read as one vector, as tf.norm): p-norms (sum |x|^p)^(1/p)
+ *   for any finite p > 0 (1 and 2 included), Infinity = max |x|, -Infinity = min |x|.
+ * - Two axes [rows, cols] (in the order given): 'fro', 1 = max column sum of |x|, Infinity = max row sum,
+ *   -1 and -Infinity the minima. Spectral norms (2, -2) need an SVD and are rejected, as is every other case.
+ */
+export type NormOrd = 'euclidean' | 'fro' | number;
+
+type Axis = number | readonly number[] | undefined;
+
+function asFloat(t: Tensor): Tensor {
+  return t.dtype === 'float32' ? t : Tensor.fromKernel(getBackend().cast(t, 'float32'));
+}
+
+/** Validates the loose axis argument's JS type before normalizeAxes reads it. */
+function resolveAxes(op: string, axis: unknown, rank: number): number[] {
+  if (axis !== undefined && typeof axis !== 'number' && !Array.isArray(axis)) {
+    throw opError(DTypeError, op, `argument 'axis' must be a number, an array of numbers or undefined, got ${typeof axis} ${String(axis)}`);
+  }
+  return normalizeAxes(op, axis as Axis, rank);
+}
+
+function checkKeepDims(op: string, keepDims: unknown): void {
+  if (typeof keepDims !== 'boolean') throw opError(DTypeError, op, `argument 'keepDims' must be a boolean, got ${typeof keepDims} ${String(keepDims)}`);
+}
+
+/** The shape with reduced axes dropped, or kept as 1. */
+function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  const set = new Set(axes);
+  return keepDims ? shape.map((d, i) => (set.has(i) ? 1 : d)) : shape.filter((_, i) => !set.has(i));
+}
+
+/** Reshape without a copy (the data is already in row-major order). */
+function withShape(t: Tensor, shape: readonly number[]): Tensor {
+  return new Tensor(t.data, shape);
+}
+
+/** Runs a kernel reduction on a validated tensor and axes. */
+function runReduce(op: ReduceOp, t: Tensor, axes: readonly number[], keepDims: boolean): Tensor {
+  const out = Tensor.fromKernel(getBackend().reduce(op, t, axes));
+  return keepDims ? withShape(out, reducedShape(t.shape, axes, true)) : out;
+}
+
+function reduceOp(op: ReduceOp, x: TensorOrScalar, axis: Axis, keepDims: boolean): Tensor {
+  let t = toTensor(op, 'x', x);
+  const axes = resolveAxes(op, axis, t.rank);
+  checkKeepDims(op, keepDims);
+  if (op === 'mean') t = asFloat(t);
+  return runReduce(op, t, axes, keepDims);
+}
+
+/** Sum over `axis` (all axes by default). */
+export function sum(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('sum', x, axis, keepDims); }
+/** Arithmetic mean over `axis`; float32. */
+export function mean(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('mean', x, axis, keepDims); }
+/** Maximum over `axis`; NaN propagates. */
+export function max(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('max', x, axis, keepDims); }
+/** Minimum over `axis`; NaN propagates. */
+export function min(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('min', x, axis, keepDims); }
+/** Product over `axis`. */
+export function prod(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('prod', x, axis, keepDims); }
+
+function argOp(op: 'argmax' | 'argmin', x: TensorOrScalar, axis: number): Tensor {
+  const t = toTensor(op, 'x', x);
+  if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be a single integer, got ${Array.isArray(axis) ? 'an array' : `${typeof axis} ${String(axis)}`}`);
+  const ax = normalizeAxis(op, axis, t.rank);
+  if (t.shape[ax] === 0) throw opError(ValueError, op, `argument 'x' ${fmtShape(t.shape)} is empty along axis ${axis}`);
+  return Tensor.fromKernel(getBackend().argReduce(op === 'argmax' ? 'argMax' : 'argMin', t, ax));
+}
+
+/** Index (int32) of the first maximum along `axis` (default the last). */
+export function argmax(x: TensorOrScalar, axis = -1): Tensor { return argOp('argmax', x, axis); }
+/** Index (int32) of the first minimum along `axis` (default the last). */
+export function argmin(x: TensorOrScalar, axis = -1): Tensor { return argOp('argmin', x, axis); }
+
+function varianceImpl(op: string, x: TensorOrScalar, axis: Axis, keepDims: boolean): Tensor {
+  const t = asFloat(toTensor(op, 'x', x));
+  const axes = resolveAxes(op, axis, t.rank);
+  checkKeepDims(op, keepDims);
+  // Two passes (mean, then mean of squared deviations): no cancellation, unlike E[x^2] - E[x]^2.
+  const mu = runReduce('mean', t, axes, true);
+  return runReduce('mean', ew.squaredDifference(t, mu), axes, keepDims);
+}
+
+/** Population variance mean((x - mean(x))^2) over `axis` (tf.moments, Keras). */
+export function variance(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor {
+  return varianceImpl('variance', x, axis, keepDims);
+}
+/** Population standard deviation, sqrt(variance). */
+export function std(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor {
+  return ew.sqrt(varianceImpl('std', x, axis, keepDims));
+}
+
+/** max |x|, keeping dims, replaced by 1 where it is 0, infinite or NaN (a safe divisor for scaling). */
+function safeScale(a: Tensor, axes: readonly number[]): Tensor {
+  const m = runReduce('max', a, axes, true);
+  return ew.where(ew.logicalAnd(ew.greater(m, 0), ew.less(m, Infinity)), m, 1);
+}
+
+/** Vector p-norm of |x| = a over `axes`, keeping dims. */
+function vectorNorm(a: Tensor, ord: number, axes: readonly number[]): Tensor {
+  if (ord === Infinity) return runReduce('max', a, axes, true);
+  if (ord === -Infinity) return runReduce('min', a, axes, true);
+  if (ord === 1) return runReduce('sum', a, axes, true);
+  if (ord === 2) return ew.sqrt(runReduce('sum', ew.square(a), axes, true));
+  // Scale by max |x| so that |x|^p neither overflows nor underflows float32 for large p.
+  const s = safeScale(a, axes);
+  return ew.mul(s, ew.pow(runReduce('sum', ew.pow(ew.div(a, s), ord), axes, true), 1 / ord));
+}
+
+/** Matrix norm induced by ord 1 / Infinity over [rows, cols] of |x| = a, keeping dims. */
+function matrixNorm(a: Tensor, ord: number, rows: number, cols: number): Tensor {
+  // ord +-1: sums down each column, then the extreme over columns; ord +-Infinity: across each row.
+  const [sumAxis, overAxis] = Math.abs(ord) === 1 ? [rows, cols] : [cols, rows];
+  const sums = runReduce('sum', a, [sumAxis], true);
+  return runReduce(ord > 0 ? 'max' : 'min', sums, [overAxis], true);
+}
+
+/** The norm of x over `axis` (see NormOrd); float32. */
+export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis, keepDims = false): Tensor {
+  const op = 'norm';
+  const t = asFloat(toTensor(op, 'x', x));
+  if (!(ord === 'euclidean' || ord === 'fro' || (typeof ord === 'number' && !Number.isNaN(ord)))) {
+    throw opError(ValueError, op, `argument 'ord' must be 'euclidean', 'fro' or a number, got ${typeof ord === 'number' ? ord : JSON.stringify(ord)}`);
+  }
+  const axes = resolveAxes(op, axis, t.rank);
+  checkKeepDims(op, keepDims);
+  // The axes in the order the user gave them: a matrix norm reads the first as rows.
+  const given = typeof axis === 'number' ? [axis] : axis === undefined ? axes : axis.map((a) => normalizeAxis(op, a, t.rank));
+  const where = `x ${fmtShape(t.shape)}, axis ${axis === undefined ? 'undefined' : JSON.stringify(axis)}`;
+  let out: Tensor;
+  if (ord === 'euclidean') {
+    out = ew.sqrt(runReduce('sum', ew.square(t), axes, true));
+  } else if (ord === 'fro') {
+    if (axes.length !== 2) throw opError(ValueError, op, `ord 'fro' needs exactly 2 axes (${where})`);
+    out = ew.sqrt(runReduce('sum', ew.square(t), axes, true));
+  } else if (axis === undefined || axes.length === 1) {
+    if (!(ord > 0) && ord !== -Infinity) {
+      throw opError(ValueError, op, `vector norm order must be > 0, Infinity or -Infinity, got ord ${ord} (${where})`);
+    }
+    out = vectorNorm(ew.abs(t), ord, axes);
+  } else if (axes.length === 2) {
+    if (Math.abs(ord) !== 1 && Math.abs(ord) !== Infinity) {
+      throw opError(ValueError, op, `matrix norm order must be 'fro', 'euclidean', 1, -1, Infinity or -Infinity, got ord ${ord} (spectral norms are not supported) (${where})`);
+    }
+    out = matrixNorm(ew.abs(t), ord, given[0], given[1]);
+  } else {
+    throw opError(ValueError, op, `a numeric ord needs 1 axis (vector norm) or 2 axes (matrix norm), got ${axes.length} axes with ord ${ord} (${where})`);
+  }
+  return keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+}
+
+/** log(sum(exp(x))) over `axis`, stable: the max is subtracted first (ignored where it is not finite). */
+export function logSumExp(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor {
+  const op = 'logSumExp';
+  const t = asFloat(toTensor(op, 'x', x));
+  const axes = resolveAxes(op, axis, t.rank);
+  checkKeepDims(op, keepDims);
+  const m = runReduce('max', t, axes, true);
+  // An infinite or NaN max (or -Infinity from an empty axis) would turn x - m into NaN; shift by 0 there instead.
+  const shift = ew.where(ew.less(ew.abs(m), Infinity), m, 0);
+  const out = ew.add(ew.log(runReduce('sum', ew.exp(ew.sub(t, shift)), axes, true)), shift);
+  return keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+}
