@@ -15,6 +15,7 @@ export * from './tensor/reduction.js';
 export * from './tensor/linalg.js';
 export * from './tensor/softmax.js';
 export { Generator, manualSeed, getDefaultGenerator } from './tensor/random.js';
+export type { SeedLike } from './tensor/random.js';
 
 export * as ops from './ops/index.js';
 

@@ -57,6 +57,11 @@ function shownIndices(dim: number, summarise: boolean): number[] {
 /** Formats one number given the tensor-wide mode. */
 type NumberFormat = (v: number) => string;
 
+/** 4 decimals and a two-digit exponent, as PyTorch and NumPy: 1.2346e+05. */
+function scientific(v: number): string {
+  return v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
 function nonFinite(v: number): string | undefined {
   if (Number.isNaN(v)) return 'nan';
   if (v === Infinity) return 'inf';
@@ -78,10 +83,10 @@ function chooseFormat(values: number[], dtype: DType): NumberFormat {
     if (!Number.isInteger(v)) integral = false;
   }
   if (integral) {
-    if (maxAbs >= 1e8) return (v) => nonFinite(v) ?? v.toExponential(4);
+    if (maxAbs >= 1e8) return (v) => nonFinite(v) ?? scientific(v);
     return (v) => nonFinite(v) ?? `${Object.is(v, -0) ? '-0' : v.toFixed(0)}.`;
   }
-  if (maxAbs >= 1e8 || minAbs < 1e-4 || maxAbs / minAbs > 1000) return (v) => nonFinite(v) ?? v.toExponential(4);
+  if (maxAbs >= 1e8 || minAbs < 1e-4 || maxAbs / minAbs > 1000) return (v) => nonFinite(v) ?? scientific(v);
   return (v) => nonFinite(v) ?? v.toFixed(4);
 }
 

@@ -35,6 +35,15 @@ function checkIntList(op: string, arg: string, v: unknown): number[] {
   return [...v];
 }
 
+/** Position of a new axis, in [-rank-1, rank] (normalizeAxis's message would quote rank + 1). */
+function newAxis(op: string, axis: unknown, shape: readonly number[]): number {
+  const r = shape.length;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -r - 1 || axis > r) {
+    throw opError(ValueError, op, `argument 'axis' = ${String(axis)} must be an integer in [${-r - 1}, ${r}] for shape ${fmtShape(shape)}`);
+  }
+  return axis < 0 ? axis + r + 1 : axis;
+}
+
 /** Same storage, new shape: reshapes and squeezes are views. */
 function view(x: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(x.data, shape);
@@ -70,7 +79,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 export function expandDims(x: Tensor, axis = 0): Tensor {
   const op = 'expandDims';
   assertTensor(op, 'x', x);
-  const a = normalizeAxis(op, axis, x.rank + 1);
+  const a = newAxis(op, axis, x.shape);
   return view(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 }
 
@@ -222,7 +231,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   const op = 'stack';
   const xs = checkTensorList(op, tensors);
-  const a = normalizeAxis(op, axis, xs[0].rank + 1);
+  const a = newAxis(op, axis, xs[0].shape);
   xs.forEach((t, i) => {
     if (!shapesEqual(t.shape, xs[0].shape)) {
       throw opError(ShapeError, op, `argument 'tensors[${i}]' has shape ${fmtShape(t.shape)} but tensors[0] has ${fmtShape(xs[0].shape)}`);

@@ -11,11 +11,11 @@
  * - variance is the population (biased) variance, as tf.moments and Keras' BatchNormalization; std its sqrt.
  * - norm: see NormOrd below.
  */
-import { DTypeError, ValueError, fmtShape, opError } from '../errors.js';
+import { DTypeError, NodegradError, ValueError, fmtShape, opError } from '../errors.js';
 import type { ReduceOp } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
-import { toTensor } from './convert.js';
+import { describe, toTensor } from './convert.js';
 import { normalizeAxes, normalizeAxis } from './shape.js';
 import * as ew from './elementwise.js';
 
@@ -35,12 +35,22 @@ function asFloat(t: Tensor): Tensor {
   return t.dtype === 'float32' ? t : Tensor.fromKernel(getBackend().cast(t, 'float32'));
 }
 
-/** Validates the loose axis argument's JS type before normalizeAxes reads it. */
-function resolveAxes(op: string, axis: unknown, rank: number): number[] {
-  if (axis !== undefined && typeof axis !== 'number' && !Array.isArray(axis)) {
-    throw opError(DTypeError, op, `argument 'axis' must be a number, an array of numbers or undefined, got ${typeof axis} ${String(axis)}`);
+/** Runs an axis check, adding x's shape to its message (shape.ts's axis errors give only the rank). */
+function withShapeInError<T>(shape: readonly number[], check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof NodegradError) e.message += ` (x ${fmtShape(shape)})`;
+    throw e;
   }
-  return normalizeAxes(op, axis as Axis, rank);
+}
+
+/** Validates the loose axis argument's JS type, then normalizes it (sorted, distinct, in range). */
+function resolveAxes(op: string, axis: unknown, shape: readonly number[]): number[] {
+  if (axis !== undefined && typeof axis !== 'number' && !Array.isArray(axis)) {
+    throw opError(DTypeError, op, `argument 'axis' must be a number, an array of numbers or undefined, got ${describe(axis)} (x ${fmtShape(shape)})`);
+  }
+  return withShapeInError(shape, () => normalizeAxes(op, axis as Axis, shape.length));
 }
 
 function checkKeepDims(op: string, keepDims: unknown): void {
@@ -66,7 +76,7 @@ function runReduce(op: ReduceOp, t: Tensor, axes: readonly number[], keepDims: b
 
 function reduceOp(op: ReduceOp, x: TensorOrScalar, axis: Axis, keepDims: boolean): Tensor {
   let t = toTensor(op, 'x', x);
-  const axes = resolveAxes(op, axis, t.rank);
+  const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
   if (op === 'mean') t = asFloat(t);
   return runReduce(op, t, axes, keepDims);
@@ -85,8 +95,8 @@ export function prod(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor {
 
 function argOp(op: 'argmax' | 'argmin', x: TensorOrScalar, axis: number): Tensor {
   const t = toTensor(op, 'x', x);
-  if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be a single integer, got ${Array.isArray(axis) ? 'an array' : `${typeof axis} ${String(axis)}`}`);
-  const ax = normalizeAxis(op, axis, t.rank);
+  if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be a single integer, got ${describe(axis)} (x ${fmtShape(t.shape)})`);
+  const ax = withShapeInError(t.shape, () => normalizeAxis(op, axis, t.rank));
   if (t.shape[ax] === 0) throw opError(ValueError, op, `argument 'x' ${fmtShape(t.shape)} is empty along axis ${axis}`);
   return Tensor.fromKernel(getBackend().argReduce(op === 'argmax' ? 'argMax' : 'argMin', t, ax));
 }
@@ -98,7 +108,7 @@ export function argmin(x: TensorOrScalar, axis = -1): Tensor { return argOp('arg
 
 function varianceImpl(op: string, x: TensorOrScalar, axis: Axis, keepDims: boolean): Tensor {
   const t = asFloat(toTensor(op, 'x', x));
-  const axes = resolveAxes(op, axis, t.rank);
+  const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
   // Two passes (mean, then mean of squared deviations): no cancellation, unlike E[x^2] - E[x]^2.
   const mu = runReduce('mean', t, axes, true);
@@ -146,7 +156,7 @@ export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis,
   if (!(ord === 'euclidean' || ord === 'fro' || (typeof ord === 'number' && !Number.isNaN(ord)))) {
     throw opError(ValueError, op, `argument 'ord' must be 'euclidean', 'fro' or a number, got ${typeof ord === 'number' ? ord : JSON.stringify(ord)}`);
   }
-  const axes = resolveAxes(op, axis, t.rank);
+  const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
   // The axes in the order the user gave them: a matrix norm reads the first as rows.
   const given = typeof axis === 'number' ? [axis] : axis === undefined ? axes : axis.map((a) => normalizeAxis(op, a, t.rank));
@@ -177,7 +187,7 @@ export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis,
 export function logSumExp(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor {
   const op = 'logSumExp';
   const t = asFloat(toTensor(op, 'x', x));
-  const axes = resolveAxes(op, axis, t.rank);
+  const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
   const m = runReduce('max', t, axes, true);
   // An infinite or NaN max (or -Infinity from an empty axis) would turn x - m into NaN; shift by 0 there instead.

@@ -3,7 +3,7 @@
  * (the max is subtracted first). Float-only: an int32 tensor is cast to float32 first, as the float-only
  * unary ops in elementwise.ts do. A rank-0 tensor has no axis and is rejected.
  */
-import { DTypeError, opError } from '../errors.js';
+import { DTypeError, NodegradError, fmtShape, opError } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { Tensor } from './tensor.js';
@@ -12,8 +12,15 @@ import { normalizeAxis } from './shape.js';
 
 function prepare(op: string, x: Tensor, axis: number): { t: KTensor<Float32Array>; ax: number } {
   assertTensor(op, 'x', x);
-  if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be an integer, got ${describe(axis)}`);
-  const ax = normalizeAxis(op, axis, x.rank);
+  if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be an integer, got ${describe(axis)} (x ${fmtShape(x.shape)})`);
+  let ax: number;
+  try {
+    ax = normalizeAxis(op, axis, x.rank);
+  } catch (e) {
+    // shape.ts's axis errors give only the rank; add the shape.
+    if (e instanceof NodegradError) e.message += ` (x ${fmtShape(x.shape)})`;
+    throw e;
+  }
   const f = x.dtype === 'float32' ? x : Tensor.fromKernel(getBackend().cast(x, 'float32'));
   return { t: { data: f.data as Float32Array, shape: f.shape }, ax };
 }

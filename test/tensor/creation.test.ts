@@ -157,7 +157,8 @@ describe('arange', () => {
 
   it('rejects bad input', () => {
     expectError(() => arange(0, 5, 0), ValueError, 'arange:', "'step'");
-    expectError(() => arange(NaN), ValueError, 'arange:', "'start'");
+    expectError(() => arange(NaN), ValueError, 'arange:', "'stop'"); // arange(n) means arange(0, n)
+    expectError(() => arange(NaN, 1), ValueError, 'arange:', "'start'");
     expectError(() => arange(0, Infinity), ValueError, "'stop'");
     expectError(() => arange(0, 2, 0.5, 'int32'), ValueError, "'step' = 0.5", 'int32');
     expectError(() => arange(0, 2, 1, 'x' as never), DTypeError, "'dtype'");

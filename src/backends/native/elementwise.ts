@@ -1,0 +1,60 @@
+/**
+ * Native elementwise kernels: binary add/sub/mul/div on Float32Array, for the broadcast forms the addon
+ * handles (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul).
+ * Shapes are worked out here; the addon only sees typed arrays and an op code. Everything else goes to
+ * the reference backend.
+ */
+import type { BinaryOp, DataArray, KTensor } from '../backend.js';
+import { referenceBackend } from '../reference/index.js';
+import { sizeOf } from '../../tensor/shape.js';
+import type { NativeAddon } from './addon.js';
+
+/**
+ * How many trailing elements of an output of `outShape` one copy of an input of `inShape` covers when that
+ * input repeats along the leading axes: its shape, less leading 1s, must equal the trailing axes of
+ * outShape. Returns -1 for any other broadcast. [] or [1] -> 1 (scalar), outShape -> sizeOf(outShape).
+ */
+export function rowBroadcastLength(inShape: readonly number[], outShape: readonly number[]): number {
+  let start = 0;
+  while (start < inShape.length && inShape[start] === 1) start++;
+  const rest = inShape.length - start;
+  if (rest > outShape.length) return -1;
+  const off = outShape.length - rest;
+  let n = 1;
+  for (let i = 0; i < rest; i++) {
+    if (inShape[start + i] !== outShape[off + i]) return -1;
+    n *= inShape[start + i];
+  }
+  return n;
+}
+
+// A Float32Array the addon accepts: it refuses SharedArrayBuffer-backed arrays (they go to the reference).
+function isPlainF32(x: DataArray): x is Float32Array {
+  return x instanceof Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer);
+}
+
+/** Backend.binary with the addon's kernels where they apply. */
+export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
+  const codes = addon.binaryOpCodes as Readonly<Partial<Record<BinaryOp, number>>>;
+  return function binary<A extends DataArray>(
+    op: BinaryOp, a: KTensor<A>, b: KTensor<A>, outShape: readonly number[],
+  ): KTensor<A> {
+    const code = codes[op];
+    if (code !== undefined && isPlainF32(a.data) && isPlainF32(b.data)) {
+      const n = sizeOf(outShape);
+      // a fills the output, b repeats over it.
+      if (a.data.length === n && b.data.length === rowBroadcastLength(b.shape, outShape)) {
+        const out = new Float32Array(n);
+        addon.binaryF32(code, a.data, b.data, out);
+        return { data: out as A, shape: [...outShape] };
+      }
+      // b fills the output and a repeats: swap the operands where that gives the same IEEE result.
+      if ((op === 'add' || op === 'mul') && b.data.length === n && a.data.length === rowBroadcastLength(a.shape, outShape)) {
+        const out = new Float32Array(n);
+        addon.binaryF32(code, b.data, a.data, out);
+        return { data: out as A, shape: [...outShape] };
+      }
+    }
+    return referenceBackend.binary(op, a, b, outShape);
+  };
+}
