@@ -40,6 +40,8 @@ std::string Describe(const Napi::Value& value) {
   if (value.IsString()) return "string";
   if (value.IsBoolean()) return "boolean";
   if (value.IsFunction()) return "function";
+  if (value.IsBigInt()) return "bigint";
+  if (value.IsSymbol()) return "symbol";
   return "object";
 }
 

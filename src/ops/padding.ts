@@ -79,7 +79,7 @@ export function parsePadding1d(op: string, padding: unknown, kernel: number, dil
 export function samePads(inSize: number, kernel: number, stride: number, dilation = 1): [number, number] {
   const out = Math.ceil(inSize / stride);
   const total = Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - inSize, 0);
-  const before = Math.ceil(total / 2);
+  const before = Math.floor(total / 2);
   return [before, total - before];
 }
 

@@ -1,6 +1,7 @@
 /**
  * Reference reductions. Floats accumulate in float64 and round once on store; int32 sum and prod wrap
- * modulo 2^32 at every step (TF's int32 arithmetic), so the result does not depend on the order.
+ * modulo 2^32 at every step (TF's int32 arithmetic), so the result does not depend on the order; int32 mean
+ * truncates the quotient (the ops layer casts int32 to float32 before a mean).
  *
  * Empty reductions (an axis of length 0) give the identity, as TensorFlow: sum 0, prod 1, mean NaN (0/0),
  * max -Infinity and min +Infinity (int32: the int32 lowest / highest value).
