@@ -285,8 +285,8 @@ export function convTransposeOutputLength(
   const p = options.padding === undefined || typeof options.padding === 'string'
     ? parsePadding2d(op, options.padding)[0]
     : padPair(op, 'padding', options.padding);
-  const op_ = options.outputPadding === undefined ? undefined : checkNonNegativeInt(op, 'outputPadding', options.outputPadding);
-  return transposeAxisLength(p, inSize, k, s, d, op_);
+  const extra = options.outputPadding === undefined ? undefined : outputPaddingPair(op, options.outputPadding, [s, s], [d, d])[0];
+  return transposeAxisLength(p, inSize, k, s, d, extra);
 }
 
 /** The formula of convTransposeOutputLength on validated values (shared with conv2dTranspose). */

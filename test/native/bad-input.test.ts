@@ -109,7 +109,9 @@ describe('binaryF32 array arguments', () => {
   });
 
   it('a view over a shrunk resizable buffer has length 0 and is caught by the length check', () => {
-    const rab = new ArrayBuffer(64, { maxByteLength: 128 });
+    // Resizable ArrayBuffer (ES2024, in Node 20) is not in the ES2022 lib typings.
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const rab = new Resizable(64, { maxByteLength: 128 });
     const a = new Float32Array(rab, 16);
     expect(a.length).toBe(12);
     rab.resize(8);

@@ -67,12 +67,17 @@ describe('conv1d', () => {
     const x = random([3, 11, 4], 7);
     const w = random([3, 2, 6], 8);
     const bias = random([6], 9);
-    for (const opts of [{}, { stride: 2 }, { strides: 2, padding: 'same' as const }, { dilation: 2, padding: 'same' as const }]) {
+    // [conv1d options, the stride, dilation and padding of the equivalent conv2d's width axis]
+    const cases: [ops.Conv1DOptions, number, number, 'valid' | 'same'][] = [
+      [{}, 1, 1, 'valid'],
+      [{ stride: 2 }, 2, 1, 'valid'],
+      [{ strides: 2, padding: 'same' }, 2, 1, 'same'],
+      [{ dilation: 2, padding: 'same' }, 1, 2, 'same'],
+    ];
+    for (const [opts, s, d, padding] of cases) {
       const y = ops.conv1d(x, w, { ...opts, groups: 2, bias });
-      const s = 'stride' in opts ? opts.stride : 'strides' in opts ? opts.strides : 1;
       const y2 = ops.conv2d(new Tensor(x.data, [3, 1, 11, 4]), new Tensor(w.data, [1, 3, 2, 6]), {
-        strides: [1, s], dilation: [1, 'dilation' in opts ? opts.dilation : 1],
-        padding: 'padding' in opts ? opts.padding : 'valid', groups: 2, bias,
+        strides: [1, s], dilation: [1, d], padding, groups: 2, bias,
       });
       expect(y.shape).toEqual([3, y2.shape[2], 6]);
       assertClose(y.data, y2.data, { atol: tol2(6), what: `conv1d ${JSON.stringify(opts)}` });
