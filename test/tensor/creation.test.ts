@@ -1,22 +1,12 @@
 /** tensor(), filled tensors and ranges: exact values against hand-written expectations, and every bad input. */
 import { describe, expect, it } from 'vitest';
-import { DTypeError, NodegradError, ShapeError, ValueError } from '../../src/errors.js';
+import { DTypeError, ShapeError, ValueError } from '../../src/errors.js';
 import {
   arange, eye, full, fullLike, linspace, ones, onesLike, scalar, tensor, zeros, zerosLike,
 } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { expectError } from '../helpers/errors.js';
 
-/** Runs fn, expecting an error of `Kind` whose message contains every fragment (op, argument, shapes). */
-function expectError(fn: () => unknown, Kind: new (m: string) => NodegradError, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-}
 
 describe('tensor()', () => {
   it('reads a number as a float32 scalar', () => {

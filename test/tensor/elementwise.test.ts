@@ -15,6 +15,7 @@ import { DTypeError, ShapeError, ValueError } from '../../src/errors.js';
 import type { UnaryOp } from '../../src/backends/backend.js';
 import { assertClose } from '../helpers/close.js';
 import { uniformF32 } from '../helpers/random.js';
+import { expectError } from '../helpers/errors.js';
 
 beforeAll(() => setBackend('reference'));
 
@@ -23,17 +24,6 @@ const i32 = (values: number[], shape: number[] = [values.length]) => new Tensor(
 const arr = (t: Tensor) => Array.from(t.data);
 const U32 = 2 ** -23;
 
-/** Expects fn to throw `Kind` with a message containing every fragment. */
-function expectError(fn: () => unknown, Kind: new (...a: never[]) => Error, ...fragments: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((err as Error).message).toContain(f);
-}
 
 function sigmoidOracle(x: number): number {
   return 1 / (1 + Math.exp(-x));

@@ -11,6 +11,7 @@ import { setBackend } from '../../src/backends/registry.js';
 import { DTypeError, ShapeError } from '../../src/errors.js';
 import { assertClose } from '../helpers/close.js';
 import { uniformF32 } from '../helpers/random.js';
+import { expectError } from '../helpers/errors.js';
 
 beforeAll(() => setBackend('reference'));
 
@@ -20,16 +21,6 @@ const arr = (t: Tensor) => Array.from(t.data);
 const rand = (shape: number[], seed: number) => f32(Array.from(uniformF32(shape.reduce((p, d) => p * d, 1), seed)), shape);
 const TOL = { rtol: 2 ** -23, atol: 1e-6 };
 
-function expectError(fn: () => unknown, Kind: new (...a: never[]) => Error, ...fragments: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((err as Error).message).toContain(f);
-}
 
 /** x[..., r, c] -> x[..., c, r] for a dense [..., R, C] array. */
 function transposeLast(t: Tensor): Tensor {

@@ -4,7 +4,7 @@
  * and every bad input (error class, op, argument, shapes).
  */
 import { describe, expect, it } from 'vitest';
-import { DTypeError, NodegradError, ShapeError, ValueError } from '../../src/errors.js';
+import { DTypeError, ShapeError, ValueError } from '../../src/errors.js';
 import { arange, tensor, zeros } from '../../src/tensor/creation.js';
 import {
   broadcastTo, cast, concat, expandDims, gather, oneHot, pad, permute, reshape, slice, split, squeeze, stack,
@@ -13,17 +13,8 @@ import {
 import * as kernels from '../../src/backends/reference/movement.js';
 import { Rng } from '../helpers/random.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { expectError } from '../helpers/errors.js';
 
-function expectError(fn: () => unknown, Kind: new (m: string) => NodegradError, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-}
 
 /** 0, 1, 2, ... in `shape` (float32 unless said). */
 function iota(shape: number[], dtype: 'float32' | 'int32' = 'float32'): Tensor {

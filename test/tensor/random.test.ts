@@ -4,21 +4,12 @@
  * so it is deterministic; the bound says a correct sampler passes for all but a negligible share of seeds).
  */
 import { describe, expect, it } from 'vitest';
-import { DTypeError, NodegradError, ValueError } from '../../src/errors.js';
+import { DTypeError, ValueError } from '../../src/errors.js';
 import { philox4x32, philoxUniformFill, seedKey } from '../../src/random/philox.js';
 import { Generator, getDefaultGenerator, manualSeed, resolveGenerator } from '../../src/tensor/random.js';
 import { rand, randInt, randn, truncatedNormal, uniform } from '../../src/tensor/creation.js';
+import { expectError } from '../helpers/errors.js';
 
-function expectError(fn: () => unknown, Kind: new (m: string) => NodegradError, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-}
 
 function moments(x: ArrayLike<number>): { mean: number; variance: number } {
   let s = 0;

@@ -12,6 +12,7 @@ import { referenceBackend } from '../../src/backends/reference/index.js';
 import { DTypeError, ValueError } from '../../src/errors.js';
 import { assertClose } from '../helpers/close.js';
 import { uniformF32 } from '../helpers/random.js';
+import { expectError } from '../helpers/errors.js';
 
 beforeAll(() => setBackend('reference'));
 
@@ -20,16 +21,6 @@ const i32 = (values: number[], shape: number[] = [values.length]) => new Tensor(
 const arr = (t: Tensor) => Array.from(t.data);
 const U32 = 2 ** -23;
 
-function expectError(fn: () => unknown, Kind: new (...a: never[]) => Error, ...fragments: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((err as Error).message).toContain(f);
-}
 
 /** Direct loop: reduces x [2,3,4] over `axes` with (init, step, finish); output in row-major order of kept axes. */
 function loopReduce(

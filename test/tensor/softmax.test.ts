@@ -11,6 +11,7 @@ import { setBackend } from '../../src/backends/registry.js';
 import { DTypeError, ValueError } from '../../src/errors.js';
 import { assertClose } from '../helpers/close.js';
 import { uniformF32 } from '../helpers/random.js';
+import { expectError } from '../helpers/errors.js';
 
 beforeAll(() => setBackend('reference'));
 
@@ -19,16 +20,6 @@ const i32 = (values: number[], shape: number[] = [values.length]) => new Tensor(
 const arr = (t: Tensor) => Array.from(t.data);
 const U32 = 2 ** -23;
 
-function expectError(fn: () => unknown, Kind: new (...a: never[]) => Error, ...fragments: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected ${Kind.name}`).toBeInstanceOf(Kind);
-  for (const f of fragments) expect((err as Error).message).toContain(f);
-}
 
 /** softmax of x [2,3,4] along `axis` by direct loops (naive exp/sum: fine for |x| <= 3). */
 function loopSoftmax(x: ArrayLike<number>, shape: number[], axis: number, log: boolean): number[] {
