@@ -1,9 +1,8 @@
 /**
  * Small builders for the ops tests: tensors from nested arrays, single-channel images and kernels in the
- * NHWC / HWIO layouts, and an error matcher that checks the class and every expected fragment of the message.
+ * NHWC / HWIO layouts, and the shared error matcher.
  * Plain loops only, so the oracles in the tests do not lean on the code under test.
  */
-import { expect } from 'vitest';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { uniformF32 } from '../helpers/random.js';
 
@@ -71,18 +70,7 @@ export function padNHWC(x: Tensor, top: number, bottom: number, left: number, ri
   return new Tensor(out, [n, H, W, c]);
 }
 
-/** Expects fn to throw `Kind` whose message contains every fragment. */
-export function expectError(fn: () => unknown, Kind: new (...a: never[]) => Error, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${Kind.name} with ${JSON.stringify(fragments)}`).toBeInstanceOf(Kind);
-  const msg = (caught as Error).message;
-  for (const f of fragments) expect(msg).toContain(f);
-}
+export { expectError } from '../helpers/errors.js';
 
 /** x[..., start:start+size, ...] along `axis`, by plain loops. */
 export function sliceAxis(x: Tensor, axis: number, start: number, size: number): Tensor {
