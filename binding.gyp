@@ -33,14 +33,8 @@
   'targets': [
     {
       'target_name': 'nodegrad',
-      'sources': [
-        'native/addon/addon.cc',
-        'native/addon/args.cc',
-        'native/addon/binary.cc',
-        'native/dispatch/cpu_features.cc',
-        'native/dispatch/dispatch.cc',
-        'native/kernels/ref/binary_f32_x1_ref.cc',
-      ],
+      # Every .cc of these folders (native/gyp-sources.cjs): adding a file to a folder adds it to the build.
+      'sources': ['<!@(node native/gyp-sources.cjs native/addon native/dispatch native/runtime native/kernels/ref)'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'conditions': [
         # x86-64: link the AVX2 and AVX-512 kernel libraries and tell dispatch they exist.
@@ -62,7 +56,7 @@
         {
           'target_name': 'nodegrad_avx2',
           'type': 'static_library',
-          'sources': ['native/kernels/avx2/binary_f32_x32_avx2.cc'],
+          'sources': ['<!@(node native/gyp-sources.cjs native/kernels/avx2)'],
           'cflags': ['-mavx2', '-mfma'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx2', '-mfma']},
           'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX2']}},
@@ -70,7 +64,7 @@
         {
           'target_name': 'nodegrad_avx512',
           'type': 'static_library',
-          'sources': ['native/kernels/avx512/binary_f32_x64_avx512.cc'],
+          'sources': ['<!@(node native/gyp-sources.cjs native/kernels/avx512)'],
           'cflags': ['-mavx512f', '-mavx512dq', '-mavx512bw', '-mavx512vl', '-mavx2', '-mfma'],
           'xcode_settings': {
             'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-mavx512dq', '-mavx512bw', '-mavx512vl', '-mavx2', '-mfma'],
@@ -84,7 +78,7 @@
         {
           'target_name': 'nodegrad_neon',
           'type': 'static_library',
-          'sources': ['native/kernels/neon/binary_f32_x16_neon.cc'],
+          'sources': ['<!@(node native/gyp-sources.cjs native/kernels/neon)'],
         },
       ],
     }],

@@ -23,6 +23,6 @@ export { getBackend, setBackend, withBackend } from './backends/registry.js';
 export type { BackendName } from './backends/registry.js';
 export type * from './backends/backend.js';
 export { referenceBackend } from './backends/reference/index.js';
-export { nativeInfo } from './backends/native/index.js';
+export { nativeInfo, getNumThreads, setNumThreads } from './backends/native/index.js';
 
 export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';

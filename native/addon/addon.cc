@@ -2,16 +2,22 @@
  * The N-API entry of nodegrad.node. At load it asks dispatch/ for the ISA path (once per process) and
  * refuses to load when NODEGRAD_ISA asks for something this CPU cannot run. Exports:
  *   isaInfo()                        -> { isa, available, cpu, forced, kernels }
- *   binaryF32(opCode, a, b, out)     elementwise add/sub/mul/div of Float32Arrays into out (binary.cc)
- *   binaryOpCodes                    { add: 0, sub: 1, mul: 2, div: 3 }
+ *   ...and whatever each op family's file registers with NG_REGISTER_EXPORTS (entry.h), e.g.
+ *   binaryF32(opCode, a, b, out) and binaryOpCodes (binary.cc).
  * No maths and no shape logic here: arguments are checked for memory safety and passed on.
  */
 #include <napi.h>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "entry.h"
 #include "nodegrad/dispatch.h"
 
 namespace nodegrad {
+
+static std::vector<std::pair<std::string, std::string>>& KernelReports();
 
 // The dispatch report: what was chosen, what else could run, and the CPU/OS features behind the choice.
 static Napi::Value IsaInfo(const Napi::CallbackInfo& info) {
@@ -51,15 +57,46 @@ static Napi::Value IsaInfo(const Napi::CallbackInfo& info) {
   result.Set("forced", d->forced != 0);
   Napi::Object kernels = Napi::Object::New(env);
   kernels.Set("binaryF32", d->kernels.f32_binary_name);
+  for (const auto& r : KernelReports()) kernels.Set(r.first, r.second);
   result.Set("kernels", kernels);
   return result;
+}
+
+// Function-local so registrations from other files' static initialisers never see it unconstructed.
+static std::vector<std::pair<const char*, ExportsInit>>& Registry() {
+  static std::vector<std::pair<const char*, ExportsInit>> registry;
+  return registry;
+}
+
+static std::vector<std::pair<std::string, std::string>>& KernelReports() {
+  static std::vector<std::pair<std::string, std::string>> reports;
+  return reports;
+}
+
+void ReportKernel(const char* slot, const char* name) {
+  for (auto& r : KernelReports()) {
+    if (r.first == slot) {
+      r.second = name;
+      return;
+    }
+  }
+  KernelReports().emplace_back(slot, name);
+}
+
+int RegisterExports(const char* family, ExportsInit fn) {
+  Registry().emplace_back(family, fn);
+  return 0;
+}
+
+void InitAllExports(Napi::Env env, Napi::Object exports) {
+  for (const auto& entry : Registry()) entry.second(env, exports);
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const ng_dispatch* d = ng_dispatch_get();
   if (d->error != nullptr) throw Napi::Error::New(env, std::string("nodegrad: ") + d->error);
   exports.Set("isaInfo", Napi::Function::New(env, IsaInfo, "isaInfo"));
-  InitBinary(env, exports);
+  InitAllExports(env, exports);
   return exports;
 }
 

@@ -45,7 +45,7 @@ static Napi::Value BinaryF32(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void InitBinary(Napi::Env env, Napi::Object exports) {
+static void InitBinary(Napi::Env env, Napi::Object exports) {
   exports.Set("binaryF32", Napi::Function::New(env, BinaryF32, kFn));
   Napi::Object codes = Napi::Object::New(env);
   codes.Set("add", Napi::Number::New(env, NG_BINARY_ADD));
@@ -55,5 +55,7 @@ void InitBinary(Napi::Env env, Napi::Object exports) {
   codes.Freeze();
   exports.Set("binaryOpCodes", codes);
 }
+
+NG_REGISTER_EXPORTS(binary, InitBinary);
 
 }  // namespace nodegrad

@@ -26,13 +26,20 @@ export interface IsaInfo {
   };
   /** true when NODEGRAD_ISA picked the path. */
   readonly forced: boolean;
-  /** Name of the kernel each table entry holds, e.g. binaryF32: 'ng_f32_binary_x64_avx512'. */
-  readonly kernels: { readonly binaryF32: string };
+  /** Name of the kernel each slot runs, e.g. binaryF32: 'ng_f32_binary_x64_avx512' (families add slots). */
+  readonly kernels: { readonly binaryF32: string } & Readonly<Record<string, string>>;
 }
 
-/** The raw addon surface: typed arrays and integers only; it checks lengths and types, never shapes. */
+/**
+ * The raw addon surface: typed arrays and integers only; it checks lengths and types, never shapes.
+ * Op families declare their own entries beside their TS wrapper (e.g. native/conv.ts) and widen this type there.
+ */
 export interface NativeAddon {
   isaInfo(): IsaInfo;
+  /** Size of the native thread pool, the calling thread included. */
+  numThreads(): number;
+  /** Resizes the thread pool for later kernels; an integer in [1, 1024]. */
+  setNumThreads(n: number): void;
   /** out[i] = a[i] op b[i % b.length]; b.length is a.length, 1 or a divisor of it; out.length === a.length. */
   binaryF32(opCode: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   readonly binaryOpCodes: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;

@@ -4,7 +4,7 @@
  * Shapes are worked out here; the addon only sees typed arrays and an op code. Everything else goes to
  * the reference backend.
  */
-import type { BinaryOp, DataArray, KTensor } from '../backend.js';
+import type { Backend, BinaryOp, DataArray, KTensor } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { NativeAddon } from './addon.js';
@@ -57,4 +57,9 @@ export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
     }
     return referenceBackend.binary(op, a, b, outShape);
   };
+}
+
+/** The elementwise entries of the native backend. */
+export function elementwiseKernels(addon: NativeAddon): Partial<Backend> {
+  return { binary: makeBinary(addon) };
 }

@@ -1,13 +1,18 @@
 /**
- * The native CPU backend: the reference backend with the kernels the addon implements swapped in (today:
- * elementwise binary add/sub/mul/div on float32). The addon's ISA path (AVX-512, AVX2, NEON or scalar) is
+ * The native CPU backend: the reference backend with the kernels the addon implements swapped in. Each op
+ * family's file (elementwise.ts, matmul.ts, conv.ts, pool.ts, norm.ts) returns the Backend entries it
+ * overrides; a kernel none of them provides runs on the reference backend. The addon's ISA path (AVX-512, AVX2, NEON or scalar) is
  * chosen once when it loads; NODEGRAD_ISA=scalar|avx2|avx512|neon forces one the CPU can run, and naming
  * one it cannot run makes the load fail with a message (loadNativeBackend().error).
  */
 import type { Backend } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { loadAddon, type IsaInfo } from './addon.js';
-import { makeBinary } from './elementwise.js';
+import { elementwiseKernels } from './elementwise.js';
+import { matmulKernels } from './matmul.js';
+import { convKernels } from './conv.js';
+import { poolKernels } from './pool.js';
+import { normKernels } from './norm.js';
 
 export type { IsaInfo, IsaName, NativeAddon } from './addon.js';
 export { rowBroadcastLength } from './elementwise.js';
@@ -30,7 +35,15 @@ export function loadNativeBackend(): NativeLoad {
     cached = { backend: null, error: error ?? 'the native addon did not load', addonPath: path };
     return cached;
   }
-  const backend: Backend = { ...referenceBackend, name: 'native', binary: makeBinary(addon) };
+  const backend: Backend = {
+    ...referenceBackend,
+    name: 'native',
+    ...elementwiseKernels(addon),
+    ...matmulKernels(addon),
+    ...convKernels(addon),
+    ...poolKernels(addon),
+    ...normKernels(addon),
+  };
   cached = { backend, addonPath: path };
   return cached;
 }
@@ -39,4 +52,16 @@ export function loadNativeBackend(): NativeLoad {
 export function nativeInfo(): IsaInfo | null {
   const { addon } = loadAddon();
   return addon ? addon.isaInfo() : null;
+}
+
+/** Threads the native kernels split work over (NODEGRAD_NUM_THREADS, else the core count); 1 without the addon. */
+export function getNumThreads(): number {
+  const { addon } = loadAddon();
+  return addon ? addon.numThreads() : 1;
+}
+
+/** Sets the native thread pool's size for later kernels (an integer >= 1). */
+export function setNumThreads(n: number): void {
+  const { addon } = loadAddon();
+  if (addon) addon.setNumThreads(n);
 }
