@@ -211,4 +211,19 @@ export interface Backend {
    * y = x * mask. Element i's draw depends only on (seed, i), so every backend and thread count agrees.
    */
   dropout<A extends FloatArray>(x: KTensor<A>, rate: number, seed: number): { y: KTensor<A>; mask: KTensor<A> };
+
+  // --- Promise forms -------------------------------------------------------------------------
+  /**
+   * Off-the-JS-thread forms of the heavy kernels (native backend), same arguments and results as the
+   * synchronous ones. Absent entries: callers run the synchronous kernel. Inputs must not be written while a
+   * promise is pending (the kernel reads them from another thread).
+   */
+  readonly async?: AsyncKernels;
+}
+
+export interface AsyncKernels {
+  matmul?<A extends FloatArray>(a: KTensor<A>, b: KTensor<A>, attrs: MatMulAttrs, bias?: KTensor<A>): Promise<KTensor<A>>;
+  conv2d?<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs: Conv2DAttrs, bias?: KTensor<A>): Promise<KTensor<A>>;
+  conv2dBackwardData?<A extends FloatArray>(dy: KTensor<A>, w: KTensor<A>, xShape: readonly number[], attrs: Conv2DAttrs): Promise<KTensor<A>>;
+  conv2dBackwardFilter?<A extends FloatArray>(x: KTensor<A>, dy: KTensor<A>, wShape: readonly number[], attrs: Conv2DAttrs): Promise<KTensor<A>>;
 }
