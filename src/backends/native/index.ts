@@ -35,14 +35,13 @@ export function loadNativeBackend(): NativeLoad {
     cached = { backend: null, error: error ?? 'the native addon did not load', addonPath: path };
     return cached;
   }
+  const families = [elementwiseKernels, matmulKernels, convKernels, poolKernels, normKernels].map((f) => f(addon));
   const backend: Backend = {
     ...referenceBackend,
+    ...Object.assign({}, ...families),
     name: 'native',
-    ...elementwiseKernels(addon),
-    ...matmulKernels(addon),
-    ...convKernels(addon),
-    ...poolKernels(addon),
-    ...normKernels(addon),
+    // Each family's Promise forms, merged rather than overwritten.
+    async: Object.assign({}, ...families.map((f) => f.async ?? {})),
   };
   cached = { backend, addonPath: path };
   return cached;
