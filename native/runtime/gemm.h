@@ -30,11 +30,22 @@ struct GemmArgs {
   Activation act = Activation::kNone;
 };
 
+// Scratch slots (thread_pool.h) the SGEMM driver packs into, on every thread it runs on: callers that keep
+// their own buffers across a Sgemm/SgemmSerial call (im2col, partial sums) use slots 0 and 1.
+constexpr int kGemmScratchSlotA = 3;  // packed A row chunk, per thread
+constexpr int kGemmScratchSlotB = 2;  // packed B slice, on the calling thread, read by all
+
 // Splits the work over the thread pool (a call from inside a pool task runs on the calling thread).
 void Sgemm(const GemmArgs& args);
 
 // Always on the calling thread: for drivers that already parallelise over independent GEMMs.
 void SgemmSerial(const GemmArgs& args);
+
+// `batch` independent products: item t uses a + t*stride_a, b + t*stride_b, c + t*stride_c (a stride of 0
+// broadcasts that operand); bias and everything else as in `g`. Splits large items over the pool one after
+// another, and spreads small items themselves over the pool. Results equal `batch` Sgemm calls bit for bit.
+void SgemmBatched(const GemmArgs& g, std::size_t batch, std::size_t stride_a, std::size_t stride_b,
+                  std::size_t stride_c);
 
 // Name of the micro-kernel the dispatched ISA path uses, for isaInfo().kernels.
 const char* SgemmKernelName();
