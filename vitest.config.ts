@@ -1,10 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Projects: 'default' runs every test (test/**) on the ISA path the addon picks by itself (the fastest the
+ * machine has: avx512 on an AVX-512 machine, so it is also the props-avx512 run); then one project per slower
+ * path this machine can also run ('props-avx2', 'props-scalar', on arm64 'props-scalar' below neon) runs only
+ * the property tests (test/props) with NODEGRAD_ISA forcing that path in fresh worker processes.
+ *
+ * The paths come from the addon itself, loaded in a child process (`isaInfo().available`), so a machine
+ * without AVX-512, or without a built addon, still works: the extra projects are then skipped, with a line
+ * saying why. `vitest run --project props-scalar` runs a single path.
+ */
+const root = fileURLToPath(new URL('.', import.meta.url));
+const PROPS = ['test/props/**/*.test.ts'];
+
+function availablePaths(): { paths: string[]; why?: string } {
+  const env = { ...process.env };
+  delete env.NODEGRAD_ISA; // the list of paths the CPU and build can run, whatever the caller forces
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ['-e', 'const a = require("node-gyp-build")(process.cwd()); console.log(JSON.stringify(a.isaInfo().available))'],
+      { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+    );
+    const lines = out.trim().split('\n');
+    const paths = JSON.parse(lines[lines.length - 1]) as unknown;
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) return { paths: [], why: `unexpected isaInfo().available: ${out.trim()}` };
+    return { paths };
+  } catch (err) {
+    // node prints the throwing source line first; the "Error: ..." line says why.
+    const e = err as { stderr?: string; message?: string };
+    const lines = (e.stderr || e.message || String(err)).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    return { paths: [], why: lines.find((l) => /^\w*Error\b/.test(l)) ?? lines[0] ?? 'unknown error' };
+  }
+}
+
+// vitest evaluates this file more than once per run: probe the addon and print the note only the first time.
+const memo = globalThis as { __nodegradIsaPaths?: { paths: string[]; why?: string } };
+const first = memo.__nodegradIsaPaths === undefined;
+const { paths, why } = (memo.__nodegradIsaPaths ??= availablePaths());
+// The default project already runs the props on the fastest path; forcing the others needs their own processes.
+const extra = paths.slice(1);
+if (first && why) console.warn(`vitest.config: native addon not loadable (${why}); no per-ISA props projects, test/props compares reference to reference`);
+else if (first && extra.length === 0) console.warn(`vitest.config: this machine runs only the ${paths[0] ?? '?'} path; no extra per-ISA props projects`);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     // Native kernels use their own thread pool; one fork per core keeps 2-core CI from oversubscribing.
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      ...extra.map((isa) => ({
+        extends: true as const,
+        test: { name: `props-${isa}`, include: PROPS, env: { NODEGRAD_ISA: isa } },
+      })),
+    ],
   },
 });
