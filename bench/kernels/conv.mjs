@@ -11,9 +11,11 @@
  *   W3.conv1x1  x [8, 56, 56, 256]  w [1, 1, 256, 64]
  *   W3.dw3x3    x [8, 112, 112, 32] w [3, 3, 1, 32]   groups 32, pad 1
  * fwd = conv2dF32; bwd = conv2dBackwardDataF32 + conv2dBackwardFilterF32 (dX + dW, as torch's backward).
- * FLOPs: fwd = 2*N*OH*OW*KH*KW*(Cin/groups)*Cout; bwd = 2 x fwd. Each pass is checked first (sampled output
- * elements against float64 sums in JS, bound from the reduction length), then timed: median of >= 10 calls
- * and >= --time seconds, after 3 warm-up calls. Ratio = torch ms / nodegrad ms (> 1: nodegrad is faster).
+ * FLOPs: fwd = 2*N*OH*OW*KH*KW*(Cin/groups)*Cout (direct-conv count, also for Winograd); bwd = 2 x fwd. Each
+ * pass is checked first (sampled output elements against float64 sums in JS, bound 2(L+2)u sum|terms| from the
+ * reduction length L; the worst ratios are printed as the accuracy lines), then timed: median of >= 10 calls and
+ * >= --time seconds, after 3 warm-up calls. Ratio = torch ms / nodegrad ms (> 1: nodegrad is faster).
+ * NODEGRAD_WINOGRAD=0 times the im2col path for conv3x3 instead of Winograd F(2x2, 3x3).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -75,7 +77,7 @@ function check(s, pass) {
   const coPerG = cout / (cin / cg);
   const xAt = (b, i, j, c) => (i < 0 || i >= h || j < 0 || j >= width ? 0 : x[((b * h + i) * width + j) * cin + c]);
   const pad = (s.geo[13]);
-  let worst = 0;
+  let worst = 0, worstRel = 0;
   for (let t = 0; t < 64; t++) {
     let got, sum = 0, abs = 0, L;
     if (pass === 'fwd') {
@@ -110,10 +112,12 @@ function check(s, pass) {
     }
     const bound = 2 * (L + 2) * 2 ** -24 * abs + 1e-30;
     const ratio = Math.abs(got - sum) / bound;
-    if (!(ratio <= 1)) throw new Error(`${pass} check failed at ${t}: got ${got}, float64 sum ${sum}, bound ${bound}`);
+    // Winograd (conv3x3 fwd, dX) is held to 4x the direct bound here; the tests hold it to its own derived bound.
+    if (!(ratio <= 4)) throw new Error(`${pass} check failed at ${t}: got ${got}, float64 sum ${sum}, bound ${bound}`);
     worst = Math.max(worst, ratio);
+    worstRel = Math.max(worstRel, Math.abs(got - sum) / (abs || 1));
   }
-  return worst;
+  return { worst, worstRel };
 }
 
 function time(fn) {
@@ -188,6 +192,7 @@ console.log('|---|---|---|---|---|---|---|---|');
 
 const fmt = (v, d = 2) => (v === undefined ? '-' : v.toFixed(d));
 const results = [];
+const accuracy = [];
 for (const threads of THREADS) {
   addon.setNumThreads(threads);
   const peer = torch ? torchTimes(threads, WORKLOADS.map((w) => w.name)) : {};
@@ -200,9 +205,11 @@ for (const threads of THREADS) {
     };
     fwd();
     bwd();
-    check(s, 'fwd');
-    check(s, 'dx');
-    check(s, 'dw');
+    const acc = ['fwd', 'dx', 'dw'].map((p) => [p, check(s, p)]);
+    if (threads === THREADS[0]) {
+      accuracy.push(`# accuracy ${wl.name} (64 sampled outputs per pass vs float64 sums): ` +
+        acc.map(([p, a]) => `${p} worst |err|/(2(L+2)u sum|terms|) ${a.worst.toFixed(3)}, |err|/sum|terms| ${a.worstRel.toExponential(2)}`).join('; '));
+    }
     for (const [pass, fn, flops] of [['fwd', fwd, s.flops], ['bwd', bwd, 2 * s.flops]]) {
       const t = time(fn);
       const tm = peer[wl.name]?.[pass];
@@ -212,4 +219,5 @@ for (const threads of THREADS) {
     }
   }
 }
+for (const line of accuracy) console.log(line);
 if (args.includes('--json')) console.log(JSON.stringify(results));
