@@ -155,7 +155,27 @@ function convAttrs(
  * @example conv2d(x, w, { strides: 2, padding: 'same', bias })
  */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Tensor {
-  const op = 'conv2d';
+  const a = conv2dArgs('conv2d', x, w, options);
+  return fromKernel(getBackend().conv2d(a.x, a.w, a.attrs, a.bias));
+}
+
+/**
+ * conv2d off the JS thread where the backend can (native: the libuv pool, so timers and requests keep running),
+ * else the synchronous kernel, resolved. Same checks (thrown synchronously) and result as conv2d.
+ * Do not write x, w or bias until it settles.
+ * @example const y = await ops.conv2dAsync(x, w, { padding: 'same' });
+ */
+export function conv2dAsync(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Promise<Tensor> {
+  const a = conv2dArgs('conv2dAsync', x, w, options);
+  const backend = getBackend();
+  const run = backend.async?.conv2d;
+  return run
+    ? run.call(backend.async, a.x, a.w, a.attrs, a.bias).then((y) => fromKernel(y))
+    : Promise.resolve(fromKernel(backend.conv2d(a.x, a.w, a.attrs, a.bias)));
+}
+
+/** conv2d's validation and attribute resolution, shared by its sync and Promise forms. */
+function conv2dArgs(op: string, x: Tensor, w: Tensor, options: Conv2DOptions) {
   const o = checkOptions(op, options, CONV2D_KEYS);
   const xt = activation(op, 'x', x, 4, '[N, H, W, Cin]');
   const wt = floatTensor(op, 'w', w);
@@ -168,7 +188,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Tenso
   const cout = checkConvChannels(op, 'x', xt.shape, xt.shape[3], 'w', wt.shape, wt.shape[2], wt.shape[3], groups);
   const bias = optionalBias(op, o.bias, cout, `'w' ${fmtShape(wt.shape)}`);
   const { attrs } = convAttrs(op, 'x', xt.shape, 'w', wt.shape, strides, dilations, padding, groups);
-  return fromKernel(getBackend().conv2d(f32(xt), f32(wt), attrs, bias && f32(bias)));
+  return { x: f32(xt), w: f32(wt), attrs, bias: bias && f32(bias) };
 }
 
 /**

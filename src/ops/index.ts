@@ -4,7 +4,7 @@
  * entry points are the gradients autograd calls. The package index does `export * as ops from './ops/index.js'`.
  */
 export {
-  conv2d, conv1d, depthwiseConv2d, separableConv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter,
+  conv2d, conv2dAsync, conv1d, depthwiseConv2d, separableConv2d, conv2dTranspose, conv2dBackpropInput, conv2dBackpropFilter,
 } from './conv.js';
 export type {
   Conv2DOptions, Conv1DOptions, DepthwiseConv2DOptions, SeparableConv2DOptions, Conv2DTransposeOptions, Conv2DGradOptions,
