@@ -39,6 +39,7 @@ struct KernelConfig {
   ng_sgemm_ukernel_fn ukernel;
   ng_sgemm_pack_a_fn pack_a;
   ng_sgemm_pack_b_fn pack_b;
+  ng_sgemm_ukernel_direct_fn direct;  // unpacked-A kernel, or null (NEON: not written yet)
   std::size_t mr, nr;
   std::size_t kc;          // K slice length
   std::size_t max_chunk;   // most rows of A one task packs: bounds its Scratch (the ir-outer order keeps only
@@ -57,24 +58,25 @@ std::size_t L2Budget() {
 }
 
 KernelConfig SelectConfig() {
-  KernelConfig k{ng_sgemm_ukernel_4x4_ref, ng_sgemm_pack_a_4_ref, ng_sgemm_pack_b_4_ref, 4, 4, 256, 256,
+  KernelConfig k{ng_sgemm_ukernel_4x4_ref, ng_sgemm_pack_a_4_ref, ng_sgemm_pack_b_4_ref, ng_sgemm_ukernel_direct_4x4_ref, 4, 4, 256, 256,
                  "ng_sgemm_ukernel_4x4_ref"};
   switch (ng_dispatch_get()->isa) {
 #if defined(NG_HAVE_AVX512_KERNELS)
     case NG_ISA_AVX512:
-      k = {ng_sgemm_ukernel_14x32_avx512, ng_sgemm_pack_a_14_avx512, ng_sgemm_pack_b_32_avx512, 14, 32, 256, 14 * 48,
+      k = {ng_sgemm_ukernel_14x32_avx512, ng_sgemm_pack_a_14_avx512, ng_sgemm_pack_b_32_avx512,
+           ng_sgemm_ukernel_direct_14x32_avx512, 14, 32, 256, 14 * 48,
            "ng_sgemm_ukernel_14x32_avx512"};
       break;
 #endif
 #if defined(NG_HAVE_AVX2_KERNELS)
     case NG_ISA_AVX2:
-      k = {ng_sgemm_ukernel_6x16_avx2, ng_sgemm_pack_a_6_avx2, ng_sgemm_pack_b_16_avx2, 6, 16, 256, 6 * 96,
+      k = {ng_sgemm_ukernel_6x16_avx2, ng_sgemm_pack_a_6_avx2, ng_sgemm_pack_b_16_avx2, ng_sgemm_ukernel_direct_6x16_avx2, 6, 16, 256, 6 * 96,
            "ng_sgemm_ukernel_6x16_avx2"};
       break;
 #endif
 #if defined(NG_HAVE_NEON_KERNELS)
     case NG_ISA_NEON:
-      k = {ng_sgemm_ukernel_8x12_neon, ng_sgemm_pack_a_8_neon, ng_sgemm_pack_b_12_neon, 8, 12, 256, 8 * 64,
+      k = {ng_sgemm_ukernel_8x12_neon, ng_sgemm_pack_a_8_neon, ng_sgemm_pack_b_12_neon, nullptr, 8, 12, 256, 8 * 64,
            "ng_sgemm_ukernel_8x12_neon"};
       break;
 #endif
@@ -99,6 +101,7 @@ struct Plan {
   std::size_t nc_max;            // columns per jc block (multiple of NR)
   std::size_t kc_max;            // K slice length (all slices but the last have it)
   std::size_t nslices;
+  bool direct;                   // full A panels read in place by k.direct (no A packing)
   // Current block.
   std::size_t j0, nc, p0, kc;
   bool first, last;
@@ -134,14 +137,36 @@ void ComputeTask(const Plan& s, std::size_t t) {
   if (mq0 == mq1 || nq0 == nq1) return;
   const std::size_t i0 = mq0 * k.mr, i1 = Min(g.m, mq1 * k.mr);
 
-  float* pa = Scratch(kGemmScratchSlotA, (mq1 - mq0) * k.mr * s.kc * sizeof(float));
-  k.pack_a(i1 - i0, s.kc, AAt(g, i0, s.p0), g.lda, g.trans_a ? 1 : 0, pa);
-
   ng_sgemm_epilogue ep;
   ep.alpha = g.alpha;
   ep.beta = s.first ? g.beta : 1.0f;
   ep.relu = s.last && g.act == Activation::kRelu;
   const std::size_t jend = Min(s.nc, nq1 * k.nr);
+  if (s.direct) {
+    // Full panels straight from A's rows; a short last panel is packed (zero-padded) for the packed kernel.
+    const std::size_t i_full = i0 + (i1 - i0) / k.mr * k.mr;
+    for (std::size_t i = i0; i < i_full; i += k.mr) {
+      const float* a_rows = AAt(g, i, s.p0);
+      for (std::size_t j = nq0 * k.nr; j < jend; j += k.nr) {
+        const std::size_t col = s.j0 + j;
+        ep.bias = s.last && g.bias != nullptr ? g.bias + col : nullptr;
+        k.direct(s.kc, a_rows, g.lda, s.pb + j * s.kc, g.c + i * g.ldc + col, g.ldc, Min(k.nr, s.nc - j), &ep);
+      }
+    }
+    if (i_full < i1) {
+      float* pa = Scratch(kGemmScratchSlotA, k.mr * s.kc * sizeof(float));
+      k.pack_a(i1 - i_full, s.kc, AAt(g, i_full, s.p0), g.lda, 0, pa);
+      for (std::size_t j = nq0 * k.nr; j < jend; j += k.nr) {
+        const std::size_t col = s.j0 + j;
+        ep.bias = s.last && g.bias != nullptr ? g.bias + col : nullptr;
+        k.ukernel(s.kc, pa, s.pb + j * s.kc, g.c + i_full * g.ldc + col, g.ldc, i1 - i_full, Min(k.nr, s.nc - j), &ep);
+      }
+    }
+    return;
+  }
+
+  float* pa = Scratch(kGemmScratchSlotA, (mq1 - mq0) * k.mr * s.kc * sizeof(float));
+  k.pack_a(i1 - i0, s.kc, AAt(g, i0, s.p0), g.lda, g.trans_a ? 1 : 0, pa);
   for (std::size_t i = i0; i < i1; i += k.mr) {
     const float* a_panel = pa + (i - i0) * s.kc;
     const std::size_t mr = Min(k.mr, i1 - i);
@@ -167,6 +192,14 @@ void EpilogueOnly(const GemmArgs& g, const KernelConfig& k) {
   }
 }
 
+// Skinny products (few output columns, the A operand streamed from memory) read A in place: packing it would
+// cost a full extra read and write of A for only N multiply-adds per element. Not with lda a multiple of
+// 4 KiB / 4: MR rows at the same column would then share one L1 set (12 ways) and evict each other.
+constexpr std::size_t kDirectMaxN = 256;  // conv 1x1: N = 64 (fwd), 256 (bwd data, K = 64); 256^3 too
+bool UseDirect(const GemmArgs& g, const KernelConfig& k) {
+  return k.direct != nullptr && !g.trans_a && g.n <= kDirectMaxN && g.m >= k.mr && g.lda % 1024 != 0;
+}
+
 // Runs the loop nest; threads == 1 runs every task inline on the calling thread.
 void Run(const GemmArgs& g, int threads) {
   if (g.m == 0 || g.n == 0) return;
@@ -188,6 +221,7 @@ void Run(const GemmArgs& g, int threads) {
   s.nc_max = CeilDiv(CeilDiv(g.n, nblocks), k.nr) * k.nr;
 
   const std::size_t T = threads < 1 ? 1 : static_cast<std::size_t>(threads);
+  s.direct = UseDirect(g, k);
   float* pb = Scratch(kGemmScratchSlotB, s.kc_max * s.nc_max * sizeof(float));
 
   for (s.j0 = 0; s.j0 < g.n; s.j0 += s.nc_max) {
@@ -196,7 +230,8 @@ void Run(const GemmArgs& g, int threads) {
     s.n_panels = CeilDiv(s.nc, k.nr);
     // Row chunks of at most max_chunk rows; with several threads, a multiple of T of them where there are
     // enough panels, and column chunks as well when rows alone cannot feed every thread.
-    s.m_chunks = CeilDiv(s.m_panels * k.mr, k.max_chunk);
+    // Direct: nothing to pack, so one contiguous run of rows per thread (each streams its part of A once).
+    s.m_chunks = s.direct ? 1 : CeilDiv(s.m_panels * k.mr, k.max_chunk);
     s.n_chunks = 1;
     if (T > 1) {
       s.m_chunks = Min(s.m_panels, CeilDiv(s.m_chunks, T) * T);

@@ -7,7 +7,9 @@
  *   alpha / beta / row strides (gemmF32), beta = 0 over a NaN-filled C; every output lies between guard zones
  *   that must stay untouched, and gemmF32's padding columns must keep their values;
  * - the native backend's matmul and its Promise form in-process (Float64Array falls back to the reference);
- * - 1 and 2 threads give bit-identical results (each output is computed by the same kernel sequence whatever
+ * - skinny shapes (large M with N <= 256, K = 64, huge K with a small output, padded rows): the unpacked-A
+ *   (direct) micro-kernels and their packed short last panel, on every path;
+ * - 1 and 2 threads give bit-identical results, every case on every path (each output is computed by the same kernel sequence whatever
  *   thread runs it);
  * - every argument check: a TypeError or RangeError naming the function and the argument, nothing written.
  *
@@ -140,6 +142,25 @@ addMatmul(33, 31, 65, false, false, true, RELU, 17, 17, 1);
   addGemm(13, 33, 0, false, false, [0, 0, 3], NaN, -0.5, true, RELU);
   addGemm(7, 40, 0, true, true, [0, 0, 0], 2, 0, false, LINEAR);
 }
+// Skinny products (the 1x1-conv shapes): large M with few output columns, read from unpacked A rows by the
+// direct micro-kernels (M = 1501 leaves a short last panel on every path, and is split over the threads).
+for (const [i, n] of [1, 5, 16, 17, 33, 64, 80].entries()) {
+  addMatmul(1501, n, i % 2 === 0 ? 256 : 300, false, i % 3 === 1, i % 2 === 1, i % 3 === 2 ? RELU : LINEAR);
+}
+// K = 64 (backward data), N up to 256; few rows (one panel, a panel and a bit, less than a panel).
+addMatmul(1501, 256, 64, false, false, false, LINEAR);
+addMatmul(1501, 200, 64, false, true, true, RELU);
+addMatmul(14, 64, 256, false, false, true, LINEAR);
+addMatmul(15, 33, 100, false, false, false, RELU);
+addMatmul(6, 20, 70, false, false, false, LINEAR);
+// Huge K with a small M x N output (backward filter), transposed A and not (many K slices).
+addMatmul(40, 24, 25088, true, false, false, LINEAR);
+addMatmul(33, 64, 12000, true, false, true, RELU);
+addMatmul(30, 17, 12000, false, true, false, LINEAR);
+// Strided skinny: padded rows (direct), alpha / beta / bias; lda a multiple of 1024 (kept on the packed path).
+addGemm(1501, 64, 256, false, false, [3, 0, 5], 0.5, 1, true, RELU);
+addGemm(1000, 40, 300, false, true, [17, 2, 0], -1, 0, false, LINEAR);
+addGemm(300, 40, 1000, false, false, [24, 0, 0], 1, -0.5, true, LINEAR);
 const DATA = Float32Array.from(inputs);
 
 const slice = (off: number, len: number): Float32Array => DATA.slice(off, off + len);
@@ -241,7 +262,10 @@ const view = (off, len) => data.slice(off, off + len);
 const G = ${GUARD}, S = ${SENTINEL};
 const outs = [];
 const guardHits = [];
-for (const c of cases) {
+const threadDiffs = [];
+// Every case at 2 threads (the output checked) and at 1 thread, which must give the same bits.
+function runCase(c, threads) {
+  addon.setNumThreads(threads);
   const whole = new Float32Array(c.outLen + 2 * G).fill(S);
   const out = whole.subarray(G, G + c.outLen);
   const bias = c.biasOff >= 0 ? view(c.biasOff, c.n) : null;
@@ -251,7 +275,13 @@ for (const c of cases) {
     out.set(view(c.cOff, c.outLen));
     addon.gemmF32(c.transA, c.transB, c.m, c.n, c.k, c.alpha, view(c.aOff, c.aLen), c.lda, view(c.bOff, c.bLen), c.ldb, c.beta, out, c.ldc, bias, c.act);
   }
-  for (let i = 0; i < G; i++) if (whole[i] !== S || whole[G + c.outLen + i] !== S) { guardHits.push(c.what); break; }
+  for (let i = 0; i < G; i++) if (whole[i] !== S || whole[G + c.outLen + i] !== S) { guardHits.push(c.what + ' threads=' + threads); break; }
+  return out;
+}
+for (const c of cases) {
+  const out = runCase(c, 2);
+  const one = runCase(c, 1);
+  if (!Buffer.from(one.buffer, one.byteOffset, one.byteLength).equals(Buffer.from(out.buffer, out.byteOffset, out.byteLength))) threadDiffs.push(c.what);
   outs.push(out);
 }
 const total = outs.reduce((s, o) => s + o.length, 0);
@@ -260,7 +290,7 @@ let at = 0;
 for (const o of outs) { all.set(o, at); at += o.length; }
 const isa = addon.isaInfo().isa;
 fs.writeFileSync(path.join(dir, 'out-' + isa + '.bin'), new Uint8Array(all.buffer));
-console.log(JSON.stringify({ isa, kernel: addon.isaInfo().kernels.sgemm, guardHits }));
+console.log(JSON.stringify({ isa, kernel: addon.isaInfo().kernels.sgemm, guardHits, threadDiffs }));
 `;
 
 function readOutputs(isa: string): Float32Array[] {
@@ -282,10 +312,11 @@ describe('SGEMM on every ISA path against float64 (fresh process per path)', () 
 
   for (const isa of available) {
     it(`NODEGRAD_ISA=${isa}: ${cases.length} cases within the K-derived tolerance, nothing written outside`, () => {
-      const report = JSON.parse(runEval(CHILD, undefined, isa).split('\n').pop()!) as { isa: string; kernel: string; guardHits: string[] };
+      const report = JSON.parse(runEval(CHILD, undefined, isa).split('\n').pop()!) as { isa: string; kernel: string; guardHits: string[]; threadDiffs: string[] };
       expect(report.isa).toBe(isa);
       expect(report.kernel).toMatch(isa === 'scalar' ? /^ng_sgemm_ukernel_\d+x\d+_ref$/ : new RegExp(`^ng_sgemm_ukernel_\\d+x\\d+_${isa}$`));
       expect(report.guardHits).toEqual([]);
+      expect(report.threadDiffs).toEqual([]);
       const outs = readOutputs(isa);
       const problems = outs.map((o, i) => mismatch(i, o)).filter((p): p is string => p !== null);
       expect(problems).toEqual([]);

@@ -43,6 +43,16 @@ typedef void (*ng_sgemm_ukernel_fn)(size_t kc, const float* pa, const float* pb,
                                     size_t nr, const ng_sgemm_epilogue* ep);
 
 /*
+ * One full-height tile from UNPACKED row-major A (no transpose): T = A[0:MR, 0:kc] (element (i, p) at
+ * a[i*lda + p]; all MR rows are read, so the driver packs a short last panel and uses the packed kernel) times
+ * the packed B panel, then the epilogue into C[0:MR, 0:nr]. Skips the packing pass over A for skinny
+ * products (small N, or small K), where packing costs as much as the arithmetic. kc == 0 is allowed.
+ * Naming: ng_sgemm_ukernel_direct_<MR>x<NR>_<isa>. Same sums in the same order as the packed kernel.
+ */
+typedef void (*ng_sgemm_ukernel_direct_fn)(size_t kc, const float* a, size_t lda, const float* pb, float* c,
+                                           size_t ldc, size_t nr, const ng_sgemm_epilogue* ep);
+
+/*
  * Packs op(A)[0:mc, 0:kc] into ceil(mc / MR) A micro-panels. a points at op(A)[0][0]; trans == 0: element
  * (i, p) is a[i*lda + p]; trans != 0: a[p*lda + i].
  */
@@ -57,18 +67,24 @@ typedef void (*ng_sgemm_pack_b_fn)(size_t kc, size_t nc, const float* b, size_t 
 /* Scalar reference path, 4x4 tile: plain loops, any CPU. */
 void ng_sgemm_ukernel_4x4_ref(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr, size_t nr,
                               const ng_sgemm_epilogue* ep);
+void ng_sgemm_ukernel_direct_4x4_ref(size_t kc, const float* a, size_t lda, const float* pb, float* c, size_t ldc,
+                                     size_t nr, const ng_sgemm_epilogue* ep);
 void ng_sgemm_pack_a_4_ref(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa);
 void ng_sgemm_pack_b_4_ref(size_t kc, size_t nc, const float* b, size_t ldb, int trans, float* pb);
 
 /* AVX2 + FMA, 6x16 tile (12 ymm accumulators), 6x8 when the tile's last columns fit one vector. x86-64 only. */
 void ng_sgemm_ukernel_6x16_avx2(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr,
                                 size_t nr, const ng_sgemm_epilogue* ep);
+void ng_sgemm_ukernel_direct_6x16_avx2(size_t kc, const float* a, size_t lda, const float* pb, float* c, size_t ldc,
+                                       size_t nr, const ng_sgemm_epilogue* ep);
 void ng_sgemm_pack_a_6_avx2(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa);
 void ng_sgemm_pack_b_16_avx2(size_t kc, size_t nc, const float* b, size_t ldb, int trans, float* pb);
 
 /* AVX-512 F, 14x32 tile (28 zmm accumulators), 14x16 when the tile's columns fit one vector. x86-64 only. */
 void ng_sgemm_ukernel_14x32_avx512(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr,
                                    size_t nr, const ng_sgemm_epilogue* ep);
+void ng_sgemm_ukernel_direct_14x32_avx512(size_t kc, const float* a, size_t lda, const float* pb, float* c,
+                                          size_t ldc, size_t nr, const ng_sgemm_epilogue* ep);
 void ng_sgemm_pack_a_14_avx512(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa);
 void ng_sgemm_pack_b_32_avx512(size_t kc, size_t nc, const float* b, size_t ldb, int trans, float* pb);
 

@@ -30,9 +30,11 @@ inline __m256i LaneMask(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-template <int ROWS, int NV>
+// DIRECT: pa is unpacked row-major A (element (i, p) at pa[i*lda + p], all ROWS rows readable), addressed
+// from one base with the index registers lda, 3*lda and 5*lda; otherwise a packed micro-panel.
+template <int ROWS, int NV, bool DIRECT = false>
 NG_SGEMM_INLINE void Tile(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr, size_t nr,
-                          const ng_sgemm_epilogue* ep) {
+                          const ng_sgemm_epilogue* ep, size_t lda = 0) {
   __m256 acc[ROWS][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < ROWS; ++i)
@@ -48,6 +50,7 @@ NG_SGEMM_INLINE void Tile(size_t kc, const float* pa, const float* pb, float* c,
     }
   }
 
+  const size_t l1 = lda, l3 = 3 * lda, l5 = 5 * lda;
 #pragma GCC unroll 4
   for (size_t p = 0; p < kc; ++p) {
     __m256 b[NV];
@@ -55,11 +58,13 @@ NG_SGEMM_INLINE void Tile(size_t kc, const float* pa, const float* pb, float* c,
     for (int j = 0; j < NV; ++j) b[j] = _mm256_load_ps(pb + 8 * j);
 #pragma GCC unroll 8
     for (int i = 0; i < ROWS; ++i) {
-      const __m256 a = _mm256_broadcast_ss(pa + i);
+      const size_t off = !DIRECT ? static_cast<size_t>(i)
+                         : i == 0 ? 0 : i == 1 ? l1 : i == 2 ? 2 * l1 : i == 3 ? l3 : i == 4 ? 4 * l1 : l5;
+      const __m256 a = _mm256_broadcast_ss(pa + off);
 #pragma GCC unroll 2
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
     }
-    pa += kMR;
+    pa += DIRECT ? 1 : kMR;
     pb += kNR;
   }
 
@@ -155,6 +160,12 @@ extern "C" void ng_sgemm_ukernel_6x16_avx2(size_t kc, const float* pa, const flo
     if (mr > 4) Tile<6, 1>(kc, pa, pb, c, ldc, mr, nr, ep);
     else Tile<4, 1>(kc, pa, pb, c, ldc, mr, nr, ep);
   }
+}
+
+extern "C" void ng_sgemm_ukernel_direct_6x16_avx2(size_t kc, const float* a, size_t lda, const float* pb, float* c,
+                                                  size_t ldc, size_t nr, const ng_sgemm_epilogue* ep) {
+  if (nr > 8) Tile<6, 2, true>(kc, a, pb, c, ldc, kMR, nr, ep, lda);
+  else Tile<6, 1, true>(kc, a, pb, c, ldc, kMR, nr, ep, lda);
 }
 
 extern "C" void ng_sgemm_pack_a_6_avx2(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa) {

@@ -37,9 +37,12 @@ constexpr int kNR = 32;
 inline __mmask16 LaneMask(size_t n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
 // Accumulates ROWS x (16*NV) of the tile over kc steps, then applies the epilogue to rows < mr.
-template <int ROWS, int NV>
+// DIRECT: pa is unpacked row-major A (element (i, p) at pa[i*lda + p], all ROWS rows readable); otherwise a
+// packed micro-panel (lda unused). Direct rows are addressed from two bases (rows 0-6 and 7-13) with the
+// index registers lda, 3*lda and 5*lda scaled by 1, 2 or 4, so 14 rows need 5 general registers, not 14.
+template <int ROWS, int NV, bool DIRECT = false>
 NG_SGEMM_INLINE void Tile(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr, size_t nr,
-                          const ng_sgemm_epilogue* ep) {
+                          const ng_sgemm_epilogue* ep, size_t lda = 0) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
@@ -57,19 +60,43 @@ NG_SGEMM_INLINE void Tile(size_t kc, const float* pa, const float* pb, float* c,
     }
   }
 
+  if (DIRECT) {
+    const float* a0 = pa;
+    const float* a7 = pa + 7 * lda;
+    const size_t l1 = lda, l3 = 3 * lda, l5 = 5 * lda;
 #pragma GCC unroll 4
-  for (size_t p = 0; p < kc; ++p) {
-    __m512 b[NV];
+    for (size_t p = 0; p < kc; ++p) {
+      __m512 b[NV];
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) b[j] = _mm512_load_ps(pb + 16 * j);
+      for (int j = 0; j < NV; ++j) b[j] = _mm512_load_ps(pb + 16 * j);
 #pragma GCC unroll 16
-    for (int i = 0; i < ROWS; ++i) {
-      const __m512 a = _mm512_set1_ps(pa[i]);
+      for (int i = 0; i < ROWS; ++i) {
+        const float* base = i < 7 ? a0 : a7;
+        const int r = i % 7;
+        const size_t off = r == 0 ? 0 : r == 1 ? l1 : r == 2 ? 2 * l1 : r == 3 ? l3 : r == 4 ? 4 * l1 : r == 5 ? l5 : 2 * l3;
+        const __m512 a = _mm512_set1_ps(base[off]);
 #pragma GCC unroll 2
-      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+      }
+      ++a0;
+      ++a7;
+      pb += kNR;
     }
-    pa += kMR;
-    pb += kNR;
+  } else {
+#pragma GCC unroll 4
+    for (size_t p = 0; p < kc; ++p) {
+      __m512 b[NV];
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; ++j) b[j] = _mm512_load_ps(pb + 16 * j);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i]);
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+      }
+      pa += kMR;
+      pb += kNR;
+    }
   }
 
   __mmask16 mask[NV];
@@ -203,7 +230,25 @@ extern "C" void ng_sgemm_ukernel_14x32_avx512(size_t kc, const float* pa, const 
   }
 }
 
+extern "C" void ng_sgemm_ukernel_direct_14x32_avx512(size_t kc, const float* a, size_t lda, const float* pb, float* c,
+                                                     size_t ldc, size_t nr, const ng_sgemm_epilogue* ep) {
+  if (nr > 16) Tile<14, 2, true>(kc, a, pb, c, ldc, kMR, nr, ep, lda);
+  else Tile<14, 1, true>(kc, a, pb, c, ldc, kMR, nr, ep, lda);
+}
+
 extern "C" void ng_sgemm_pack_a_14_avx512(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa) {
+  if (trans) {
+    // op(A) column p is A's row p: walk A row by row (one sequential stream the hardware prefetcher follows,
+    // where panel by panel would stride through kc rows once per panel) and scatter 14 floats per panel.
+    const size_t full = mc / kMR * kMR;
+    for (size_t p = 0; p < kc; ++p) {
+      const float* src = a + p * lda;
+      size_t i0 = 0;
+      for (; i0 < full; i0 += kMR) _mm512_mask_storeu_ps(pa + i0 * kc + p * kMR, 0x3FFF, _mm512_maskz_loadu_ps(0x3FFF, src + i0));
+      if (i0 < mc) _mm512_mask_storeu_ps(pa + i0 * kc + p * kMR, 0x3FFF, _mm512_maskz_loadu_ps(LaneMask(mc - i0), src + i0));
+    }
+    return;
+  }
   for (size_t i0 = 0; i0 < mc; i0 += kMR) {
     const size_t rows = mc - i0 < static_cast<size_t>(kMR) ? mc - i0 : kMR;
     float* dst = pa + i0 * kc;

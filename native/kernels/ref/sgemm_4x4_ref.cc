@@ -37,6 +37,29 @@ extern "C" void ng_sgemm_ukernel_4x4_ref(size_t kc, const float* pa, const float
   }
 }
 
+// Unpacked row-major A: the same products and sums, in the same order, as the packed kernel.
+extern "C" void ng_sgemm_ukernel_direct_4x4_ref(size_t kc, const float* a, size_t lda, const float* pb, float* c,
+                                                size_t ldc, size_t nr, const ng_sgemm_epilogue* ep) {
+  float acc[kMR][kNR] = {};
+  for (size_t p = 0; p < kc; ++p) {
+    for (size_t i = 0; i < kMR; ++i) {
+      const float av = a[i * lda + p];
+      for (size_t j = 0; j < kNR; ++j) acc[i][j] += av * pb[p * kNR + j];
+    }
+  }
+  for (size_t i = 0; i < kMR; ++i) {
+    float* crow = c + i * ldc;
+    for (size_t j = 0; j < nr; ++j) {
+      float v = acc[i][j];
+      if (ep->alpha != 1.0f) v *= ep->alpha;
+      if (ep->beta != 0.0f) v += ep->beta * crow[j];
+      if (ep->bias != nullptr) v += ep->bias[j];
+      if (ep->relu && v < 0.0f) v = 0.0f;
+      crow[j] = v;
+    }
+  }
+}
+
 extern "C" void ng_sgemm_pack_a_4_ref(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa) {
   for (size_t i0 = 0; i0 < mc; i0 += kMR) {
     float* dst = pa + i0 * kc;

@@ -1,13 +1,36 @@
 /**
- * Native elementwise kernels: binary add/sub/mul/div on Float32Array, for the broadcast forms the addon
- * handles (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul).
- * Shapes are worked out here; the addon only sees typed arrays and an op code. Everything else goes to
- * the reference backend.
+ * Native elementwise kernels on Float32Array: binary add/sub/mul/div for the broadcast forms the addon handles
+ * (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul), the unary ops in
+ * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu), and, from
+ * reduce.ts and softmax.ts, reductions, softmax / logSoftmax and softmax cross-entropy. Shapes are worked out
+ * here; the addon only sees typed arrays, integers and op codes. Everything else goes to the reference backend.
  */
-import type { Backend, BinaryOp, DataArray, KTensor } from '../backend.js';
+import type { Backend, BinaryOp, DataArray, KTensor, UnaryAttrs, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { NativeAddon } from './addon.js';
+import { reduceKernels } from './reduce.js';
+import { softmaxKernels } from './softmax.js';
+
+/** The unary entry of the addon (native/addon/eltwise.cc). y may be x itself. */
+export interface UnaryAddon extends NativeAddon {
+  unaryF32(opCode: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  readonly unaryOpCodes: Readonly<Partial<Record<UnaryOp, number>>>;
+}
+
+// Outputs of at least this many floats skip the zero fill (kernels write every element): filling 25 MB costs
+// more than a memory-bound kernel reading it.
+const UNINITIALISED_FROM = 16384;
+
+/**
+ * A Float32Array of n elements for a kernel output that the addon overwrites entirely. Large ones come from
+ * Buffer.allocUnsafeSlow (an ordinary, non-pooled ArrayBuffer of exactly n * 4 bytes, not zero-filled).
+ */
+export function outputF32(n: number): Float32Array {
+  if (n < UNINITIALISED_FROM) return new Float32Array(n);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}
 
 /**
  * How many trailing elements of an output of `outShape` one copy of an input of `inShape` covers when that
@@ -28,8 +51,8 @@ export function rowBroadcastLength(inShape: readonly number[], outShape: readonl
   return n;
 }
 
-// A Float32Array the addon accepts: it refuses SharedArrayBuffer-backed arrays (they go to the reference).
-function isPlainF32(x: DataArray): x is Float32Array {
+/** A Float32Array the addon accepts: it refuses SharedArrayBuffer-backed arrays (they go to the reference). */
+export function isPlainF32(x: DataArray | undefined): x is Float32Array {
   return x instanceof Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer);
 }
 
@@ -44,13 +67,13 @@ export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
       const n = sizeOf(outShape);
       // a fills the output, b repeats over it.
       if (a.data.length === n && b.data.length === rowBroadcastLength(b.shape, outShape)) {
-        const out = new Float32Array(n);
+        const out = outputF32(n);
         addon.binaryF32(code, a.data, b.data, out);
         return { data: out as A, shape: [...outShape] };
       }
       // b fills the output and a repeats: swap the operands where that gives the same IEEE result.
       if ((op === 'add' || op === 'mul') && b.data.length === n && a.data.length === rowBroadcastLength(a.shape, outShape)) {
-        const out = new Float32Array(n);
+        const out = outputF32(n);
         addon.binaryF32(code, b.data, a.data, out);
         return { data: out as A, shape: [...outShape] };
       }
@@ -59,7 +82,22 @@ export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
   };
 }
 
+/** Backend.unary with the addon's kernel for the ops it has, on Float32Array. */
+export function makeUnary(addon: NativeAddon): typeof referenceBackend.unary {
+  const a = addon as UnaryAddon;
+  const codes = a.unaryOpCodes ?? {};
+  return function unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
+    const code = codes[op];
+    if (code === undefined || !isPlainF32(x.data)) return referenceBackend.unary(op, x, attrs);
+    const y = outputF32(x.data.length);
+    a.unaryF32(code, x.data, y, attrs.alpha ?? 0);
+    return { data: y as A, shape: [...x.shape] };
+  };
+}
+
 /** The elementwise entries of the native backend. */
 export function elementwiseKernels(addon: NativeAddon): Partial<Backend> {
-  return { binary: makeBinary(addon) };
+  const out: Partial<Backend> = { binary: makeBinary(addon) };
+  if (typeof (addon as UnaryAddon).unaryF32 === 'function') out.unary = makeUnary(addon);
+  return { ...out, ...reduceKernels(addon), ...softmaxKernels(addon) };
 }

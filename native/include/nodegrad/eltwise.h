@@ -1,0 +1,100 @@
+/*
+ * Elementwise unary, reduction and softmax building blocks (C ABI, declarations only). Softmax, log-softmax
+ * and softmax cross-entropy are composed from these by the driver (native/runtime/eltwise.cc), which also
+ * splits work over the thread pool.
+ *
+ * Accuracy of the SIMD paths (Cephes polynomials; the ref path calls libm in double and rounds once), against the
+ * correctly rounded result: exp, log, tanh within 2 ulp and sigmoid, elu within 3 ulp (measured maxima 1, 1, 1, 2,
+ * 2 over float32 inputs sampled across the whole range); neg, abs, square, sqrt, relu, leakyRelu exact (leakyRelu
+ * multiplies in double, as the reference). Asserted in test/native/eltwise.test.ts.
+ *
+ * Tiles: x64 = 4 x 16 lanes (AVX-512), x32 = 4 x 8 (AVX2), x16 = 4 x 4 (NEON), x1 = plain loops.
+ */
+#ifndef NODEGRAD_ELTWISE_H
+#define NODEGRAD_ELTWISE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Unary op codes; the addon exports them as unaryOpCodes so TypeScript never repeats them. */
+typedef enum ng_unary_op {
+  NG_UNARY_RELU = 0,       /* max(x, 0): NaN stays NaN, -0 gives +0 (Math.max) */
+  NG_UNARY_SIGMOID = 1,    /* 1 / (1 + e^-x), e^x / (1 + e^x) below 0 */
+  NG_UNARY_TANH = 2,
+  NG_UNARY_EXP = 3,
+  NG_UNARY_LOG = 4,
+  NG_UNARY_SQRT = 5,
+  NG_UNARY_SQUARE = 6,
+  NG_UNARY_NEG = 7,
+  NG_UNARY_ABS = 8,
+  NG_UNARY_LEAKY_RELU = 9, /* x > 0 ? x : alpha * x (product in double) */
+  NG_UNARY_ELU = 10,       /* x > 0 ? x : alpha * expm1(x) */
+  NG_UNARY_OP_COUNT = 11
+} ng_unary_op;
+
+/* Reduction op codes (reduceF32). */
+typedef enum ng_reduce_op {
+  NG_REDUCE_SUM = 0,
+  NG_REDUCE_MEAN = 1,
+  NG_REDUCE_MAX = 2, /* NaN propagates, +0 > -0 (Math.max) */
+  NG_REDUCE_MIN = 3,
+  NG_REDUCE_OP_COUNT = 4
+} ng_reduce_op;
+
+/* y[i] = op(x[i]) for i < n; y may be x itself. alpha: the leakyRelu slope or the elu alpha (double, as given). */
+typedef void (*ng_f32_unary_fn)(int op, const float* x, float* y, size_t n, double alpha);
+/* y[i] = exp(x[i] - shift) (the SIMD paths subtract in float); returns the sum of those values in double. y may be NULL. */
+typedef double (*ng_f32_expsum_fn)(const float* x, float* y, size_t n, float shift);
+/* y[i] = (x[i] - a) - b; y may be x itself. */
+typedef void (*ng_f32_sub2_fn)(const float* x, float* y, size_t n, float a, float b);
+/* acc[j] += sum over r < rows of x[r * ld + j] for j < cols (ld >= cols), in double. */
+typedef void (*ng_f32_colsum_fn)(const float* x, size_t ld, size_t rows, size_t cols, double* acc);
+/* acc[j] = max (is_min: min) of acc[j] and every x[r * ld + j], with Math.max / Math.min semantics. */
+typedef void (*ng_f32_colmax_fn)(const float* x, size_t ld, size_t rows, size_t cols, float* acc, int is_min);
+/* Sum of x[0..n) in double (0 for n == 0). */
+typedef double (*ng_f32_sum_fn)(const float* x, size_t n);
+/* Math.max (is_min: Math.min) over x[0..n): -Infinity (+Infinity) for n == 0. */
+typedef float (*ng_f32_max_fn)(const float* x, size_t n, int is_min);
+
+#define NG_ELTWISE_KERNELS(ISA, T)                                                                   \
+  void ng_f32_unary_##T##_##ISA(int op, const float* x, float* y, size_t n, double alpha);           \
+  double ng_f32_expsum_##T##_##ISA(const float* x, float* y, size_t n, float shift);                 \
+  void ng_f32_sub2_##T##_##ISA(const float* x, float* y, size_t n, float a, float b);                \
+  void ng_f32_colsum_##T##_##ISA(const float* x, size_t ld, size_t rows, size_t cols, double* acc);  \
+  void ng_f32_colmax_##T##_##ISA(const float* x, size_t ld, size_t rows, size_t cols, float* acc,    \
+                                 int is_min);                                                        \
+  double ng_f32_sum_##T##_##ISA(const float* x, size_t n);                                           \
+  float ng_f32_max_##T##_##ISA(const float* x, size_t n, int is_min);
+
+/* Plain loops and libm in double, every target (the scalar path). */
+NG_ELTWISE_KERNELS(ref, x1)
+/* AVX2 + FMA, x86-64 builds only. */
+NG_ELTWISE_KERNELS(avx2, x32)
+/* AVX-512 F/DQ/BW/VL, x86-64 builds only. */
+NG_ELTWISE_KERNELS(avx512, x64)
+/* AArch64 NEON, arm64 builds only. */
+NG_ELTWISE_KERNELS(neon, x16)
+
+/* The elementwise kernels of the ISA path dispatch/ chose (native/runtime/eltwise.cc). */
+typedef struct ng_eltwise_kernels {
+  ng_f32_unary_fn unary;
+  ng_f32_expsum_fn expsum;
+  ng_f32_sub2_fn sub2;
+  ng_f32_colsum_fn colsum;
+  ng_f32_colmax_fn colmax;
+  ng_f32_sum_fn sum;
+  ng_f32_max_fn max;
+  const char* unary_name;
+  const char* reduce_name; /* the colsum kernel's name */
+} ng_eltwise_kernels;
+
+const ng_eltwise_kernels* ng_eltwise_kernels_get(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NODEGRAD_ELTWISE_H */

@@ -1,0 +1,203 @@
+/*
+ * Unary maths and the exp-sum / shift steps of softmax for AVX2 + FMA (8-lane vectors, then a maskload /
+ * maskstore tail). Same Cephes polynomials and reductions as the AVX-512 kernel (see its header), with two
+ * differences where AVX2 lacks an instruction: exp scales by 2^n as 2^(n/2) * 2^(n - n/2) (both factors
+ * normal, one rounding into the subnormal range), and log reads the exponent from the bits after scaling
+ * subnormals by 2^23. Accuracy bounds are the AVX-512 kernel's (test/native/eltwise.test.ts).
+ * Built only into nodegrad_avx2; plain loops, intrinsics and static helpers only (see kernels.h).
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "nodegrad/eltwise.h"
+
+// Helpers take the vector count nv as a constant: forced inlining lets their vector arrays live in registers.
+#if defined(_MSC_VER)
+#define NG_FORCE_INLINE static __forceinline
+#else
+#define NG_FORCE_INLINE static inline __attribute__((always_inline))
+#endif
+
+NG_FORCE_INLINE __m256i first_lanes(size_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+NG_FORCE_INLINE __m256 set1(float v) { return _mm256_set1_ps(v); }
+NG_FORCE_INLINE __m256d lo_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+NG_FORCE_INLINE __m256d hi_pd(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+NG_FORCE_INLINE __m256 join_ps(__m256d lo, __m256d hi) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+}
+// 2^k for integer k in [-126, 127], as float bits.
+NG_FORCE_INLINE __m256 pow2i(__m256i k) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23)); }
+
+NG_FORCE_INLINE __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(set1(89.0f), x);  // min/max return their second operand for NaN: NaN passes through
+  x = _mm256_max_ps(set1(-104.0f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, set1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), r);
+  __m256 p = set1(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, set1(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, set1(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, set1(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, set1(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, set1(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), set1(1.0f));
+  const __m256i ni = _mm256_cvtps_epi32(n);  // n in [-150, 129]; NaN gives garbage factors times a NaN p
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  return _mm256_mul_ps(_mm256_mul_ps(p, pow2i(n1)), pow2i(_mm256_sub_epi32(ni, n1)));
+}
+
+NG_FORCE_INLINE __m256 log_ps(__m256 x) {
+  const __m256 sub = _mm256_cmp_ps(x, set1(1.17549435e-38f), _CMP_LT_OQ);  // subnormal (or <= 0: fixed below)
+  const __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, set1(8388608.0f)), sub);
+  const __m256i bits = _mm256_castps_si256(xs);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+  e = _mm256_sub_ps(e, _mm256_and_ps(sub, set1(23.0f)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                                 _mm256_set1_epi32(0x3f800000)));
+  const __m256 big = _mm256_cmp_ps(m, set1(1.41421356237f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, set1(0.5f)), big);
+  e = _mm256_add_ps(e, _mm256_and_ps(big, set1(1.0f)));
+  const __m256 f = _mm256_sub_ps(m, set1(1.0f));
+  const __m256 z = _mm256_mul_ps(f, f);
+  __m256 y = set1(7.0376836292e-2f);
+  y = _mm256_fmadd_ps(y, f, set1(-1.1514610310e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(1.1676998740e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(-1.2420140846e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(1.4249322787e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(-1.6668057665e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(2.0000714765e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(-2.4999993993e-1f));
+  y = _mm256_fmadd_ps(y, f, set1(3.3333331174e-1f));
+  y = _mm256_mul_ps(_mm256_mul_ps(y, f), z);
+  y = _mm256_fmadd_ps(e, set1(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, set1(0.5f), y);
+  __m256 r = _mm256_fmadd_ps(e, set1(0.693359375f), _mm256_add_ps(f, y));
+  const __m256 zero = _mm256_setzero_ps();
+  r = _mm256_blendv_ps(r, set1(NAN), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+  r = _mm256_blendv_ps(r, set1(-INFINITY), _mm256_cmp_ps(x, zero, _CMP_EQ_OQ));
+  r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, set1(INFINITY), _CMP_EQ_OQ));
+  return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));  // NaN in, NaN out
+}
+
+NG_FORCE_INLINE __m256 tanh_ps(__m256 x) {
+  const __m256 sign = set1(-0.0f);
+  const __m256 ax = _mm256_andnot_ps(sign, x);
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 p = set1(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, set1(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, set1(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, set1(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, set1(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+  const __m256 e = exp_ps(_mm256_add_ps(ax, ax));
+  __m256 big = _mm256_sub_ps(set1(1.0f), _mm256_div_ps(set1(2.0f), _mm256_add_ps(e, set1(1.0f))));
+  big = _mm256_or_ps(big, _mm256_and_ps(x, sign));  // big >= 0: take x's sign
+  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, set1(0.625f), _CMP_LT_OQ));
+}
+
+NG_FORCE_INLINE __m256 sigmoid_ps(__m256 x) {
+  const __m256 e = exp_ps(_mm256_or_ps(x, set1(-0.0f)));  // e^-|x| <= 1: never overflows
+  const __m256 num = _mm256_blendv_ps(e, set1(1.0f), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(e, set1(1.0f)));
+}
+
+NG_FORCE_INLINE __m256 expm1_neg_ps(__m256 x) {
+  __m256 p = set1(2.5052108385441720e-8f);  // 1/11!
+  p = _mm256_fmadd_ps(p, x, set1(2.7557319223985893e-7f));
+  p = _mm256_fmadd_ps(p, x, set1(2.7557319223985888e-6f));
+  p = _mm256_fmadd_ps(p, x, set1(2.4801587301587302e-5f));
+  p = _mm256_fmadd_ps(p, x, set1(1.9841269841269841e-4f));
+  p = _mm256_fmadd_ps(p, x, set1(1.3888888888888889e-3f));
+  p = _mm256_fmadd_ps(p, x, set1(8.3333333333333333e-3f));
+  p = _mm256_fmadd_ps(p, x, set1(4.1666666666666667e-2f));
+  p = _mm256_fmadd_ps(p, x, set1(1.6666666666666667e-1f));
+  p = _mm256_fmadd_ps(p, x, set1(0.5f));
+  const __m256 small = _mm256_fmadd_ps(p, _mm256_mul_ps(x, x), x);
+  const __m256 big = _mm256_sub_ps(exp_ps(x), set1(1.0f));
+  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(x, set1(-1.0f), _CMP_GT_OQ));
+}
+
+NG_FORCE_INLINE __m256 mul_alpha(__m256 v, __m256d alpha) {
+  return join_ps(_mm256_mul_pd(lo_pd(v), alpha), _mm256_mul_pd(hi_pd(v), alpha));
+}
+
+#define NG_AVX2_UNARY(NAME, EXPR)                                                        \
+  static void NAME(const float* x, float* y, size_t n, __m256d a) {                      \
+    (void)a;                                                                             \
+    size_t i = 0;                                                                        \
+    for (; i + 8 <= n; i += 8) {                                                         \
+      const __m256 v = _mm256_loadu_ps(x + i);                                           \
+      _mm256_storeu_ps(y + i, (EXPR));                                                   \
+    }                                                                                    \
+    if (i < n) {                                                                         \
+      const __m256i k = first_lanes(n - i);                                              \
+      const __m256 v = _mm256_maskload_ps(x + i, k);                                     \
+      _mm256_maskstore_ps(y + i, k, (EXPR));                                             \
+    }                                                                                    \
+  }
+
+// relu keeps NaN (unordered compare) and turns -0 into +0, as Math.max(x, 0).
+NG_AVX2_UNARY(relu_loop, _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NLE_UQ), v))
+NG_AVX2_UNARY(sigmoid_loop, sigmoid_ps(v))
+NG_AVX2_UNARY(tanh_loop, tanh_ps(v))
+NG_AVX2_UNARY(exp_loop, exp_ps(v))
+NG_AVX2_UNARY(log_loop, log_ps(v))
+NG_AVX2_UNARY(sqrt_loop, _mm256_sqrt_ps(v))
+NG_AVX2_UNARY(square_loop, _mm256_mul_ps(v, v))
+NG_AVX2_UNARY(neg_loop, _mm256_xor_ps(v, set1(-0.0f)))
+NG_AVX2_UNARY(abs_loop, _mm256_andnot_ps(set1(-0.0f), v))
+NG_AVX2_UNARY(leaky_loop, _mm256_blendv_ps(mul_alpha(v, a), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
+NG_AVX2_UNARY(elu_loop, _mm256_blendv_ps(mul_alpha(expm1_neg_ps(_mm256_min_ps(_mm256_setzero_ps(), v)), a), v,
+                                         _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
+
+extern "C" void ng_f32_unary_x32_avx2(int op, const float* x, float* y, size_t n, double alpha) {
+  const __m256d a = _mm256_set1_pd(alpha);
+  switch (op) {
+    case NG_UNARY_RELU: relu_loop(x, y, n, a); break;
+    case NG_UNARY_SIGMOID: sigmoid_loop(x, y, n, a); break;
+    case NG_UNARY_TANH: tanh_loop(x, y, n, a); break;
+    case NG_UNARY_EXP: exp_loop(x, y, n, a); break;
+    case NG_UNARY_LOG: log_loop(x, y, n, a); break;
+    case NG_UNARY_SQRT: sqrt_loop(x, y, n, a); break;
+    case NG_UNARY_SQUARE: square_loop(x, y, n, a); break;
+    case NG_UNARY_NEG: neg_loop(x, y, n, a); break;
+    case NG_UNARY_ABS: abs_loop(x, y, n, a); break;
+    case NG_UNARY_LEAKY_RELU: leaky_loop(x, y, n, a); break;
+    case NG_UNARY_ELU: elu_loop(x, y, n, a); break;
+    default: break;  // the addon rejects other codes before calling
+  }
+}
+
+extern "C" double ng_f32_expsum_x32_avx2(const float* x, float* y, size_t n, float shift) {
+  const __m256 s = set1(shift);
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    if (y) _mm256_storeu_ps(y + i, e);
+    a0 = _mm256_add_pd(a0, lo_pd(e));
+    a1 = _mm256_add_pd(a1, hi_pd(e));
+  }
+  if (i < n) {
+    const __m256i k = first_lanes(n - i);
+    const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(k), exp_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), s)));
+    if (y) _mm256_maskstore_ps(y + i, k, e);
+    a0 = _mm256_add_pd(a0, lo_pd(e));
+    a1 = _mm256_add_pd(a1, hi_pd(e));
+  }
+  double t[4];
+  _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
+extern "C" void ng_f32_sub2_x32_avx2(const float* x, float* y, size_t n, float a, float b) {
+  const __m256 va = set1(a), vb = set1(b);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), va), vb));
+  if (i < n) {
+    const __m256i k = first_lanes(n - i);
+    _mm256_maskstore_ps(y + i, k, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), va), vb));
+  }
+}

@@ -1,0 +1,194 @@
+/*
+ * Unary maths and the exp-sum / shift steps of softmax for AArch64 NEON (4-lane vectors, then a 1-3 lane tail
+ * through a padded buffer). Same Cephes polynomials and reductions as the AVX2 kernel (see its header and the
+ * AVX-512 one's): exp scales by 2^(n/2) * 2^(n - n/2), log reads the exponent from the bits after scaling
+ * subnormals by 2^23. FMAX keeps NaN and orders -0 < +0, so relu is a plain vmaxq_f32.
+ * Plain loops, intrinsics and static helpers only (see kernels.h).
+ */
+#include <arm_neon.h>
+#include <math.h>
+
+#include "nodegrad/eltwise.h"
+
+// Helpers take the vector count nv as a constant: forced inlining lets their vector arrays live in registers.
+#if defined(_MSC_VER)
+#define NG_FORCE_INLINE static __forceinline
+#else
+#define NG_FORCE_INLINE static inline __attribute__((always_inline))
+#endif
+
+NG_FORCE_INLINE float32x4_t dup(float v) { return vdupq_n_f32(v); }
+NG_FORCE_INLINE float32x4_t bsl(uint32x4_t m, float32x4_t a, float32x4_t b) { return vbslq_f32(m, a, b); }
+NG_FORCE_INLINE float64x2_t lo_pd(float32x4_t v) { return vcvt_f64_f32(vget_low_f32(v)); }
+NG_FORCE_INLINE float64x2_t hi_pd(float32x4_t v) { return vcvt_high_f64_f32(v); }
+NG_FORCE_INLINE float32x4_t pow2i(int32x4_t k) { return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(k, vdupq_n_s32(127)), 23)); }
+
+NG_FORCE_INLINE float32x4_t exp_ps(float32x4_t x) {
+  x = vminq_f32(x, dup(89.0f));  // FMIN/FMAX propagate NaN
+  x = vmaxq_f32(x, dup(-104.0f));
+  const float32x4_t n = vrndnq_f32(vmulq_f32(x, dup(1.44269504088896341f)));
+  float32x4_t r = vfmsq_f32(x, n, dup(0.693359375f));
+  r = vfmsq_f32(r, n, dup(-2.12194440e-4f));
+  float32x4_t p = dup(1.9875691500e-4f);
+  p = vfmaq_f32(dup(1.3981999507e-3f), p, r);
+  p = vfmaq_f32(dup(8.3334519073e-3f), p, r);
+  p = vfmaq_f32(dup(4.1665795894e-2f), p, r);
+  p = vfmaq_f32(dup(1.6666665459e-1f), p, r);
+  p = vfmaq_f32(dup(5.0000001201e-1f), p, r);
+  p = vaddq_f32(vfmaq_f32(r, p, vmulq_f32(r, r)), dup(1.0f));
+  const int32x4_t ni = vcvtq_s32_f32(n);  // n is integral, in [-150, 129]; NaN gives 0 and a NaN p
+  const int32x4_t n1 = vshrq_n_s32(ni, 1);
+  return vmulq_f32(vmulq_f32(p, pow2i(n1)), pow2i(vsubq_s32(ni, n1)));
+}
+
+NG_FORCE_INLINE float32x4_t log_ps(float32x4_t x) {
+  const uint32x4_t sub = vcltq_f32(x, dup(1.17549435e-38f));  // subnormal (or <= 0: fixed below)
+  const float32x4_t xs = bsl(sub, vmulq_f32(x, dup(8388608.0f)), x);
+  const int32x4_t bits = vreinterpretq_s32_f32(xs);
+  float32x4_t e = vcvtq_f32_s32(vsubq_s32(vreinterpretq_s32_u32(vshrq_n_u32(vreinterpretq_u32_s32(bits), 23)),
+                                          vdupq_n_s32(127)));
+  e = vsubq_f32(e, bsl(sub, dup(23.0f), dup(0.0f)));
+  float32x4_t m = vreinterpretq_f32_s32(vorrq_s32(vandq_s32(bits, vdupq_n_s32(0x007fffff)), vdupq_n_s32(0x3f800000)));
+  const uint32x4_t big = vcgtq_f32(m, dup(1.41421356237f));
+  m = bsl(big, vmulq_f32(m, dup(0.5f)), m);
+  e = vaddq_f32(e, bsl(big, dup(1.0f), dup(0.0f)));
+  const float32x4_t f = vsubq_f32(m, dup(1.0f));
+  const float32x4_t z = vmulq_f32(f, f);
+  float32x4_t y = dup(7.0376836292e-2f);
+  y = vfmaq_f32(dup(-1.1514610310e-1f), y, f);
+  y = vfmaq_f32(dup(1.1676998740e-1f), y, f);
+  y = vfmaq_f32(dup(-1.2420140846e-1f), y, f);
+  y = vfmaq_f32(dup(1.4249322787e-1f), y, f);
+  y = vfmaq_f32(dup(-1.6668057665e-1f), y, f);
+  y = vfmaq_f32(dup(2.0000714765e-1f), y, f);
+  y = vfmaq_f32(dup(-2.4999993993e-1f), y, f);
+  y = vfmaq_f32(dup(3.3333331174e-1f), y, f);
+  y = vmulq_f32(vmulq_f32(y, f), z);
+  y = vfmaq_f32(y, e, dup(-2.12194440e-4f));
+  y = vfmsq_f32(y, z, dup(0.5f));
+  float32x4_t r = vfmaq_f32(vaddq_f32(f, y), e, dup(0.693359375f));
+  const float32x4_t zero = dup(0.0f);
+  r = bsl(vcltq_f32(x, zero), dup(NAN), r);
+  r = bsl(vceqq_f32(x, zero), dup(-INFINITY), r);
+  r = bsl(vceqq_f32(x, dup(INFINITY)), x, r);
+  return bsl(vmvnq_u32(vceqq_f32(x, x)), x, r);  // NaN in, NaN out
+}
+
+NG_FORCE_INLINE float32x4_t tanh_ps(float32x4_t x) {
+  const float32x4_t ax = vabsq_f32(x);
+  const float32x4_t z = vmulq_f32(x, x);
+  float32x4_t p = dup(-5.70498872745e-3f);
+  p = vfmaq_f32(dup(2.06390887954e-2f), p, z);
+  p = vfmaq_f32(dup(-5.37397155531e-2f), p, z);
+  p = vfmaq_f32(dup(1.33314422036e-1f), p, z);
+  p = vfmaq_f32(dup(-3.33332819422e-1f), p, z);
+  const float32x4_t small = vfmaq_f32(x, vmulq_f32(p, z), x);
+  const float32x4_t e = exp_ps(vaddq_f32(ax, ax));
+  float32x4_t big = vsubq_f32(dup(1.0f), vdivq_f32(dup(2.0f), vaddq_f32(e, dup(1.0f))));
+  big = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(big),
+                                        vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u))));
+  return bsl(vcltq_f32(ax, dup(0.625f)), small, big);
+}
+
+NG_FORCE_INLINE float32x4_t sigmoid_ps(float32x4_t x) {
+  const float32x4_t e = exp_ps(vnegq_f32(vabsq_f32(x)));  // e^-|x| <= 1: never overflows
+  const float32x4_t num = bsl(vcgeq_f32(x, dup(0.0f)), dup(1.0f), e);
+  return vdivq_f32(num, vaddq_f32(e, dup(1.0f)));
+}
+
+NG_FORCE_INLINE float32x4_t expm1_neg_ps(float32x4_t x) {
+  float32x4_t p = dup(2.5052108385441720e-8f);  // 1/11!
+  p = vfmaq_f32(dup(2.7557319223985893e-7f), p, x);
+  p = vfmaq_f32(dup(2.7557319223985888e-6f), p, x);
+  p = vfmaq_f32(dup(2.4801587301587302e-5f), p, x);
+  p = vfmaq_f32(dup(1.9841269841269841e-4f), p, x);
+  p = vfmaq_f32(dup(1.3888888888888889e-3f), p, x);
+  p = vfmaq_f32(dup(8.3333333333333333e-3f), p, x);
+  p = vfmaq_f32(dup(4.1666666666666667e-2f), p, x);
+  p = vfmaq_f32(dup(1.6666666666666667e-1f), p, x);
+  p = vfmaq_f32(dup(0.5f), p, x);
+  const float32x4_t small = vfmaq_f32(x, p, vmulq_f32(x, x));
+  const float32x4_t big = vsubq_f32(exp_ps(x), dup(1.0f));
+  return bsl(vcgtq_f32(x, dup(-1.0f)), small, big);
+}
+
+NG_FORCE_INLINE float32x4_t mul_alpha(float32x4_t v, float64x2_t a) {
+  return vcvt_high_f32_f64(vcvt_f32_f64(vmulq_f64(lo_pd(v), a)), vmulq_f64(hi_pd(v), a));
+}
+
+#define NG_NEON_UNARY(NAME, EXPR)                                                        \
+  static void NAME(const float* x, float* y, size_t n, float64x2_t a) {                  \
+    (void)a;                                                                             \
+    size_t i = 0;                                                                        \
+    for (; i + 4 <= n; i += 4) {                                                         \
+      const float32x4_t v = vld1q_f32(x + i);                                            \
+      vst1q_f32(y + i, (EXPR));                                                          \
+    }                                                                                    \
+    if (i < n) {                                                                         \
+      float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};                                             \
+      for (size_t j = i; j < n; ++j) t[j - i] = x[j];                                    \
+      const float32x4_t v = vld1q_f32(t);                                                \
+      vst1q_f32(t, (EXPR));                                                              \
+      for (size_t j = i; j < n; ++j) y[j] = t[j - i];                                    \
+    }                                                                                    \
+  }
+
+NG_NEON_UNARY(relu_loop, vmaxq_f32(v, dup(0.0f)))
+NG_NEON_UNARY(sigmoid_loop, sigmoid_ps(v))
+NG_NEON_UNARY(tanh_loop, tanh_ps(v))
+NG_NEON_UNARY(exp_loop, exp_ps(v))
+NG_NEON_UNARY(log_loop, log_ps(v))
+NG_NEON_UNARY(sqrt_loop, vsqrtq_f32(v))
+NG_NEON_UNARY(square_loop, vmulq_f32(v, v))
+NG_NEON_UNARY(neg_loop, vnegq_f32(v))
+NG_NEON_UNARY(abs_loop, vabsq_f32(v))
+NG_NEON_UNARY(leaky_loop, bsl(vcgtq_f32(v, dup(0.0f)), v, mul_alpha(v, a)))
+NG_NEON_UNARY(elu_loop, bsl(vcgtq_f32(v, dup(0.0f)), v, mul_alpha(expm1_neg_ps(vminq_f32(v, dup(0.0f))), a)))
+
+extern "C" void ng_f32_unary_x16_neon(int op, const float* x, float* y, size_t n, double alpha) {
+  const float64x2_t a = vdupq_n_f64(alpha);
+  switch (op) {
+    case NG_UNARY_RELU: relu_loop(x, y, n, a); break;
+    case NG_UNARY_SIGMOID: sigmoid_loop(x, y, n, a); break;
+    case NG_UNARY_TANH: tanh_loop(x, y, n, a); break;
+    case NG_UNARY_EXP: exp_loop(x, y, n, a); break;
+    case NG_UNARY_LOG: log_loop(x, y, n, a); break;
+    case NG_UNARY_SQRT: sqrt_loop(x, y, n, a); break;
+    case NG_UNARY_SQUARE: square_loop(x, y, n, a); break;
+    case NG_UNARY_NEG: neg_loop(x, y, n, a); break;
+    case NG_UNARY_ABS: abs_loop(x, y, n, a); break;
+    case NG_UNARY_LEAKY_RELU: leaky_loop(x, y, n, a); break;
+    case NG_UNARY_ELU: elu_loop(x, y, n, a); break;
+    default: break;  // the addon rejects other codes before calling
+  }
+}
+
+extern "C" double ng_f32_expsum_x16_neon(const float* x, float* y, size_t n, float shift) {
+  const float32x4_t s = dup(shift);
+  float64x2_t a0 = vdupq_n_f64(0.0), a1 = a0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t e = exp_ps(vsubq_f32(vld1q_f32(x + i), s));
+    if (y) vst1q_f32(y + i, e);
+    a0 = vaddq_f64(a0, lo_pd(e));
+    a1 = vaddq_f64(a1, hi_pd(e));
+  }
+  double sum = vaddvq_f64(vaddq_f64(a0, a1));
+  if (i < n) {
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (size_t j = i; j < n; ++j) t[j - i] = x[j];
+    vst1q_f32(t, exp_ps(vsubq_f32(vld1q_f32(t), s)));
+    for (size_t j = i; j < n; ++j) {
+      if (y) y[j] = t[j - i];
+      sum += (double)t[j - i];
+    }
+  }
+  return sum;
+}
+
+extern "C" void ng_f32_sub2_x16_neon(const float* x, float* y, size_t n, float a, float b) {
+  const float32x4_t va = dup(a), vb = dup(b);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vsubq_f32(vsubq_f32(vld1q_f32(x + i), va), vb));
+  for (; i < n; ++i) y[i] = (x[i] - a) - b;
+}
