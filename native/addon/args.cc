@@ -107,4 +107,14 @@ bool Overlaps(const F32Span& x, const F32Span& y) {
   return x0 < y1 && y0 < x1;
 }
 
+size_t SaturatingMul(size_t a, size_t b) { return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
+
+void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, size_t want, const char* what) {
+  if (have != want) {
+    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " + std::to_string(have) +
+                                         " but " + what + " is " +
+                                         (want == SIZE_MAX ? std::string("too large") : std::to_string(want)));
+  }
+}
+
 }  // namespace nodegrad

@@ -24,6 +24,13 @@ F32Span Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn,
 // info[index] as an integer in [0, count); TypeError if not a number, RangeError if not an integer in range.
 int EnumArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int count, const char* names);
 
+// a * b, or SIZE_MAX when it overflows (no array is that long, so a length check against it then fails).
+size_t SaturatingMul(size_t a, size_t b);
+
+// RangeError "<fn>: argument '<arg>' has length <have> but <what> is <want>" unless have == want
+// (want == SIZE_MAX, an overflowed product, prints as "too large").
+void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, size_t want, const char* what);
+
 // True when x and y share at least one byte.
 bool Overlaps(const F32Span& x, const F32Span& y);
 

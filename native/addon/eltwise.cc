@@ -29,16 +29,6 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, con
   return static_cast<int64_t>(d);
 }
 
-size_t Mul(size_t a, size_t b) { return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
-
-void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, size_t want, const char* what) {
-  if (have != want) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " + std::to_string(have) +
-                                         " but " + what + " is " +
-                                         (want == SIZE_MAX ? std::string("too large") : std::to_string(want)));
-  }
-}
-
 // out may be exactly `in` when `may_alias` (an elementwise kernel reads each element before writing it).
 void ExpectDisjoint(Napi::Env env, const char* fn, const F32Span& out, const char* out_name, const F32Span& in,
                     const char* in_name, bool may_alias) {
@@ -125,8 +115,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const size_t outer = static_cast<size_t>(IntArg(info, 3, kReduceFn, "outer"));
   const size_t len = static_cast<size_t>(IntArg(info, 4, kReduceFn, "len"));
   const size_t inner = static_cast<size_t>(IntArg(info, 5, kReduceFn, "inner"));
-  ExpectLength(env, kReduceFn, "x", x.length, Mul(Mul(outer, len), inner), "outer*len*inner");
-  ExpectLength(env, kReduceFn, "y", y.length, Mul(outer, inner), "outer*inner");
+  ExpectLength(env, kReduceFn, "x", x.length, SaturatingMul(SaturatingMul(outer, len), inner), "outer*len*inner");
+  ExpectLength(env, kReduceFn, "y", y.length, SaturatingMul(outer, inner), "outer*inner");
   ExpectDisjoint(env, kReduceFn, y, "y", x, "x", false);
   ReduceF32(op, x.data, outer, len, inner, y.data);
   return env.Undefined();
@@ -141,7 +131,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const F32Span y = Float32Arg(info, 1, fn, "y");
   const size_t rows = static_cast<size_t>(IntArg(info, 2, fn, "rows"));
   const size_t cols = static_cast<size_t>(IntArg(info, 3, fn, "cols"));
-  ExpectLength(env, fn, "x", x.length, Mul(rows, cols), "rows*cols");
+  ExpectLength(env, fn, "x", x.length, SaturatingMul(rows, cols), "rows*cols");
   ExpectLength(env, fn, "y", y.length, x.length, "x's length");
   ExpectDisjoint(env, fn, y, "y", x, "x", true);
   SoftmaxF32(kLog, x.data, rows, cols, y.data);
@@ -151,7 +141,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 // Checks labels against [n] (Int32Array) or [n, c] (Float32Array).
 void CheckLabels(Napi::Env env, const char* fn, const Labels& l, size_t n, size_t c) {
   if (l.ints) ExpectLength(env, fn, "labels", l.length, n, "n (Int32Array class indices)");
-  else ExpectLength(env, fn, "labels", l.length, Mul(n, c), "n*c (Float32Array weights)");
+  else ExpectLength(env, fn, "labels", l.length, SaturatingMul(n, c), "n*c (Float32Array weights)");
 }
 
 const char* const kCeFn = "softmaxCrossEntropyF32";
@@ -163,7 +153,7 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   const F32Span loss = Float32Arg(info, 2, kCeFn, "loss");
   const size_t n = static_cast<size_t>(IntArg(info, 3, kCeFn, "n"));
   const size_t c = static_cast<size_t>(IntArg(info, 4, kCeFn, "c"));
-  ExpectLength(env, kCeFn, "logits", logits.length, Mul(n, c), "n*c");
+  ExpectLength(env, kCeFn, "logits", logits.length, SaturatingMul(n, c), "n*c");
   CheckLabels(env, kCeFn, labels, n, c);
   ExpectLength(env, kCeFn, "loss", loss.length, n, "n");
   ExpectDisjoint(env, kCeFn, loss, "loss", logits, "logits", false);
@@ -185,9 +175,9 @@ Napi::Value SoftmaxCrossEntropyBackward(const Napi::CallbackInfo& info) {
   const size_t n = static_cast<size_t>(IntArg(info, 4, kCeBwdFn, "n"));
   const size_t c = static_cast<size_t>(IntArg(info, 5, kCeBwdFn, "c"));
   ExpectLength(env, kCeBwdFn, "dloss", dloss.length, n, "n");
-  ExpectLength(env, kCeBwdFn, "logits", logits.length, Mul(n, c), "n*c");
+  ExpectLength(env, kCeBwdFn, "logits", logits.length, SaturatingMul(n, c), "n*c");
   CheckLabels(env, kCeBwdFn, labels, n, c);
-  ExpectLength(env, kCeBwdFn, "dlogits", dlogits.length, Mul(n, c), "n*c");
+  ExpectLength(env, kCeBwdFn, "dlogits", dlogits.length, SaturatingMul(n, c), "n*c");
   ExpectDisjoint(env, kCeBwdFn, dlogits, "dlogits", dloss, "dloss", false);
   ExpectDisjoint(env, kCeBwdFn, dlogits, "dlogits", logits, "logits", false);
   if (LabelsOverlap(labels, dlogits)) {

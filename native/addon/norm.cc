@@ -13,13 +13,6 @@
 namespace nodegrad {
 namespace {
 
-void ExpectLength(Napi::Env env, const char* fn, const char* arg, const F32Span& s, size_t want, const char* what) {
-  if (s.length != want) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " +
-                                         std::to_string(s.length) + " but " + what + " is " + std::to_string(want));
-  }
-}
-
 // x's length must be a multiple of c (c == 0: x must be empty); returns the row count.
 size_t RowsOf(Napi::Env env, const char* fn, const F32Span& x, size_t c) {
   if (c == 0 ? x.length != 0 : x.length % c != 0) {
@@ -74,10 +67,10 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   const F32Span mean = Float32Arg(info, 5, kTrainFn, "mean");
   const F32Span var = Float32Arg(info, 6, kTrainFn, "variance");
   const size_t c = gamma.length, rows = RowsOf(env, kTrainFn, x, c);
-  ExpectLength(env, kTrainFn, "beta", beta, c, "gamma's length");
-  ExpectLength(env, kTrainFn, "y", y, x.length, "x's length");
-  ExpectLength(env, kTrainFn, "mean", mean, c, "gamma's length");
-  ExpectLength(env, kTrainFn, "variance", var, c, "gamma's length");
+  ExpectLength(env, kTrainFn, "beta", beta.length, c, "gamma's length");
+  ExpectLength(env, kTrainFn, "y", y.length, x.length, "x's length");
+  ExpectLength(env, kTrainFn, "mean", mean.length, c, "gamma's length");
+  ExpectLength(env, kTrainFn, "variance", var.length, c, "gamma's length");
   const F32Span outs[] = {y, mean, var};
   const char* const out_names[] = {"y", "mean", "variance"};
   const F32Span ins[] = {x, gamma, beta};
@@ -99,10 +92,10 @@ Napi::Value BatchNormInfer(const Napi::CallbackInfo& info) {
   const double eps = EpsilonArg(info, 5, kInferFn);
   const F32Span y = Float32Arg(info, 6, kInferFn, "y");
   const size_t c = gamma.length, rows = RowsOf(env, kInferFn, x, c);
-  ExpectLength(env, kInferFn, "beta", beta, c, "gamma's length");
-  ExpectLength(env, kInferFn, "mean", mean, c, "gamma's length");
-  ExpectLength(env, kInferFn, "variance", var, c, "gamma's length");
-  ExpectLength(env, kInferFn, "y", y, x.length, "x's length");
+  ExpectLength(env, kInferFn, "beta", beta.length, c, "gamma's length");
+  ExpectLength(env, kInferFn, "mean", mean.length, c, "gamma's length");
+  ExpectLength(env, kInferFn, "variance", var.length, c, "gamma's length");
+  ExpectLength(env, kInferFn, "y", y.length, x.length, "x's length");
   const F32Span outs[] = {y};
   const char* const out_names[] = {"y"};
   const F32Span ins[] = {x, gamma, beta, mean, var};
@@ -131,12 +124,12 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const F32Span dgamma = Float32Arg(info, 8, kBwdFn, "dgamma");
   const F32Span dbeta = Float32Arg(info, 9, kBwdFn, "dbeta");
   const size_t c = gamma.length, rows = RowsOf(env, kBwdFn, x, c);
-  ExpectLength(env, kBwdFn, "dy", dy, x.length, "x's length");
-  ExpectLength(env, kBwdFn, "mean", mean, c, "gamma's length");
-  ExpectLength(env, kBwdFn, "variance", var, c, "gamma's length");
-  ExpectLength(env, kBwdFn, "dx", dx, x.length, "x's length");
-  ExpectLength(env, kBwdFn, "dgamma", dgamma, c, "gamma's length");
-  ExpectLength(env, kBwdFn, "dbeta", dbeta, c, "gamma's length");
+  ExpectLength(env, kBwdFn, "dy", dy.length, x.length, "x's length");
+  ExpectLength(env, kBwdFn, "mean", mean.length, c, "gamma's length");
+  ExpectLength(env, kBwdFn, "variance", var.length, c, "gamma's length");
+  ExpectLength(env, kBwdFn, "dx", dx.length, x.length, "x's length");
+  ExpectLength(env, kBwdFn, "dgamma", dgamma.length, c, "gamma's length");
+  ExpectLength(env, kBwdFn, "dbeta", dbeta.length, c, "gamma's length");
   const F32Span outs[] = {dx, dgamma, dbeta};
   const char* const out_names[] = {"dx", "dgamma", "dbeta"};
   const F32Span ins[] = {dy, x, gamma, mean, var};

@@ -31,16 +31,6 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, con
   return static_cast<int64_t>(d);
 }
 
-// a * b, or SIZE_MAX when it overflows (no array is that long, so the length check then fails).
-size_t Mul(size_t a, size_t b) { return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
-
-void ExpectLength(Napi::Env env, const char* fn, const char* arg, const F32Span& s, size_t want, const char* what) {
-  if (s.length != want) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " + std::to_string(s.length) +
-                                         " but " + what + " is " + (want == SIZE_MAX ? std::string("too large") : std::to_string(want)));
-  }
-}
-
 void ExpectDisjoint(Napi::Env env, const char* fn, const F32Span& out, const char* out_name, const F32Span& in,
                     const char* in_name) {
   if (Overlaps(out, in)) {
@@ -83,8 +73,8 @@ PoolDims ReadDims(const Napi::CallbackInfo& info, size_t first, const char* fn) 
   d.g.pad_left = v[10];
   d.g.oh = (span_h - kh + sh) / sh;  // floor((h + pads - kh) / sh) + 1, non-negative here
   d.g.ow = (span_w - kw + sw) / sw;
-  d.in_len = Mul(Mul(Mul(d.n, static_cast<size_t>(h)), static_cast<size_t>(w)), static_cast<size_t>(v[3]));
-  d.out_len = Mul(Mul(Mul(d.n, static_cast<size_t>(d.g.oh)), static_cast<size_t>(d.g.ow)), static_cast<size_t>(v[3]));
+  d.in_len = SaturatingMul(SaturatingMul(SaturatingMul(d.n, static_cast<size_t>(h)), static_cast<size_t>(w)), static_cast<size_t>(v[3]));
+  d.out_len = SaturatingMul(SaturatingMul(SaturatingMul(d.n, static_cast<size_t>(d.g.oh)), static_cast<size_t>(d.g.ow)), static_cast<size_t>(v[3]));
   return d;
 }
 
@@ -95,8 +85,8 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   const F32Span x = Float32Arg(info, 0, kMaxFn, "x");
   const F32Span y = Float32Arg(info, 1, kMaxFn, "y");
   const PoolDims d = ReadDims(info, 2, kMaxFn);
-  ExpectLength(env, kMaxFn, "x", x, d.in_len, "n*h*w*c");
-  ExpectLength(env, kMaxFn, "y", y, d.out_len, "n*outH*outW*c");
+  ExpectLength(env, kMaxFn, "x", x.length, d.in_len, "n*h*w*c");
+  ExpectLength(env, kMaxFn, "y", y.length, d.out_len, "n*outH*outW*c");
   ExpectDisjoint(env, kMaxFn, y, "y", x, "x");
   MaxPool2dF32(d.g, d.n, x.data, y.data);
   return env.Undefined();
@@ -110,9 +100,9 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   const F32Span x = Float32Arg(info, 1, kMaxBwdFn, "x");
   const F32Span dx = Float32Arg(info, 2, kMaxBwdFn, "dx");
   const PoolDims d = ReadDims(info, 3, kMaxBwdFn);
-  ExpectLength(env, kMaxBwdFn, "dy", dy, d.out_len, "n*outH*outW*c");
-  ExpectLength(env, kMaxBwdFn, "x", x, d.in_len, "n*h*w*c");
-  ExpectLength(env, kMaxBwdFn, "dx", dx, d.in_len, "n*h*w*c");
+  ExpectLength(env, kMaxBwdFn, "dy", dy.length, d.out_len, "n*outH*outW*c");
+  ExpectLength(env, kMaxBwdFn, "x", x.length, d.in_len, "n*h*w*c");
+  ExpectLength(env, kMaxBwdFn, "dx", dx.length, d.in_len, "n*h*w*c");
   ExpectDisjoint(env, kMaxBwdFn, dx, "dx", dy, "dy");
   ExpectDisjoint(env, kMaxBwdFn, dx, "dx", x, "x");
   MaxPool2dBackwardF32(d.g, d.n, dy.data, x.data, dx.data);
@@ -126,8 +116,8 @@ Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
   const F32Span x = Float32Arg(info, 0, kAvgFn, "x");
   const F32Span y = Float32Arg(info, 1, kAvgFn, "y");
   const PoolDims d = ReadDims(info, 2, kAvgFn);
-  ExpectLength(env, kAvgFn, "x", x, d.in_len, "n*h*w*c");
-  ExpectLength(env, kAvgFn, "y", y, d.out_len, "n*outH*outW*c");
+  ExpectLength(env, kAvgFn, "x", x.length, d.in_len, "n*h*w*c");
+  ExpectLength(env, kAvgFn, "y", y.length, d.out_len, "n*outH*outW*c");
   ExpectDisjoint(env, kAvgFn, y, "y", x, "x");
   AvgPool2dF32(d.g, d.n, x.data, y.data);
   return env.Undefined();
@@ -140,8 +130,8 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   const F32Span dy = Float32Arg(info, 0, kAvgBwdFn, "dy");
   const F32Span dx = Float32Arg(info, 1, kAvgBwdFn, "dx");
   const PoolDims d = ReadDims(info, 2, kAvgBwdFn);
-  ExpectLength(env, kAvgBwdFn, "dy", dy, d.out_len, "n*outH*outW*c");
-  ExpectLength(env, kAvgBwdFn, "dx", dx, d.in_len, "n*h*w*c");
+  ExpectLength(env, kAvgBwdFn, "dy", dy.length, d.out_len, "n*outH*outW*c");
+  ExpectLength(env, kAvgBwdFn, "dx", dx.length, d.in_len, "n*h*w*c");
   ExpectDisjoint(env, kAvgBwdFn, dx, "dx", dy, "dy");
   AvgPool2dBackwardF32(d.g, d.n, dy.data, dx.data);
   return env.Undefined();
@@ -157,8 +147,8 @@ Napi::Value GlobalPool2d(const Napi::CallbackInfo& info) {
   const size_t n = static_cast<size_t>(IntArg(info, 3, kGlobalFn, "n", 0, kMaxDim));
   const size_t hw = static_cast<size_t>(IntArg(info, 4, kGlobalFn, "hw", 0, kMaxDim));
   const size_t c = static_cast<size_t>(IntArg(info, 5, kGlobalFn, "c", 0, kMaxDim));
-  ExpectLength(env, kGlobalFn, "x", x, Mul(Mul(n, hw), c), "n*hw*c");
-  ExpectLength(env, kGlobalFn, "y", y, Mul(n, c), "n*c");
+  ExpectLength(env, kGlobalFn, "x", x.length, SaturatingMul(SaturatingMul(n, hw), c), "n*hw*c");
+  ExpectLength(env, kGlobalFn, "y", y.length, SaturatingMul(n, c), "n*c");
   ExpectDisjoint(env, kGlobalFn, y, "y", x, "x");
   GlobalPool2dF32(mode == 1, n, hw, c, x.data, y.data);
   return env.Undefined();
@@ -175,10 +165,10 @@ Napi::Value GlobalPool2dBackward(const Napi::CallbackInfo& info) {
   const size_t n = static_cast<size_t>(IntArg(info, 4, kGlobalBwdFn, "n", 0, kMaxDim));
   const size_t hw = static_cast<size_t>(IntArg(info, 5, kGlobalBwdFn, "hw", 0, kMaxDim));
   const size_t c = static_cast<size_t>(IntArg(info, 6, kGlobalBwdFn, "c", 0, kMaxDim));
-  const size_t len = Mul(Mul(n, hw), c);
-  ExpectLength(env, kGlobalBwdFn, "dy", dy, Mul(n, c), "n*c");
-  ExpectLength(env, kGlobalBwdFn, "x", x, len, "n*hw*c");
-  ExpectLength(env, kGlobalBwdFn, "dx", dx, len, "n*hw*c");
+  const size_t len = SaturatingMul(SaturatingMul(n, hw), c);
+  ExpectLength(env, kGlobalBwdFn, "dy", dy.length, SaturatingMul(n, c), "n*c");
+  ExpectLength(env, kGlobalBwdFn, "x", x.length, len, "n*hw*c");
+  ExpectLength(env, kGlobalBwdFn, "dx", dx.length, len, "n*hw*c");
   ExpectDisjoint(env, kGlobalBwdFn, dx, "dx", dy, "dy");
   ExpectDisjoint(env, kGlobalBwdFn, dx, "dx", x, "x");
   GlobalPool2dBackwardF32(mode == 1, n, hw, c, dy.data, x.data, dx.data);
