@@ -50,11 +50,13 @@ export default defineConfig({
     testTimeout: 60_000,
     // Native kernels use their own thread pool; one fork per core keeps 2-core CI from oversubscribing.
     pool: 'forks',
+    // Kernel outputs come from the storage pool uninitialised; NaN-filling them makes an unwritten element fail.
+    env: { NODEGRAD_POISON_OUTPUTS: '1' },
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
       ...extra.map((isa) => ({
         extends: true as const,
-        test: { name: `props-${isa}`, include: PROPS, env: { NODEGRAD_ISA: isa } },
+        test: { name: `props-${isa}`, include: PROPS, env: { NODEGRAD_POISON_OUTPUTS: '1', NODEGRAD_ISA: isa } },
       })),
     ],
   },

@@ -149,10 +149,13 @@ async function runCase(spec) {
   // 3 warm-up calls (the probe call above was a first one); 1 when a call takes over a second.
   const warm = probeMs > 1000 ? 1 : (spec.warmup ?? 3);
   const tw = performance.now();
-  for (let i = 0; i < warm; i++) c.run(ng, full);
+  // By default each call's outputs are disposed, as fit() does with a step's tensors, so the storage pool
+  // recycles them; --keep-outputs leaves them to the garbage collector (a fresh allocation per call).
+  const call = spec.keepOutputs ? () => c.run(ng, full) : () => { for (const t of c.run(ng, full)) t.dispose(); };
+  for (let i = 0; i < warm; i++) call();
   const warmMs = (performance.now() - tw) / warm;
   gc();
-  const bench = new Benchmark(c.name, () => { c.run(ng, full); }, {
+  const bench = new Benchmark(c.name, call, {
     maxTime: spec.maxTime ?? 5,
     minSamples: spec.minSamples ?? 10,
     initCount: 1,

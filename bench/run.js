@@ -30,6 +30,7 @@ const USAGE = `usage: npm run bench -- [options]
   --only <regex>      cases whose name matches (e.g. 'sgemm', 'conv3x3|maxpool', '\\.fwd$')
   --threads <list>    thread counts, comma-separated (default 1,2)
   --no-peers          skip PyTorch and onnxruntime-node
+  --keep-outputs      do not dispose each call's outputs (default: disposed, so the storage pool reuses them)
   --quick             short timing (benchmark.js maxTime 0.5 s, >= 5 samples; torch SGEMM 0.5 s): a smoke run
   --time-fallback     also time cases that run on the reference backend (marked; no ratios)
   --json <file>       write every result (machine, cases, peers) as JSON
@@ -57,6 +58,7 @@ function parseArgs(argv) {
       case '--no-peers': o.peers = false; break;
       case '--quick': o.quick = true; break;
       case '--time-fallback': o.timeFallback = true; break;
+      case '--keep-outputs': o.keepOutputs = true; break;
       case '--json': o.json = val(); break;
       case '--results': o.results = val(); break;
       case '--no-build': o.build = false; break;
@@ -214,7 +216,7 @@ function main() {
       ? `nodegrad: native backend, ISA ${info.isa}${info.isaForced ? ' (forced by NODEGRAD_ISA)' : ''} (available: ${info.isaAvailable.join(', ')}), addon ${path.relative(ROOT, info.addonPath ?? '')}`
       : `nodegrad: ${info.backend} backend${info.addonError ? ` (native addon not loaded: ${info.addonError})` : ''}`,
     `native kernels: ${Object.entries(info.kernels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
-    `timing: benchmark.js ${o.quick ? 'maxTime 0.5 s, >= 5 samples' : 'maxTime 5 s, >= 10 samples'}, one process per case; ` +
+    `timing: benchmark.js ${o.quick ? 'maxTime 0.5 s, >= 5 samples' : 'maxTime 5 s, >= 10 samples'}, one process per case, outputs ${o.keepOutputs ? 'kept (fresh allocation per call)' : 'disposed after each call (pooled storage)'}; ` +
       `GLIBC_TUNABLES ${process.env.GLIBC_TUNABLES === undefined ? 'unset' : `'${process.env.GLIBC_TUNABLES}'`} for nodegrad`,
   ];
   if (info.loadavg[0] > 0.5 * info.cores) {
@@ -242,7 +244,7 @@ function main() {
   const rows = [], peerResults = [], notes = [];
   for (const t of o.threads) {
     for (const c of cases) {
-      const spec = { name: c.name, threads: t, timeFallback: o.timeFallback,
+      const spec = { name: c.name, threads: t, timeFallback: o.timeFallback, keepOutputs: o.keepOutputs,
         ...(o.quick ? { maxTime: 0.5, minSamples: 5 } : { maxTime: 5, minSamples: 10 }) };
       const r = { name: c.name, shape: c.shape, threads: t, kernels: c.kernels, flops: c.flops ?? null, bytes: c.bytes ?? null,
         ...child(JSON.stringify(spec), { NODEGRAD_NUM_THREADS: String(t) }, o.caseTimeout) };

@@ -14,6 +14,9 @@ export * from './tensor/elementwise.js';
 export * from './tensor/reduction.js';
 export * from './tensor/linalg.js';
 export * from './tensor/softmax.js';
+export { scope, keep } from './tensor/scope.js';
+export { poolStats, setPoolLimit, emptyPool } from './backends/storage.js';
+export type { PoolStats } from './backends/storage.js';
 export { Generator, manualSeed, getDefaultGenerator } from './tensor/random.js';
 export type { SeedLike } from './tensor/random.js';
 

@@ -4,7 +4,7 @@
  * every other op returns a new tensor. Methods here are thin aliases of the functions in the sibling
  * modules, which own validation and error messages.
  */
-import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { DTypeError, NodegradError, ShapeError, fmtShape } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
 import { type DType, dtypeOf } from './dtype.js';
 import { sizeOf } from './shape.js';
@@ -14,6 +14,8 @@ import * as man from './manipulation.js';
 import * as lin from './linalg.js';
 import * as sm from './softmax.js';
 import { formatTensor, toNested, type Nested } from './format.js';
+import { releaseStorage, retainStorage } from '../backends/storage.js';
+import { track } from './scope.js';
 
 export type TensorData = Float32Array | Int32Array;
 /** A tensor, or a number broadcast as a scalar tensor. */
@@ -22,9 +24,10 @@ export type TensorOrScalar = Tensor | number;
 export class Tensor implements KTensor<TensorData> {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** The storage, row-major. Treat as read-only: reshaped tensors may share it. */
-  readonly data: TensorData;
+  /** Number of elements. */
+  readonly size: number;
   readonly device = 'cpu' as const;
+  #data: TensorData | null;
 
   /** Wraps storage without copying; `data.length` must equal the product of `shape`. */
   constructor(data: TensorData, shape: readonly number[]) {
@@ -35,9 +38,34 @@ export class Tensor implements KTensor<TensorData> {
     if (data.length !== size) {
       throw new ShapeError(`Tensor: argument 'data' has ${data.length} elements but shape ${fmtShape(shape)} needs ${size}`);
     }
-    this.data = data;
+    this.#data = data;
+    this.size = size;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
+    retainStorage(data);
+    track(this);
+  }
+
+  /** The storage, row-major. Treat as read-only: reshaped tensors may share it. */
+  get data(): TensorData {
+    if (this.#data === null) throw new NodegradError(`Tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+    return this.#data;
+  }
+
+  /** Whether dispose() was called. */
+  get isDisposed(): boolean {
+    return this.#data === null;
+  }
+
+  /**
+   * Gives the storage back for reuse once no other tensor shares it (views from reshape do). Optional: tensors
+   * that are never disposed are garbage-collected. Using the tensor afterwards throws; disposing twice is a
+   * no-op. Do not keep `data` arrays of a disposed tensor: their memory may hold another tensor's values.
+   */
+  dispose(): void {
+    if (this.#data === null) return;
+    releaseStorage(this.#data);
+    this.#data = null;
   }
 
   /** Wraps a kernel's output (float64 never reaches here: the library computes in float32). */
@@ -46,9 +74,7 @@ export class Tensor implements KTensor<TensorData> {
     return new Tensor(k.data, k.shape);
   }
 
-  get size(): number {
-    return this.data.length;
-  }
+
   get rank(): number {
     return this.shape.length;
   }

@@ -41,6 +41,8 @@ export interface NativeAddon {
   /** Resizes the thread pool for later kernels; an integer in [1, 1024]. */
   setNumThreads(n: number): void;
   /** out[i] = a[i] op b[i % b.length]; b.length is a.length, 1 or a divisor of it; out.length === a.length. */
+  /** Bytes from the start of `buffer` to its first 64-byte-aligned address (native/addon/memory.cc). */
+  alignmentOffset(buffer: ArrayBuffer): number;
   binaryF32(opCode: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   readonly binaryOpCodes: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;
 }

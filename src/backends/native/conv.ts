@@ -8,6 +8,7 @@ import type { AsyncKernels, Backend, Conv2DAttrs, FloatArray, KTensor } from '..
 import { windowOutSize } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
+import { allocF32 } from '../storage.js';
 
 /**
  * n, h, width, cin, kh, kw, cout, oh, ow, strideH, strideW, dilH, dilW, padTop, padBottom, padLeft, padRight,
@@ -64,7 +65,7 @@ interface Prepared {
 }
 
 function prepared(shape: number[], g: ConvGeometry): Prepared {
-  return { out: new Float32Array(shape[0] * shape[1] * shape[2] * shape[3]), shape, g };
+  return { out: allocF32(shape[0] * shape[1] * shape[2] * shape[3]), shape, g };
 }
 
 function prepareForward(x: KTensor, w: KTensor, attrs: Conv2DAttrs): Prepared {

@@ -11,25 +11,12 @@ import { sizeOf } from '../../tensor/shape.js';
 import type { NativeAddon } from './addon.js';
 import { reduceKernels } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
+import { allocF32 } from '../storage.js';
 
 /** The unary entry of the addon (native/addon/eltwise.cc). y may be x itself. */
 export interface UnaryAddon extends NativeAddon {
   unaryF32(opCode: number, x: Float32Array, y: Float32Array, alpha: number): void;
   readonly unaryOpCodes: Readonly<Partial<Record<UnaryOp, number>>>;
-}
-
-// Outputs of at least this many floats skip the zero fill (kernels write every element): filling 25 MB costs
-// more than a memory-bound kernel reading it.
-const UNINITIALISED_FROM = 16384;
-
-/**
- * A Float32Array of n elements for a kernel output that the addon overwrites entirely. Large ones come from
- * Buffer.allocUnsafeSlow (an ordinary, non-pooled ArrayBuffer of exactly n * 4 bytes, not zero-filled).
- */
-export function outputF32(n: number): Float32Array {
-  if (n < UNINITIALISED_FROM) return new Float32Array(n);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
 }
 
 /**
@@ -67,13 +54,13 @@ export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
       const n = sizeOf(outShape);
       // a fills the output, b repeats over it.
       if (a.data.length === n && b.data.length === rowBroadcastLength(b.shape, outShape)) {
-        const out = outputF32(n);
+        const out = allocF32(n);
         addon.binaryF32(code, a.data, b.data, out);
         return { data: out as A, shape: [...outShape] };
       }
       // b fills the output and a repeats: swap the operands where that gives the same IEEE result.
       if ((op === 'add' || op === 'mul') && b.data.length === n && a.data.length === rowBroadcastLength(a.shape, outShape)) {
-        const out = outputF32(n);
+        const out = allocF32(n);
         addon.binaryF32(code, b.data, a.data, out);
         return { data: out as A, shape: [...outShape] };
       }
@@ -89,7 +76,7 @@ export function makeUnary(addon: NativeAddon): typeof referenceBackend.unary {
   return function unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
     const code = codes[op];
     if (code === undefined || !isPlainF32(x.data)) return referenceBackend.unary(op, x, attrs);
-    const y = outputF32(x.data.length);
+    const y = allocF32(x.data.length);
     a.unaryF32(code, x.data, y, attrs.alpha ?? 0);
     return { data: y as A, shape: [...x.shape] };
   };

@@ -8,6 +8,7 @@
 import type { Backend } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { loadAddon, type IsaInfo } from './addon.js';
+import { setAlignmentProbe } from '../storage.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matmulKernels } from './matmul.js';
 import { convKernels } from './conv.js';
@@ -35,6 +36,7 @@ export function loadNativeBackend(): NativeLoad {
     cached = { backend: null, error: error ?? 'the native addon did not load', addonPath: path };
     return cached;
   }
+  if (typeof addon.alignmentOffset === 'function') setAlignmentProbe((b) => addon.alignmentOffset(b));
   const families = [elementwiseKernels, matmulKernels, convKernels, poolKernels, normKernels].map((f) => f(addon));
   const backend: Backend = {
     ...referenceBackend,

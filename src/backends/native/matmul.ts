@@ -7,6 +7,7 @@
 import type { AsyncKernels, Backend, FloatArray, KTensor, MatMulAttrs } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
+import { allocF32 } from '../storage.js';
 
 /** batch, batchA, batchB, m, n, k, transA, transB: the integers of one rank-3 matmul call. */
 export type MatmulGeometry = [number, number, number, number, number, number, boolean, boolean];
@@ -46,7 +47,7 @@ function prepare(a: KTensor, b: KTensor, attrs: MatMulAttrs): Prepared {
   const N = transposeB ? b1 : b2;
   // Not Math.max: an empty batch (Ba = 0 against Bb = 1) stays empty, as in the reference.
   const B = Ba === 1 ? Bb : Ba;
-  return { out: new Float32Array(B * M * N), shape: [B, M, N], g: [B, Ba, Bb, M, N, K, transposeA, transposeB] };
+  return { out: allocF32(B * M * N), shape: [B, M, N], g: [B, Ba, Bb, M, N, K, transposeA, transposeB] };
 }
 
 /** The matmul entries of the native backend and the Promise form (empty when the addon was built without them). */

@@ -6,7 +6,8 @@
 import type { Backend, BatchNormAttrs, FloatArray, KTensor } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
-import { isPlainF32, outputF32 } from './elementwise.js';
+import { isPlainF32 } from './elementwise.js';
+import { allocF32 } from '../storage.js';
 
 /** The batch-norm entries of the addon (native/addon/norm.cc); c is gamma's length. Outputs are written in place. */
 export interface NormAddon extends NativeAddon {
@@ -38,12 +39,12 @@ export function normKernels(addon: NativeAddon): Partial<Backend> {
       const stats = attrs.training ? [] : [mean, variance];
       if (!accepted(x, [gamma, beta, ...stats])) return ref.batchNorm(x, gamma, beta, mean, variance, attrs);
       const c = gamma.data.length;
-      const y = outputF32(x.data.length);
+      const y = allocF32(x.data.length);
       let m: Float32Array;
       let v: Float32Array;
       if (attrs.training) {
-        m = new Float32Array(c);
-        v = new Float32Array(c);
+        m = allocF32(c);
+        v = allocF32(c);
         a.batchNormTrainF32(x.data as Float32Array, gamma.data as Float32Array, beta.data as Float32Array, attrs.epsilon, y, m, v);
       } else {
         m = (mean!.data as Float32Array).slice();
@@ -64,9 +65,9 @@ export function normKernels(addon: NativeAddon): Partial<Backend> {
         return ref.batchNormBackward(dy, x, gamma, mean, variance, attrs);
       }
       const c = gamma.data.length;
-      const dx = outputF32(x.data.length);
-      const dgamma = new Float32Array(c);
-      const dbeta = new Float32Array(c);
+      const dx = allocF32(x.data.length);
+      const dgamma = allocF32(c);
+      const dbeta = allocF32(c);
       a.batchNormBackwardF32(attrs.training, dy.data as Float32Array, x.data as Float32Array, gamma.data as Float32Array,
         mean.data as Float32Array, variance.data as Float32Array, attrs.epsilon, dx, dgamma, dbeta);
       return {

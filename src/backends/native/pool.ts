@@ -8,7 +8,8 @@ import type { Backend, FloatArray, GlobalPoolMode, KTensor, Pool2DAttrs } from '
 import { windowOutSize } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
-import { isPlainF32, outputF32 } from './elementwise.js';
+import { isPlainF32 } from './elementwise.js';
+import { allocF32 } from '../storage.js';
 
 /** n, h, w, c, poolH, poolW, strideH, strideW, padTop, padBottom, padLeft, padRight. */
 export type PoolGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
@@ -49,7 +50,7 @@ export function poolKernels(addon: NativeAddon): Partial<Backend> {
       if (!ok4(x)) return refFn(x, attrs);
       const shape = outShape(x.shape, attrs);
       if (shape.some((d) => d < 0)) return refFn(x, attrs); // the reference's RangeError for a window past the padded input
-      const y = outputF32(size(shape));
+      const y = allocF32(size(shape));
       a[entry](x.data, y, ...geometry(x.shape, attrs));
       return { data: y as A, shape };
     };
@@ -63,7 +64,7 @@ export function poolKernels(addon: NativeAddon): Partial<Backend> {
       if (!ok4(x) || !isPlainF32(dy.data) || dy.data.length !== size(outShape(x.shape, attrs))) {
         return ref.maxPool2dBackward(dy, x, attrs);
       }
-      const dx = outputF32(x.data.length);
+      const dx = allocF32(x.data.length);
       a.maxPool2dBackwardF32(dy.data, x.data, dx, ...geometry(x.shape, attrs));
       return { data: dx as A, shape: [...x.shape] };
     },
@@ -72,7 +73,7 @@ export function poolKernels(addon: NativeAddon): Partial<Backend> {
       if (xShape.length !== 4 || !isPlainF32(dy.data) || dy.data.length !== size(outShape(xShape, attrs))) {
         return ref.avgPool2dBackward(dy, xShape, attrs);
       }
-      const dx = outputF32(size(xShape));
+      const dx = allocF32(size(xShape));
       a.avgPool2dBackwardF32(dy.data, dx, ...geometry(xShape, attrs));
       return { data: dx as A, shape: [...xShape] };
     },
@@ -80,7 +81,7 @@ export function poolKernels(addon: NativeAddon): Partial<Backend> {
     globalPool2d<A extends FloatArray>(x: KTensor<A>, mode: GlobalPoolMode): KTensor<A> {
       if (!ok4(x)) return ref.globalPool2d(x, mode);
       const [n, h, w, c] = x.shape;
-      const y = new Float32Array(n * c);
+      const y = allocF32(n * c);
       a.globalPool2dF32(mode === 'max' ? 1 : 0, x.data, y, n, h * w, c);
       return { data: y as A, shape: [n, c] };
     },
@@ -88,7 +89,7 @@ export function poolKernels(addon: NativeAddon): Partial<Backend> {
     globalPool2dBackward<A extends FloatArray>(dy: KTensor<A>, x: KTensor<A>, mode: GlobalPoolMode): KTensor<A> {
       const [n, h, w, c] = x.shape;
       if (!ok4(x) || !isPlainF32(dy.data) || dy.data.length !== n * c) return ref.globalPool2dBackward(dy, x, mode);
-      const dx = outputF32(x.data.length);
+      const dx = allocF32(x.data.length);
       a.globalPool2dBackwardF32(mode === 'max' ? 1 : 0, dy.data, x.data, dx, n, h * w, c);
       return { data: dx as A, shape: [...x.shape] };
     },

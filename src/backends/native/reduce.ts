@@ -8,6 +8,7 @@ import type { Backend, DataArray, KTensor, ReduceOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
 import { isPlainF32 } from './elementwise.js';
+import { allocF32 } from '../storage.js';
 
 /** The reduce entry of the addon. y [outer, inner] is written in place. */
 export interface ReduceAddon extends NativeAddon {
@@ -46,7 +47,7 @@ export function reduceKernels(addon: NativeAddon): Partial<Backend> {
       const split = code === undefined || !isPlainF32(x.data) ? null : reduceSplit(x.shape, axes);
       if (code === undefined || split === null) return referenceBackend.reduce(op, x, axes);
       const [outer, len, inner] = split;
-      const y = new Float32Array(outer * inner);
+      const y = allocF32(outer * inner);
       a.reduceF32(code, x.data as Float32Array, y, outer, len, inner);
       const dropped = new Set(axes);
       return { data: y as A, shape: x.shape.filter((_, i) => !dropped.has(i)) };

@@ -7,7 +7,8 @@
 import type { Backend, FloatArray, ITensor, KTensor } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
-import { isPlainF32, outputF32 } from './elementwise.js';
+import { isPlainF32 } from './elementwise.js';
+import { allocF32 } from '../storage.js';
 
 /** The softmax and cross-entropy entries of the addon. Outputs are written in place; y may be x itself. */
 export interface SoftmaxAddon extends NativeAddon {
@@ -44,7 +45,7 @@ export function softmaxKernels(addon: NativeAddon): Partial<Backend> {
     return function softmax<A extends FloatArray>(x: KTensor<A>, axis: number): KTensor<A> {
       const rc = isPlainF32(x.data) ? rowsCols(x.shape, axis) : null;
       if (!rc) return log ? ref.logSoftmax(x, axis) : ref.softmax(x, axis);
-      const y = outputF32(x.data.length);
+      const y = allocF32(x.data.length);
       if (log) a.logSoftmaxF32(x.data as Float32Array, y, rc[0], rc[1]);
       else a.softmaxF32(x.data as Float32Array, y, rc[0], rc[1]);
       return { data: y as A, shape: [...x.shape] };
@@ -59,7 +60,7 @@ export function softmaxKernels(addon: NativeAddon): Partial<Backend> {
       if (logits.shape.length !== 2 || !isPlainF32(logits.data) || !isLabels(labels, n, c)) {
         return ref.softmaxCrossEntropy(logits, labels);
       }
-      const loss = new Float32Array(n);
+      const loss = allocF32(n);
       a.softmaxCrossEntropyF32(logits.data, labels.data as Int32Array | Float32Array, loss, n, c);
       return { data: loss as A, shape: [n] };
     },
@@ -72,7 +73,7 @@ export function softmaxKernels(addon: NativeAddon): Partial<Backend> {
           !isLabels(labels, n, c)) {
         return ref.softmaxCrossEntropyBackward(dloss, logits, labels);
       }
-      const dlogits = outputF32(n * c);
+      const dlogits = allocF32(n * c);
       a.softmaxCrossEntropyBackwardF32(dloss.data, logits.data, labels.data as Int32Array | Float32Array, dlogits, n, c);
       return { data: dlogits as A, shape: [n, c] };
     },
