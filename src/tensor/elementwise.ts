@@ -23,6 +23,8 @@ import { Tensor, type TensorOrScalar } from './tensor.js';
 import { toTensor } from './convert.js';
 import { type DType, promote } from './dtype.js';
 import { broadcastShapes, checkFinite } from './shape.js';
+import { sumTo } from './reduction.js';
+import { record } from '../autograd/tape.js';
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
@@ -47,6 +49,10 @@ function promotePair(op: string, a: TensorOrScalar, b: TensorOrScalar, names: re
   const dtype = promote(ta.dtype, tb.dtype);
   return [castTo(ta, dtype), castTo(tb, dtype)];
 }
+
+/** The tensor argument, or null for a number (numbers get no gradient). */
+const asT = (v: TensorOrScalar): Tensor | null => (v instanceof Tensor ? v : null);
+const shapeOf = (v: TensorOrScalar): readonly number[] => (v instanceof Tensor ? v.shape : []);
 
 function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   let [ta, tb] = promotePair(op, a, b, ['a', 'b']);
@@ -76,14 +82,28 @@ function unaryOp(op: UnaryOp, x: TensorOrScalar, alpha?: number): Tensor {
 }
 
 // --- binary arithmetic ------------------------------------------------------------------------------
+// Gradients: the same-shape gradient, summed back over broadcast axes (sumTo).
 /** a + b. */
-export function add(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('add', a, b); }
+export function add(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  const y = binaryOp('add', a, b);
+  return record('add', y, [asT(a), asT(b)], (g) => [sumTo(g, shapeOf(a)), sumTo(g, shapeOf(b))]);
+}
 /** a - b. */
-export function sub(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('sub', a, b); }
+export function sub(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  const y = binaryOp('sub', a, b);
+  return record('sub', y, [asT(a), asT(b)], (g) => [sumTo(g, shapeOf(a)), sumTo(neg(g), shapeOf(b))]);
+}
 /** a * b. */
-export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('mul', a, b); }
+export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  const y = binaryOp('mul', a, b);
+  return record('mul', y, [asT(a), asT(b)], (g) => [sumTo(binaryOp('mul', g, b), shapeOf(a)), sumTo(binaryOp('mul', g, a), shapeOf(b))]);
+}
 /** a / b; floor division when both are int32 (TF.js). */
-export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('div', a, b); }
+export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  const y = binaryOp('div', a, b);
+  // d/da = g / b; d/db = -g * a / b^2 = -g * y / b.
+  return record('div', y, [asT(a), asT(b)], (g) => [sumTo(binaryOp('div', g, b), shapeOf(a)), sumTo(neg(binaryOp('div', binaryOp('mul', g, y), b)), shapeOf(b))]);
+}
 /** a ** b (C pow semantics: pow(1, NaN) = 1). */
 export function pow(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('pow', a, b); }
 /** Elementwise max; NaN propagates. */

@@ -16,7 +16,9 @@ import type { ReduceOp } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 import { describe, toTensor } from './convert.js';
-import { normalizeAxes, normalizeAxis } from './shape.js';
+import { normalizeAxes, normalizeAxis, shapesEqual } from './shape.js';
+import * as man from './manipulation.js';
+import { record } from '../autograd/tape.js';
 import * as ew from './elementwise.js';
 
 /**
@@ -79,11 +81,33 @@ function reduceOp(op: ReduceOp, x: TensorOrScalar, axis: Axis, keepDims: boolean
   const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
   if (op === 'mean') t = asFloat(t);
-  return runReduce(op, t, axes, keepDims);
+  const y = runReduce(op, t, axes, keepDims);
+  if (op !== 'sum' && op !== 'mean') return y;
+  // d/dx of sum: g spread over the reduced axes; of mean: the same over the count.
+  const src = t;
+  return record(op, y, [src], (g) => {
+    const spread = man.broadcastTo(withShape(g, reducedShape(src.shape, axes, true)), src.shape);
+    if (op === 'sum') return [spread];
+    let count = 1;
+    for (const a of axes) count *= src.shape[a];
+    return [ew.div(spread, count)];
+  });
 }
 
 /** Sum over `axis` (all axes by default). */
 export function sum(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('sum', x, axis, keepDims); }
+/**
+ * Sums a broadcast result back to `shape` (the gradient of broadcasting): the leading axes it added and the
+ * axes where `shape` has 1 are summed. Returns g itself when the shapes already match.
+ */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const s = axes.length ? sum(g, axes, true) : g;
+  return man.reshape(s, shape);
+}
 /** Arithmetic mean over `axis`; float32. */
 export function mean(x: TensorOrScalar, axis?: Axis, keepDims = false): Tensor { return reduceOp('mean', x, axis, keepDims); }
 /** Maximum over `axis`; NaN propagates. */

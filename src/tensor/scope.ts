@@ -85,3 +85,18 @@ export function scope<T>(fn: () => T): T {
   }
   return close(frame, out);
 }
+
+/**
+ * Runs fn in a frame of its own and returns what it created, without disposing anything: the caller disposes
+ * what it does not need and hands the rest to `adopt` (autograd's backward pass uses it).
+ */
+export function collecting<T>(fn: () => T): { result: T; created: Disposable[] } {
+  const frame: Frame = { tracked: [] };
+  const result = frames.run(frame, fn);
+  return { result, created: frame.tracked };
+}
+
+/** Hands tensors to the enclosing scope, as if created there. */
+export function adopt(ts: readonly Disposable[]): void {
+  frames.getStore()?.tracked.push(...ts);
+}

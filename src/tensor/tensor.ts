@@ -16,6 +16,8 @@ import * as sm from './softmax.js';
 import { formatTensor, toNested, type Nested } from './format.js';
 import { releaseStorage, retainStorage } from '../backends/storage.js';
 import { track } from './scope.js';
+import { record, type GradNode } from '../autograd/tape.js';
+import { backward as runBackward, type BackwardOptions } from '../autograd/engine.js';
 
 export type TensorData = Float32Array | Int32Array;
 /** A tensor, or a number broadcast as a scalar tensor. */
@@ -28,6 +30,12 @@ export class Tensor implements KTensor<TensorData> {
   readonly size: number;
   readonly device = 'cpu' as const;
   #data: TensorData | null;
+  /** Whether autograd tracks ops on this tensor (set on leaves with requireGrad; ops propagate it). */
+  requiresGrad = false;
+  /** The accumulated gradient of a leaf after backward(); null before, or after zeroGrad. */
+  grad: Tensor | null = null;
+  /** The op that computed this tensor, while its graph is alive (null for leaves). Internal to autograd. */
+  gradNode: GradNode | null = null;
 
   /** Wraps storage without copying; `data.length` must equal the product of `shape`. */
   constructor(data: TensorData, shape: readonly number[]) {
@@ -50,6 +58,23 @@ export class Tensor implements KTensor<TensorData> {
   get data(): TensorData {
     if (this.#data === null) throw new NodegradError(`Tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
     return this.#data;
+  }
+
+  // --- autograd ------------------------------------------------------------------------------
+  /** Marks this leaf as requiring grad (float32 only); returns this. */
+  requireGrad(flag = true): this {
+    if (flag && this.dtype !== 'float32') throw new DTypeError(`requireGrad: only float32 tensors can require grad, got ${this.dtype}`);
+    if (this.gradNode && !flag) throw new NodegradError('requireGrad: cannot turn off requiresGrad on a tensor computed by an op; use detach()');
+    this.requiresGrad = flag;
+    return this;
+  }
+  /** Back-propagates from this tensor into `.grad` of the leaves it depends on (see autograd/engine.ts). */
+  backward(gradient?: Tensor, opts: Omit<BackwardOptions, 'gradient'> = {}): void {
+    runBackward(this, { ...opts, gradient });
+  }
+  /** The same values (shared storage) with no autograd history. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
   }
 
   /** Whether dispose() was called. */
@@ -99,8 +124,9 @@ export class Tensor implements KTensor<TensorData> {
   print(): void {
     console.log(formatTensor(this));
   }
+  /** A copy of the storage (differentiable: the gradient passes through). */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return record('clone', new Tensor(this.data.slice(), this.shape), [this], (g) => [g]);
   }
 
   // --- shape and data movement -----------------------------------------------------------------
