@@ -4,13 +4,12 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <algorithm>
 #include <string>
 
 namespace nodegrad {
 
-static std::string Prefix(const char* fn, const char* arg) {
-  return std::string(fn) + ": argument '" + arg + "' ";
-}
+std::string ArgPrefix(const char* fn, const char* arg) { return std::string(fn) + ": argument '" + arg + "' "; }
 
 static const char* TypedArrayName(napi_typedarray_type type) {
   switch (type) {
@@ -52,52 +51,111 @@ void ExpectArgCount(const Napi::CallbackInfo& info, const char* fn, size_t n, co
   }
 }
 
-F32Span Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
+bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type) {
+  return value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+// The memory of info[index], a typed array of `type` over a live, non-shared ArrayBuffer; `expected` names
+// what else the caller may pass ("a Float32Array or null") in the TypeError.
+static void* TypedArrayData(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
+                            napi_typedarray_type type, const char* expected, size_t* length) {
   Napi::Env env = info.Env();
   Napi::Value value = info[index];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(env, Prefix(fn, arg) + "must be a Float32Array, got " + Describe(value));
+  if (!IsTypedArrayOf(value, type)) {
+    throw Napi::TypeError::New(env, ArgPrefix(fn, arg) + "must be " + expected + ", got " + Describe(value));
   }
-  napi_typedarray_type type;
-  size_t length = 0;
+  napi_typedarray_type actual;
   void* data = nullptr;
   napi_value buffer = nullptr;
   size_t byte_offset = 0;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byte_offset),
-                       F32Span());
+  *length = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, value, &actual, length, &data, &buffer, &byte_offset),
+                       nullptr);
   // napi_is_arraybuffer is false for a SharedArrayBuffer (V8 keeps the two apart), which we refuse:
   // another thread could write it while a kernel reads, or shrink nothing but still race with us.
   bool is_plain = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &is_plain), F32Span());
+  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &is_plain), nullptr);
   if (!is_plain) {
-    throw Napi::TypeError::New(env, Prefix(fn, arg) +
-                                        "is backed by a SharedArrayBuffer; pass a Float32Array over an ordinary "
-                                        "ArrayBuffer (another thread could change it while the kernel runs)");
+    throw Napi::TypeError::New(env, ArgPrefix(fn, arg) +
+                                        "is backed by a SharedArrayBuffer; copy it into an ordinary ArrayBuffer "
+                                        "(another thread could change it while the kernel runs)");
   }
   bool detached = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), F32Span());
+  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), nullptr);
   if (detached) {
-    throw Napi::TypeError::New(env, Prefix(fn, arg) + "is backed by a detached ArrayBuffer (it was transferred)");
+    throw Napi::TypeError::New(env, ArgPrefix(fn, arg) + "is backed by a detached ArrayBuffer (it was transferred)");
   }
   // A typed array over a shrunk resizable buffer reports length 0, so `length` is always what is in bounds.
+  return data;
+}
+
+F32Span Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
   F32Span span;
-  span.data = static_cast<float*>(data);
-  span.length = length;
+  span.data = static_cast<float*>(
+      TypedArrayData(info, index, fn, arg, napi_float32_array, "a Float32Array", &span.length));
   return span;
+}
+
+F32Span OptionalFloat32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
+                           bool* present) {
+  F32Span span{nullptr, 0};
+  *present = !info[index].IsNull() && !info[index].IsUndefined();
+  if (!*present) return span;
+  span.data = static_cast<float*>(
+      TypedArrayData(info, index, fn, arg, napi_float32_array, "a Float32Array or null", &span.length));
+  return span;
+}
+
+I32Span Int32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
+  I32Span span;
+  span.data = static_cast<int32_t*>(
+      TypedArrayData(info, index, fn, arg, napi_int32_array, "an Int32Array", &span.length));
+  return span;
+}
+
+// The one integer parser: IntArg and EnumArg differ only in `codes`, the op codes listed after the range.
+static int64_t ParseInteger(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
+                            int64_t min, int64_t max, const char* codes) {
+  // Clamped so that every accepted double converts to int64 exactly (no unsafe integer gets through).
+  min = std::max(min, -kMaxSafeInteger);
+  max = std::min(max, kMaxSafeInteger);
+  Napi::Value value = info[index];
+  const bool is_number = value.IsNumber();
+  const double v = is_number ? value.As<Napi::Number>().DoubleValue() : 0.0;
+  // NaN fails both comparisons; +-Infinity and unsafe integers fail the range; floor catches fractions.
+  if (is_number && v >= static_cast<double>(min) && v <= static_cast<double>(max) && floor(v) == v) {
+    return static_cast<int64_t>(v);
+  }
+  const std::string message = ArgPrefix(fn, arg) + "must be an integer in [" + std::to_string(min) + ", " +
+                              std::to_string(max) + "]" + (codes ? std::string(" (") + codes + ")" : std::string()) +
+                              ", got " + (is_number ? value.ToString().Utf8Value() : Describe(value));
+  if (!is_number) throw Napi::TypeError::New(info.Env(), message);
+  throw Napi::RangeError::New(info.Env(), message);
+}
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int64_t min, int64_t max) {
+  return ParseInteger(info, index, fn, arg, min, max, nullptr);
 }
 
 int EnumArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int count,
             const char* names) {
+  return static_cast<int>(ParseInteger(info, index, fn, arg, 0, count - 1, names));
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
   Napi::Value value = info[index];
   if (!value.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), Prefix(fn, arg) + "must be an integer number, got " + Describe(value));
+    throw Napi::TypeError::New(info.Env(), ArgPrefix(fn, arg) + "must be a number, got " + Describe(value));
   }
-  const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v < count) || floor(v) != v) {
-    throw Napi::RangeError::New(info.Env(), Prefix(fn, arg) + "must be an integer in [0, " + std::to_string(count) +
-                                                ") (" + names + "), got " + value.ToString().Utf8Value());
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
+  Napi::Value value = info[index];
+  if (!value.IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), ArgPrefix(fn, arg) + "must be a boolean, got " + Describe(value));
   }
-  return static_cast<int>(v);
+  return value.As<Napi::Boolean>().Value();
 }
 
 bool Overlaps(const F32Span& x, const F32Span& y) {
@@ -107,13 +165,21 @@ bool Overlaps(const F32Span& x, const F32Span& y) {
   return x0 < y1 && y0 < x1;
 }
 
+void ExpectDisjoint(Napi::Env env, const char* fn, const char* out_name, const F32Span& out, const char* in_name,
+                    const F32Span& in, bool may_be_in) {
+  if (!Overlaps(out, in)) return;
+  if (may_be_in && out.data == in.data && out.length == in.length) return;
+  throw Napi::RangeError::New(env, ArgPrefix(fn, out_name) + "overlaps '" + in_name + "'" +
+                                       (may_be_in ? "; it may be that array itself or a separate one"
+                                                  : "; pass a separate output array"));
+}
+
 size_t SaturatingMul(size_t a, size_t b) { return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
 
 void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, size_t want, const char* what) {
   if (have != want) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " + std::to_string(have) +
-                                         " but " + what + " is " +
-                                         (want == SIZE_MAX ? std::string("too large") : std::to_string(want)));
+    throw Napi::RangeError::New(env, ArgPrefix(fn, arg) + "has length " + std::to_string(have) + " but " + what +
+                                         " is " + (want == SIZE_MAX ? std::string("too large") : std::to_string(want)));
   }
 }
 

@@ -4,10 +4,16 @@
 
 #include <napi.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <string>
 
 namespace nodegrad {
+
+// Number.MAX_SAFE_INTEGER: above it a JS number no longer holds every integer, so a size could have been rounded.
+constexpr int64_t kMaxSafeInteger = 9007199254740991;
+// Pool and conv geometry stays below 2^31, so the window arithmetic on a few of them never overflows int64.
+constexpr int64_t kMaxInt32 = 2147483647;
 
 // A Float32Array's memory as a kernel sees it.
 struct F32Span {
@@ -15,14 +21,43 @@ struct F32Span {
   size_t length;
 };
 
+// An Int32Array's memory as a kernel sees it.
+struct I32Span {
+  int32_t* data;
+  size_t length;
+};
+
+// "<fn>: argument '<arg>' ", the start of every argument error.
+std::string ArgPrefix(const char* fn, const char* arg);
+
 // Throws TypeError "<fn>: expected <n> arguments (<names>), got <k>" unless exactly n arguments were passed.
 void ExpectArgCount(const Napi::CallbackInfo& info, const char* fn, size_t n, const char* names);
 
 // info[index] as a Float32Array over a live, non-shared ArrayBuffer; otherwise a TypeError naming fn and arg.
 F32Span Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
 
-// info[index] as an integer in [0, count); TypeError if not a number, RangeError if not an integer in range.
+// Float32Arg, or {nullptr, 0} and *present = false for null / undefined (an empty array may also have no data).
+F32Span OptionalFloat32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, bool* present);
+
+// info[index] as an Int32Array over a live, non-shared ArrayBuffer; otherwise a TypeError naming fn and arg.
+I32Span Int32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
+
+// True when value is a typed array of this element type.
+bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type);
+
+// info[index] as an integer in [min, max] (bounds clamped to +-kMaxSafeInteger). Not a number: TypeError;
+// NaN, infinite, fractional or out of range: RangeError. Both read
+// "<fn>: argument '<arg>' must be an integer in [<min>, <max>], got <the number, or the type passed>".
+int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int64_t min, int64_t max);
+
+// An op code: IntArg in [0, count - 1], whose message also lists the codes, e.g. "... in [0, 1] (0 avg, 1 max), got 2".
 int EnumArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int count, const char* names);
+
+// info[index] as a number (any, NaN included); TypeError "... must be a number, got <type>" otherwise.
+double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
+
+// info[index] as a boolean; TypeError "... must be a boolean, got <type>" otherwise.
+bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
 
 // a * b, or SIZE_MAX when it overflows (no array is that long, so a length check against it then fails).
 size_t SaturatingMul(size_t a, size_t b);
@@ -33,6 +68,11 @@ void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, s
 
 // True when x and y share at least one byte.
 bool Overlaps(const F32Span& x, const F32Span& y);
+
+// RangeError "<fn>: argument '<out>' overlaps '<in>'; ..." when an output shares memory with an input; with
+// may_be_in, out may also be exactly `in` (kernels that read each element before writing it).
+void ExpectDisjoint(Napi::Env env, const char* fn, const char* out_name, const F32Span& out, const char* in_name,
+                    const F32Span& in, bool may_be_in = false);
 
 // "Float64Array", "Array", "DataView", "number", ...: what a caller passed, for error messages.
 std::string Describe(const Napi::Value& value);

@@ -34,22 +34,6 @@ struct Geometry {
   size_t pad_bottom = 0, pad_right = 0;
 };
 
-// info[index] as an integer in [min, 2^31 - 1]: TypeError if not a number, RangeError otherwise.
-size_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, double min) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument '" + arg + "' must be an integer number, got " +
-                                               Describe(value));
-  }
-  const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= min && v <= 2147483647.0) || static_cast<double>(static_cast<int64_t>(v)) != v) {
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": argument '" + arg + "' must be an integer in [" +
-                                                std::to_string(static_cast<int>(min)) + ", 2147483647], got " +
-                                                value.ToString().Utf8Value());
-  }
-  return static_cast<size_t>(v);
-}
-
 // Product of the factors (zeros counted as 1, so no hidden intermediate overflows), or throws RangeError.
 size_t CheckedProduct(Napi::Env env, const char* fn, const char* what, std::initializer_list<size_t> factors) {
   size_t p = 1, real = 1;
@@ -79,24 +63,27 @@ Geometry GeometryArgs(const Napi::CallbackInfo& info, size_t first, const char* 
   Geometry g;
   ConvShape& s = g.s;
   size_t i = first;
-  s.n = IntArg(info, i++, fn, "n", 0);
-  s.h = IntArg(info, i++, fn, "h", 0);
-  s.w = IntArg(info, i++, fn, "width", 0);
-  s.cin = IntArg(info, i++, fn, "cin", 0);
-  s.kh = IntArg(info, i++, fn, "kh", 1);
-  s.kw = IntArg(info, i++, fn, "kw", 1);
-  s.cout = IntArg(info, i++, fn, "cout", 1);
-  s.oh = IntArg(info, i++, fn, "oh", 0);
-  s.ow = IntArg(info, i++, fn, "ow", 0);
-  s.stride_h = IntArg(info, i++, fn, "strideH", 1);
-  s.stride_w = IntArg(info, i++, fn, "strideW", 1);
-  s.dil_h = IntArg(info, i++, fn, "dilH", 1);
-  s.dil_w = IntArg(info, i++, fn, "dilW", 1);
-  s.pad_top = IntArg(info, i++, fn, "padTop", 0);
-  g.pad_bottom = IntArg(info, i++, fn, "padBottom", 0);
-  s.pad_left = IntArg(info, i++, fn, "padLeft", 0);
-  g.pad_right = IntArg(info, i++, fn, "padRight", 0);
-  s.groups = IntArg(info, i++, fn, "groups", 1);
+  auto next = [&](const char* name, int64_t min) {
+    return static_cast<size_t>(IntArg(info, i++, fn, name, min, kMaxInt32));
+  };
+  s.n = next("n", 0);
+  s.h = next("h", 0);
+  s.w = next("width", 0);
+  s.cin = next("cin", 0);
+  s.kh = next("kh", 1);
+  s.kw = next("kw", 1);
+  s.cout = next("cout", 1);
+  s.oh = next("oh", 0);
+  s.ow = next("ow", 0);
+  s.stride_h = next("strideH", 1);
+  s.stride_w = next("strideW", 1);
+  s.dil_h = next("dilH", 1);
+  s.dil_w = next("dilW", 1);
+  s.pad_top = next("padTop", 0);
+  g.pad_bottom = next("padBottom", 0);
+  s.pad_left = next("padLeft", 0);
+  g.pad_right = next("padRight", 0);
+  s.groups = next("groups", 1);
 
   const std::string f(fn);
   if (s.cin % s.groups != 0 || s.cout % s.groups != 0) {
@@ -130,21 +117,6 @@ size_t XLength(const ConvShape& s) { return s.n * s.h * s.w * s.cin; }
 size_t YLength(const ConvShape& s) { return s.n * s.oh * s.ow * s.cout; }
 size_t WLength(const ConvShape& s) { return s.kh * s.kw * (s.cin / s.groups) * s.cout; }
 
-void ExpectLength(Napi::Env env, const char* fn, const char* arg, const F32Span& a, size_t want, const char* formula) {
-  if (a.length != want) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + arg + "' has length " + std::to_string(a.length) +
-                                         " but " + formula + " = " + std::to_string(want));
-  }
-}
-
-void ExpectDisjoint(Napi::Env env, const char* fn, const char* out_name, const F32Span& out, const char* in_name,
-                    const F32Span& in) {
-  if (Overlaps(out, in)) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + out_name + "' overlaps '" + in_name +
-                                         "'; the output must be a separate array");
-  }
-}
-
 // Runs a driver on the JS thread; allocation failures become JS errors instead of aborting the process.
 template <class F>
 void RunSync(Napi::Env env, const char* fn, F&& f) {
@@ -169,26 +141,19 @@ ForwardCall ForwardArgs(const Napi::CallbackInfo& info, const char* fn) {
   ForwardCall c;
   c.x = Float32Arg(info, 0, fn, "x");
   c.w = Float32Arg(info, 1, fn, "w");
-  F32Span bias{nullptr, 0};
-  const bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
-  if (has_bias) {
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, std::string(fn) + ": argument 'bias' must be a Float32Array or null, got " +
-                                          Describe(info[2]));
-    }
-    bias = Float32Arg(info, 2, fn, "bias");
-  }
+  bool has_bias = false;
+  const F32Span bias = OptionalFloat32Arg(info, 2, fn, "bias", &has_bias);
   c.out = Float32Arg(info, 3, fn, "out");
   c.g = GeometryArgs(info, 4, fn);
   const ConvShape& s = c.g.s;
-  ExpectLength(env, fn, "x", c.x, XLength(s), "n*h*width*cin");
-  ExpectLength(env, fn, "w", c.w, WLength(s), "kh*kw*(cin/groups)*cout");
-  if (has_bias) ExpectLength(env, fn, "bias", bias, s.cout, "cout");
-  ExpectLength(env, fn, "out", c.out, YLength(s), "n*oh*ow*cout");
+  ExpectLength(env, fn, "x", c.x.length, XLength(s), "n*h*width*cin");
+  ExpectLength(env, fn, "w", c.w.length, WLength(s), "kh*kw*(cin/groups)*cout");
+  if (has_bias) ExpectLength(env, fn, "bias", bias.length, s.cout, "cout");
+  ExpectLength(env, fn, "out", c.out.length, YLength(s), "n*oh*ow*cout");
   ExpectDisjoint(env, fn, "out", c.out, "x", c.x);
   ExpectDisjoint(env, fn, "out", c.out, "w", c.w);
-  if (has_bias) ExpectDisjoint(env, fn, "out", c.out, "bias", bias);
-  c.bias = has_bias ? bias.data : nullptr;
+  ExpectDisjoint(env, fn, "out", c.out, "bias", bias);
+  c.bias = bias.data;
   return c;
 }
 
@@ -222,9 +187,9 @@ BackwardDataCall BackwardDataArgs(const Napi::CallbackInfo& info, const char* fn
   c.dx = Float32Arg(info, 2, fn, "dx");
   c.g = GeometryArgs(info, 3, fn);
   const ConvShape& s = c.g.s;
-  ExpectLength(env, fn, "dy", c.dy, YLength(s), "n*oh*ow*cout");
-  ExpectLength(env, fn, "w", c.w, WLength(s), "kh*kw*(cin/groups)*cout");
-  ExpectLength(env, fn, "dx", c.dx, XLength(s), "n*h*width*cin");
+  ExpectLength(env, fn, "dy", c.dy.length, YLength(s), "n*oh*ow*cout");
+  ExpectLength(env, fn, "w", c.w.length, WLength(s), "kh*kw*(cin/groups)*cout");
+  ExpectLength(env, fn, "dx", c.dx.length, XLength(s), "n*h*width*cin");
   ExpectDisjoint(env, fn, "dx", c.dx, "dy", c.dy);
   ExpectDisjoint(env, fn, "dx", c.dx, "w", c.w);
   return c;
@@ -260,9 +225,9 @@ BackwardFilterCall BackwardFilterArgs(const Napi::CallbackInfo& info, const char
   c.dw = Float32Arg(info, 2, fn, "dw");
   c.g = GeometryArgs(info, 3, fn);
   const ConvShape& s = c.g.s;
-  ExpectLength(env, fn, "x", c.x, XLength(s), "n*h*width*cin");
-  ExpectLength(env, fn, "dy", c.dy, YLength(s), "n*oh*ow*cout");
-  ExpectLength(env, fn, "dw", c.dw, WLength(s), "kh*kw*(cin/groups)*cout");
+  ExpectLength(env, fn, "x", c.x.length, XLength(s), "n*h*width*cin");
+  ExpectLength(env, fn, "dy", c.dy.length, YLength(s), "n*oh*ow*cout");
+  ExpectLength(env, fn, "dw", c.dw.length, WLength(s), "kh*kw*(cin/groups)*cout");
   ExpectDisjoint(env, fn, "dw", c.dw, "x", c.x);
   ExpectDisjoint(env, fn, "dw", c.dw, "dy", c.dy);
   return c;

@@ -3,8 +3,6 @@
 // (TypeError / RangeError naming the function and argument), then calls the driver (native/runtime/eltwise.h).
 #include <stdint.h>
 
-#include <string>
-
 #include "args.h"
 #include "entry.h"
 #include "nodegrad/eltwise.h"
@@ -12,32 +10,6 @@
 
 namespace nodegrad {
 namespace {
-
-constexpr int64_t kMaxDim = 9007199254740991;  // 2^53 - 1: any integer a JS number holds exactly
-
-int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
-  Napi::Value v = info[index];
-  if (!v.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument '" + arg + "' must be an integer number, got " +
-                                               Describe(v));
-  }
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0.0 && d <= static_cast<double>(kMaxDim)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": argument '" + arg +
-                                                "' must be a non-negative safe integer, got " + v.ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(d);
-}
-
-// out may be exactly `in` when `may_alias` (an elementwise kernel reads each element before writing it).
-void ExpectDisjoint(Napi::Env env, const char* fn, const F32Span& out, const char* out_name, const F32Span& in,
-                    const char* in_name, bool may_alias) {
-  if (!Overlaps(out, in)) return;
-  if (may_alias && out.data == in.data && out.length == in.length) return;
-  throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + out_name + "' overlaps '" + in_name + "'" +
-                                       (may_alias ? "; it may be that array itself or a separate one"
-                                                  : "; pass a separate output array"));
-}
 
 // labels: an Int32Array (class indices) or a Float32Array (per-class weights), over a live, non-shared buffer.
 struct Labels {
@@ -47,44 +19,26 @@ struct Labels {
 };
 
 Labels LabelsArg(const Napi::CallbackInfo& info, size_t index, const char* fn) {
-  Napi::Env env = info.Env();
-  Napi::Value v = info[index];
   Labels l;
-  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+  if (IsTypedArrayOf(info[index], napi_float32_array)) {
     l.floats = Float32Arg(info, index, fn, "labels");
     l.length = l.floats.length;
     return l;
   }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, std::string(fn) + ": argument 'labels' must be an Int32Array or a Float32Array, got " +
-                                        Describe(v));
+  if (!IsTypedArrayOf(info[index], napi_int32_array)) {
+    throw Napi::TypeError::New(info.Env(), ArgPrefix(fn, "labels") + "must be an Int32Array or a Float32Array, got " +
+                                               Describe(info[index]));
   }
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_value buffer = nullptr;
-  size_t byte_offset = 0;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &byte_offset), l);
-  bool is_plain = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &is_plain), l);
-  if (!is_plain) {  // napi_is_arraybuffer is false for a SharedArrayBuffer: another thread could write it
-    throw Napi::TypeError::New(env, std::string(fn) + ": argument 'labels' is backed by a SharedArrayBuffer; pass a "
-                                                      "typed array over an ordinary ArrayBuffer");
-  }
-  bool detached = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), l);
-  if (detached) {
-    throw Napi::TypeError::New(env, std::string(fn) + ": argument 'labels' is backed by a detached ArrayBuffer (it was transferred)");
-  }
-  l.ints = static_cast<const int32_t*>(data);
-  l.length = length;
+  const I32Span ints = Int32Arg(info, index, fn, "labels");
+  l.ints = ints.data;
+  l.length = ints.length;
   return l;
 }
 
-bool LabelsOverlap(const Labels& l, const F32Span& out) {
-  if (l.floats.data) return Overlaps(l.floats, out);
-  F32Span as = {const_cast<float*>(reinterpret_cast<const float*>(l.ints)), l.length};  // same byte width
-  return Overlaps(as, out);
+// The labels' bytes as a span, for the overlap check (int32 and float32 have the same width).
+F32Span LabelsBytes(const Labels& l) {
+  if (l.floats.data) return l.floats;
+  return F32Span{const_cast<float*>(reinterpret_cast<const float*>(l.ints)), l.length};
 }
 
 const char* const kUnaryFn = "unaryF32";
@@ -95,12 +49,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                          "0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 sqrt, 6 square, 7 neg, 8 abs, 9 leakyRelu, 10 elu");
   const F32Span x = Float32Arg(info, 1, kUnaryFn, "x");
   const F32Span y = Float32Arg(info, 2, kUnaryFn, "y");
-  if (!info[3].IsNumber()) {
-    throw Napi::TypeError::New(env, std::string(kUnaryFn) + ": argument 'alpha' must be a number, got " + Describe(info[3]));
-  }
-  const double alpha = info[3].As<Napi::Number>().DoubleValue();
+  const double alpha = NumberArg(info, 3, kUnaryFn, "alpha");
   ExpectLength(env, kUnaryFn, "y", y.length, x.length, "x's length");
-  ExpectDisjoint(env, kUnaryFn, y, "y", x, "x", true);
+  ExpectDisjoint(env, kUnaryFn, "y", y, "x", x, true);
   UnaryF32(op, x.data, y.data, x.length, alpha);
   return env.Undefined();
 }
@@ -112,12 +63,12 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const int op = EnumArg(info, 0, kReduceFn, "opCode", NG_REDUCE_OP_COUNT, "0 sum, 1 mean, 2 max, 3 min");
   const F32Span x = Float32Arg(info, 1, kReduceFn, "x");
   const F32Span y = Float32Arg(info, 2, kReduceFn, "y");
-  const size_t outer = static_cast<size_t>(IntArg(info, 3, kReduceFn, "outer"));
-  const size_t len = static_cast<size_t>(IntArg(info, 4, kReduceFn, "len"));
-  const size_t inner = static_cast<size_t>(IntArg(info, 5, kReduceFn, "inner"));
+  const size_t outer = static_cast<size_t>(IntArg(info, 3, kReduceFn, "outer", 0, kMaxSafeInteger));
+  const size_t len = static_cast<size_t>(IntArg(info, 4, kReduceFn, "len", 0, kMaxSafeInteger));
+  const size_t inner = static_cast<size_t>(IntArg(info, 5, kReduceFn, "inner", 0, kMaxSafeInteger));
   ExpectLength(env, kReduceFn, "x", x.length, SaturatingMul(SaturatingMul(outer, len), inner), "outer*len*inner");
   ExpectLength(env, kReduceFn, "y", y.length, SaturatingMul(outer, inner), "outer*inner");
-  ExpectDisjoint(env, kReduceFn, y, "y", x, "x", false);
+  ExpectDisjoint(env, kReduceFn, "y", y, "x", x);
   ReduceF32(op, x.data, outer, len, inner, y.data);
   return env.Undefined();
 }
@@ -129,11 +80,11 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   ExpectArgCount(info, fn, 4, "x, y, rows, cols");
   const F32Span x = Float32Arg(info, 0, fn, "x");
   const F32Span y = Float32Arg(info, 1, fn, "y");
-  const size_t rows = static_cast<size_t>(IntArg(info, 2, fn, "rows"));
-  const size_t cols = static_cast<size_t>(IntArg(info, 3, fn, "cols"));
+  const size_t rows = static_cast<size_t>(IntArg(info, 2, fn, "rows", 0, kMaxSafeInteger));
+  const size_t cols = static_cast<size_t>(IntArg(info, 3, fn, "cols", 0, kMaxSafeInteger));
   ExpectLength(env, fn, "x", x.length, SaturatingMul(rows, cols), "rows*cols");
   ExpectLength(env, fn, "y", y.length, x.length, "x's length");
-  ExpectDisjoint(env, fn, y, "y", x, "x", true);
+  ExpectDisjoint(env, fn, "y", y, "x", x, true);
   SoftmaxF32(kLog, x.data, rows, cols, y.data);
   return env.Undefined();
 }
@@ -151,15 +102,13 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   const F32Span logits = Float32Arg(info, 0, kCeFn, "logits");
   const Labels labels = LabelsArg(info, 1, kCeFn);
   const F32Span loss = Float32Arg(info, 2, kCeFn, "loss");
-  const size_t n = static_cast<size_t>(IntArg(info, 3, kCeFn, "n"));
-  const size_t c = static_cast<size_t>(IntArg(info, 4, kCeFn, "c"));
+  const size_t n = static_cast<size_t>(IntArg(info, 3, kCeFn, "n", 0, kMaxSafeInteger));
+  const size_t c = static_cast<size_t>(IntArg(info, 4, kCeFn, "c", 0, kMaxSafeInteger));
   ExpectLength(env, kCeFn, "logits", logits.length, SaturatingMul(n, c), "n*c");
   CheckLabels(env, kCeFn, labels, n, c);
   ExpectLength(env, kCeFn, "loss", loss.length, n, "n");
-  ExpectDisjoint(env, kCeFn, loss, "loss", logits, "logits", false);
-  if (LabelsOverlap(labels, loss)) {
-    throw Napi::RangeError::New(env, std::string(kCeFn) + ": argument 'loss' overlaps 'labels'; pass a separate output array");
-  }
+  ExpectDisjoint(env, kCeFn, "loss", loss, "logits", logits);
+  ExpectDisjoint(env, kCeFn, "loss", loss, "labels", LabelsBytes(labels));
   SoftmaxCrossEntropyF32(logits.data, labels.ints, labels.floats.data, n, c, loss.data);
   return env.Undefined();
 }
@@ -172,18 +121,15 @@ Napi::Value SoftmaxCrossEntropyBackward(const Napi::CallbackInfo& info) {
   const F32Span logits = Float32Arg(info, 1, kCeBwdFn, "logits");
   const Labels labels = LabelsArg(info, 2, kCeBwdFn);
   const F32Span dlogits = Float32Arg(info, 3, kCeBwdFn, "dlogits");
-  const size_t n = static_cast<size_t>(IntArg(info, 4, kCeBwdFn, "n"));
-  const size_t c = static_cast<size_t>(IntArg(info, 5, kCeBwdFn, "c"));
+  const size_t n = static_cast<size_t>(IntArg(info, 4, kCeBwdFn, "n", 0, kMaxSafeInteger));
+  const size_t c = static_cast<size_t>(IntArg(info, 5, kCeBwdFn, "c", 0, kMaxSafeInteger));
   ExpectLength(env, kCeBwdFn, "dloss", dloss.length, n, "n");
   ExpectLength(env, kCeBwdFn, "logits", logits.length, SaturatingMul(n, c), "n*c");
   CheckLabels(env, kCeBwdFn, labels, n, c);
   ExpectLength(env, kCeBwdFn, "dlogits", dlogits.length, SaturatingMul(n, c), "n*c");
-  ExpectDisjoint(env, kCeBwdFn, dlogits, "dlogits", dloss, "dloss", false);
-  ExpectDisjoint(env, kCeBwdFn, dlogits, "dlogits", logits, "logits", false);
-  if (LabelsOverlap(labels, dlogits)) {
-    throw Napi::RangeError::New(env, std::string(kCeBwdFn) +
-                                         ": argument 'dlogits' overlaps 'labels'; pass a separate output array");
-  }
+  ExpectDisjoint(env, kCeBwdFn, "dlogits", dlogits, "dloss", dloss);
+  ExpectDisjoint(env, kCeBwdFn, "dlogits", dlogits, "logits", logits);
+  ExpectDisjoint(env, kCeBwdFn, "dlogits", dlogits, "labels", LabelsBytes(labels));
   SoftmaxCrossEntropyBackwardF32(dloss.data, logits.data, labels.ints, labels.floats.data, n, c, dlogits.data);
   return env.Undefined();
 }

@@ -10,6 +10,7 @@
 // No maths here: the runtime's driver (runtime/gemm.h) does the work.
 #include <stdint.h>
 
+#include <algorithm>
 #include <string>
 
 #include "args.h"
@@ -27,34 +28,6 @@ const char* const kGemm = "gemmF32";
 const char* const kActivationNames = "0 linear, 1 relu";
 constexpr int kActivationCount = 2;
 
-std::string Prefix(const char* fn, const char* arg) { return std::string(fn) + ": argument '" + arg + "' "; }
-
-// A size or count: a number holding an integer in [0, 2^53).
-uint64_t SizeArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), Prefix(fn, arg) + "must be a non-negative integer number, got " + Describe(value));
-  }
-  const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v))) {
-    throw Napi::RangeError::New(info.Env(), Prefix(fn, arg) + "must be a non-negative safe integer, got " +
-                                                value.ToString().Utf8Value());
-  }
-  return static_cast<uint64_t>(v);
-}
-
-bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
-  Napi::Value value = info[index];
-  if (!value.IsBoolean()) throw Napi::TypeError::New(info.Env(), Prefix(fn, arg) + "must be a boolean, got " + Describe(value));
-  return value.As<Napi::Boolean>().Value();
-}
-
-float FloatArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) throw Napi::TypeError::New(info.Env(), Prefix(fn, arg) + "must be a number, got " + Describe(value));
-  return static_cast<float>(value.As<Napi::Number>().DoubleValue());
-}
-
 // x * y, or a RangeError naming what overflowed.
 uint64_t Mul(Napi::Env env, const char* fn, uint64_t x, uint64_t y, const char* what) {
   const uint64_t limit = SIZE_MAX / sizeof(float);  // the most floats a byte count can describe
@@ -65,27 +38,12 @@ uint64_t Mul(Napi::Env env, const char* fn, uint64_t x, uint64_t y, const char* 
   return x * y;
 }
 
-void ExpectLength(Napi::Env env, const char* fn, const char* arg, const F32Span& s, uint64_t want, const char* formula) {
-  if (s.length != want) {
-    throw Napi::RangeError::New(env, Prefix(fn, arg) + "has length " + std::to_string(s.length) + " but " + formula +
-                                         " = " + std::to_string(want));
-  }
-}
-
 // null / undefined, or a Float32Array of exactly n floats.
 F32Span BiasArg(const Napi::CallbackInfo& info, size_t index, const char* fn, uint64_t n) {
-  if (info[index].IsNull() || info[index].IsUndefined()) return F32Span{nullptr, 0};
-  const F32Span bias = Float32Arg(info, index, fn, "bias");
-  ExpectLength(info.Env(), fn, "bias", bias, n, "n");
+  bool present = false;
+  const F32Span bias = OptionalFloat32Arg(info, index, fn, "bias", &present);
+  if (present) ExpectLength(info.Env(), fn, "bias", bias.length, static_cast<size_t>(std::min<uint64_t>(n, SIZE_MAX)), "n");
   return bias;
-}
-
-void ExpectNoOverlap(Napi::Env env, const char* fn, const char* out_name, const F32Span& out, const char* in_name,
-                     const F32Span& in) {
-  if (Overlaps(out, in)) {
-    throw Napi::RangeError::New(env, Prefix(fn, out_name) + "overlaps '" + in_name +
-                                         "'; the output must be a separate array (it is written while the inputs are read)");
-  }
 }
 
 // Everything a checked matmulF32 call needs, by value (the async form runs it on another thread).
@@ -100,23 +58,23 @@ MatmulCall CheckMatmul(const Napi::CallbackInfo& info, const char* fn) {
   const F32Span a = Float32Arg(info, 0, fn, "a");
   const F32Span b = Float32Arg(info, 1, fn, "b");
   const F32Span out = Float32Arg(info, 2, fn, "out");
-  const uint64_t batch = SizeArg(info, 3, fn, "batch");
-  const uint64_t batch_a = SizeArg(info, 4, fn, "batchA");
-  const uint64_t batch_b = SizeArg(info, 5, fn, "batchB");
-  const uint64_t m = SizeArg(info, 6, fn, "m");
-  const uint64_t n = SizeArg(info, 7, fn, "n");
-  const uint64_t k = SizeArg(info, 8, fn, "k");
+  const uint64_t batch = static_cast<uint64_t>(IntArg(info, 3, fn, "batch", 0, kMaxSafeInteger));
+  const uint64_t batch_a = static_cast<uint64_t>(IntArg(info, 4, fn, "batchA", 0, kMaxSafeInteger));
+  const uint64_t batch_b = static_cast<uint64_t>(IntArg(info, 5, fn, "batchB", 0, kMaxSafeInteger));
+  const uint64_t m = static_cast<uint64_t>(IntArg(info, 6, fn, "m", 0, kMaxSafeInteger));
+  const uint64_t n = static_cast<uint64_t>(IntArg(info, 7, fn, "n", 0, kMaxSafeInteger));
+  const uint64_t k = static_cast<uint64_t>(IntArg(info, 8, fn, "k", 0, kMaxSafeInteger));
   const bool trans_a = BoolArg(info, 9, fn, "transA");
   const bool trans_b = BoolArg(info, 10, fn, "transB");
   const F32Span bias = BiasArg(info, 11, fn, n);
   const int act = EnumArg(info, 12, fn, "activation", kActivationCount, kActivationNames);
 
   if (batch_a != batch && batch_a != 1) {
-    throw Napi::RangeError::New(env, Prefix(fn, "batchA") + "must equal batch (" + std::to_string(batch) +
+    throw Napi::RangeError::New(env, ArgPrefix(fn, "batchA") + "must equal batch (" + std::to_string(batch) +
                                          ") or be 1 (broadcast), got " + std::to_string(batch_a));
   }
   if (batch_b != batch && batch_b != 1) {
-    throw Napi::RangeError::New(env, Prefix(fn, "batchB") + "must equal batch (" + std::to_string(batch) +
+    throw Napi::RangeError::New(env, ArgPrefix(fn, "batchB") + "must equal batch (" + std::to_string(batch) +
                                          ") or be 1 (broadcast), got " + std::to_string(batch_b));
   }
   const uint64_t mk = Mul(env, fn, m, k, "m * k");
@@ -125,12 +83,12 @@ MatmulCall CheckMatmul(const Napi::CallbackInfo& info, const char* fn) {
   const uint64_t a_len = Mul(env, fn, batch_a, mk, "batchA * m * k");
   const uint64_t b_len = Mul(env, fn, batch_b, kn, "batchB * k * n");
   const uint64_t out_len = Mul(env, fn, batch, mn, "batch * m * n");
-  ExpectLength(env, fn, "a", a, a_len, "batchA * m * k");
-  ExpectLength(env, fn, "b", b, b_len, "batchB * k * n");
-  ExpectLength(env, fn, "out", out, out_len, "batch * m * n");
-  ExpectNoOverlap(env, fn, "out", out, "a", a);
-  ExpectNoOverlap(env, fn, "out", out, "b", b);
-  ExpectNoOverlap(env, fn, "out", out, "bias", bias);
+  ExpectLength(env, fn, "a", a.length, static_cast<size_t>(a_len), "batchA * m * k");
+  ExpectLength(env, fn, "b", b.length, static_cast<size_t>(b_len), "batchB * k * n");
+  ExpectLength(env, fn, "out", out.length, static_cast<size_t>(out_len), "batch * m * n");
+  ExpectDisjoint(env, fn, "out", out, "a", a);
+  ExpectDisjoint(env, fn, "out", out, "b", b);
+  ExpectDisjoint(env, fn, "out", out, "bias", bias);
 
   MatmulCall call;
   call.g.trans_a = trans_a;
@@ -178,12 +136,12 @@ uint64_t Extent(Napi::Env env, uint64_t rows, uint64_t cols, uint64_t ld) {
 void CheckMatrix(Napi::Env env, const char* name, const char* ld_name, const F32Span& s, uint64_t rows, uint64_t cols,
                  uint64_t ld) {
   if (ld < cols || ld == 0) {
-    throw Napi::RangeError::New(env, Prefix(kGemm, ld_name) + "is " + std::to_string(ld) + " but must be at least " +
+    throw Napi::RangeError::New(env, ArgPrefix(kGemm, ld_name) + "is " + std::to_string(ld) + " but must be at least " +
                                          std::to_string(cols > 0 ? cols : 1) + " (the row length of '" + name + "')");
   }
   const uint64_t need = Extent(env, rows, cols, ld);
   if (s.length < need) {
-    throw Napi::RangeError::New(env, Prefix(kGemm, name) + "has length " + std::to_string(s.length) + " but its " +
+    throw Napi::RangeError::New(env, ArgPrefix(kGemm, name) + "has length " + std::to_string(s.length) + " but its " +
                                          std::to_string(rows) + " x " + std::to_string(cols) + " matrix with row stride " +
                                          std::to_string(ld) + " needs " + std::to_string(need));
   }
@@ -195,17 +153,17 @@ Napi::Value GemmF32(const Napi::CallbackInfo& info) {
   ExpectArgCount(info, fn, 15, "transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation");
   const bool trans_a = BoolArg(info, 0, fn, "transA");
   const bool trans_b = BoolArg(info, 1, fn, "transB");
-  const uint64_t m = SizeArg(info, 2, fn, "m");
-  const uint64_t n = SizeArg(info, 3, fn, "n");
-  const uint64_t k = SizeArg(info, 4, fn, "k");
-  const float alpha = FloatArg(info, 5, fn, "alpha");
+  const uint64_t m = static_cast<uint64_t>(IntArg(info, 2, fn, "m", 0, kMaxSafeInteger));
+  const uint64_t n = static_cast<uint64_t>(IntArg(info, 3, fn, "n", 0, kMaxSafeInteger));
+  const uint64_t k = static_cast<uint64_t>(IntArg(info, 4, fn, "k", 0, kMaxSafeInteger));
+  const float alpha = static_cast<float>(NumberArg(info, 5, fn, "alpha"));
   const F32Span a = Float32Arg(info, 6, fn, "a");
-  const uint64_t lda = SizeArg(info, 7, fn, "lda");
+  const uint64_t lda = static_cast<uint64_t>(IntArg(info, 7, fn, "lda", 0, kMaxSafeInteger));
   const F32Span b = Float32Arg(info, 8, fn, "b");
-  const uint64_t ldb = SizeArg(info, 9, fn, "ldb");
-  const float beta = FloatArg(info, 10, fn, "beta");
+  const uint64_t ldb = static_cast<uint64_t>(IntArg(info, 9, fn, "ldb", 0, kMaxSafeInteger));
+  const float beta = static_cast<float>(NumberArg(info, 10, fn, "beta"));
   const F32Span c = Float32Arg(info, 11, fn, "c");
-  const uint64_t ldc = SizeArg(info, 12, fn, "ldc");
+  const uint64_t ldc = static_cast<uint64_t>(IntArg(info, 12, fn, "ldc", 0, kMaxSafeInteger));
   const F32Span bias = BiasArg(info, 13, fn, n);
   const int act = EnumArg(info, 14, fn, "activation", kActivationCount, kActivationNames);
 
@@ -213,9 +171,9 @@ Napi::Value GemmF32(const Napi::CallbackInfo& info) {
   CheckMatrix(env, "a", "lda", a, trans_a ? k : m, trans_a ? m : k, lda);
   CheckMatrix(env, "b", "ldb", b, trans_b ? n : k, trans_b ? k : n, ldb);
   CheckMatrix(env, "c", "ldc", c, m, n, ldc);
-  ExpectNoOverlap(env, fn, "c", c, "a", a);
-  ExpectNoOverlap(env, fn, "c", c, "b", b);
-  ExpectNoOverlap(env, fn, "c", c, "bias", bias);
+  ExpectDisjoint(env, fn, "c", c, "a", a);
+  ExpectDisjoint(env, fn, "c", c, "b", b);
+  ExpectDisjoint(env, fn, "c", c, "bias", bias);
 
   GemmArgs g;
   g.trans_a = trans_a;

@@ -16,7 +16,7 @@ namespace {
 // x's length must be a multiple of c (c == 0: x must be empty); returns the row count.
 size_t RowsOf(Napi::Env env, const char* fn, const F32Span& x, size_t c) {
   if (c == 0 ? x.length != 0 : x.length % c != 0) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument 'x' has length " + std::to_string(x.length) +
+    throw Napi::RangeError::New(env, ArgPrefix(fn, "x") + "has length " + std::to_string(x.length) +
                                          ", which is not a multiple of the channel count " + std::to_string(c) +
                                          " (gamma's length)");
   }
@@ -24,34 +24,20 @@ size_t RowsOf(Napi::Env env, const char* fn, const F32Span& x, size_t c) {
 }
 
 double EpsilonArg(const Napi::CallbackInfo& info, size_t index, const char* fn) {
-  Napi::Value v = info[index];
-  if (!v.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument 'epsilon' must be a number, got " + Describe(v));
-  }
-  const double e = v.As<Napi::Number>().DoubleValue();
+  const double e = NumberArg(info, index, fn, "epsilon");
   if (!(e >= 0.0) || !isfinite(e)) {
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": argument 'epsilon' must be a finite number >= 0, got " +
-                                                v.ToString().Utf8Value());
+    throw Napi::RangeError::New(info.Env(), ArgPrefix(fn, "epsilon") + "must be a finite number >= 0, got " +
+                                                info[index].ToString().Utf8Value());
   }
   return e;
 }
 
 // Every output must be disjoint from every input and from the other outputs.
-void ExpectDisjoint(Napi::Env env, const char* fn, const F32Span* outs, const char* const* out_names, int nout,
-                    const F32Span* ins, const char* const* in_names, int nin) {
+void ExpectAllDisjoint(Napi::Env env, const char* fn, const F32Span* outs, const char* const* out_names, int nout,
+                       const F32Span* ins, const char* const* in_names, int nin) {
   for (int i = 0; i < nout; ++i) {
-    for (int j = 0; j < nin; ++j) {
-      if (Overlaps(outs[i], ins[j])) {
-        throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + out_names[i] + "' overlaps '" + in_names[j] +
-                                             "'; pass separate output arrays");
-      }
-    }
-    for (int j = 0; j < i; ++j) {
-      if (Overlaps(outs[i], outs[j])) {
-        throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + out_names[i] + "' overlaps '" +
-                                             out_names[j] + "'; pass separate output arrays");
-      }
-    }
+    for (int j = 0; j < nin; ++j) ExpectDisjoint(env, fn, out_names[i], outs[i], in_names[j], ins[j]);
+    for (int j = 0; j < i; ++j) ExpectDisjoint(env, fn, out_names[i], outs[i], out_names[j], outs[j]);
   }
 }
 
@@ -75,7 +61,7 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   const char* const out_names[] = {"y", "mean", "variance"};
   const F32Span ins[] = {x, gamma, beta};
   const char* const in_names[] = {"x", "gamma", "beta"};
-  ExpectDisjoint(env, kTrainFn, outs, out_names, 3, ins, in_names, 3);
+  ExpectAllDisjoint(env, kTrainFn, outs, out_names, 3, ins, in_names, 3);
   BatchNormTrainF32(x.data, rows, c, gamma.data, beta.data, eps, y.data, mean.data, var.data);
   return env.Undefined();
 }
@@ -100,7 +86,7 @@ Napi::Value BatchNormInfer(const Napi::CallbackInfo& info) {
   const char* const out_names[] = {"y"};
   const F32Span ins[] = {x, gamma, beta, mean, var};
   const char* const in_names[] = {"x", "gamma", "beta", "mean", "variance"};
-  ExpectDisjoint(env, kInferFn, outs, out_names, 1, ins, in_names, 5);
+  ExpectAllDisjoint(env, kInferFn, outs, out_names, 1, ins, in_names, 5);
   BatchNormInferF32(x.data, rows, c, gamma.data, beta.data, mean.data, var.data, eps, y.data);
   return env.Undefined();
 }
@@ -109,11 +95,7 @@ const char* const kBwdFn = "batchNormBackwardF32";
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExpectArgCount(info, kBwdFn, 10, "training, dy, x, gamma, mean, variance, epsilon, dx, dgamma, dbeta");
-  if (!info[0].IsBoolean()) {
-    throw Napi::TypeError::New(env, std::string(kBwdFn) + ": argument 'training' must be a boolean, got " +
-                                        Describe(info[0]));
-  }
-  const bool training = info[0].As<Napi::Boolean>().Value();
+  const bool training = BoolArg(info, 0, kBwdFn, "training");
   const F32Span dy = Float32Arg(info, 1, kBwdFn, "dy");
   const F32Span x = Float32Arg(info, 2, kBwdFn, "x");
   const F32Span gamma = Float32Arg(info, 3, kBwdFn, "gamma");
@@ -134,7 +116,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const char* const out_names[] = {"dx", "dgamma", "dbeta"};
   const F32Span ins[] = {dy, x, gamma, mean, var};
   const char* const in_names[] = {"dy", "x", "gamma", "mean", "variance"};
-  ExpectDisjoint(env, kBwdFn, outs, out_names, 3, ins, in_names, 5);
+  ExpectAllDisjoint(env, kBwdFn, outs, out_names, 3, ins, in_names, 5);
   BatchNormBackwardF32(training, dy.data, x.data, rows, c, gamma.data, mean.data, var.data, eps, dx.data, dgamma.data,
                        dbeta.data);
   return env.Undefined();

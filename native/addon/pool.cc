@@ -13,32 +13,6 @@
 namespace nodegrad {
 namespace {
 
-constexpr int64_t kMaxDim = 2147483647;  // every size and attribute fits in an int32
-
-// info[index] as an integer in [lo, hi]: TypeError if not a number, RangeError otherwise.
-int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, int64_t lo, int64_t hi) {
-  Napi::Value v = info[index];
-  if (!v.IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": argument '" + arg + "' must be an integer number, got " +
-                                               Describe(v));
-  }
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": argument '" + arg + "' must be an integer in [" +
-                                                std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                                                v.ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(d);
-}
-
-void ExpectDisjoint(Napi::Env env, const char* fn, const F32Span& out, const char* out_name, const F32Span& in,
-                    const char* in_name) {
-  if (Overlaps(out, in)) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": argument '" + out_name + "' overlaps '" + in_name +
-                                         "'; pass a separate output array");
-  }
-}
-
 // The 12 geometry integers that follow the arrays: n, h, w, c, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight.
 struct PoolDims {
   size_t n;
@@ -52,7 +26,7 @@ PoolDims ReadDims(const Napi::CallbackInfo& info, size_t first, const char* fn) 
   static const char* const names[12] = {"n", "h", "w", "c", "poolH", "poolW", "strideH", "strideW",
                                         "padTop", "padBottom", "padLeft", "padRight"};
   int64_t v[12];
-  for (int i = 0; i < 12; ++i) v[i] = IntArg(info, first + i, fn, names[i], (i >= 4 && i < 8) ? 1 : 0, kMaxDim);
+  for (int i = 0; i < 12; ++i) v[i] = IntArg(info, first + i, fn, names[i], (i >= 4 && i < 8) ? 1 : 0, kMaxInt32);
   const int64_t h = v[1], w = v[2], kh = v[4], kw = v[5], sh = v[6], sw = v[7];
   const int64_t span_h = h + v[8] + v[9], span_w = w + v[10] + v[11];
   if (span_h + sh < kh || span_w + sw < kw) {  // the output size would be negative
@@ -87,7 +61,7 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   const PoolDims d = ReadDims(info, 2, kMaxFn);
   ExpectLength(env, kMaxFn, "x", x.length, d.in_len, "n*h*w*c");
   ExpectLength(env, kMaxFn, "y", y.length, d.out_len, "n*outH*outW*c");
-  ExpectDisjoint(env, kMaxFn, y, "y", x, "x");
+  ExpectDisjoint(env, kMaxFn, "y", y, "x", x);
   MaxPool2dF32(d.g, d.n, x.data, y.data);
   return env.Undefined();
 }
@@ -103,8 +77,8 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   ExpectLength(env, kMaxBwdFn, "dy", dy.length, d.out_len, "n*outH*outW*c");
   ExpectLength(env, kMaxBwdFn, "x", x.length, d.in_len, "n*h*w*c");
   ExpectLength(env, kMaxBwdFn, "dx", dx.length, d.in_len, "n*h*w*c");
-  ExpectDisjoint(env, kMaxBwdFn, dx, "dx", dy, "dy");
-  ExpectDisjoint(env, kMaxBwdFn, dx, "dx", x, "x");
+  ExpectDisjoint(env, kMaxBwdFn, "dx", dx, "dy", dy);
+  ExpectDisjoint(env, kMaxBwdFn, "dx", dx, "x", x);
   MaxPool2dBackwardF32(d.g, d.n, dy.data, x.data, dx.data);
   return env.Undefined();
 }
@@ -118,7 +92,7 @@ Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
   const PoolDims d = ReadDims(info, 2, kAvgFn);
   ExpectLength(env, kAvgFn, "x", x.length, d.in_len, "n*h*w*c");
   ExpectLength(env, kAvgFn, "y", y.length, d.out_len, "n*outH*outW*c");
-  ExpectDisjoint(env, kAvgFn, y, "y", x, "x");
+  ExpectDisjoint(env, kAvgFn, "y", y, "x", x);
   AvgPool2dF32(d.g, d.n, x.data, y.data);
   return env.Undefined();
 }
@@ -132,7 +106,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   const PoolDims d = ReadDims(info, 2, kAvgBwdFn);
   ExpectLength(env, kAvgBwdFn, "dy", dy.length, d.out_len, "n*outH*outW*c");
   ExpectLength(env, kAvgBwdFn, "dx", dx.length, d.in_len, "n*h*w*c");
-  ExpectDisjoint(env, kAvgBwdFn, dx, "dx", dy, "dy");
+  ExpectDisjoint(env, kAvgBwdFn, "dx", dx, "dy", dy);
   AvgPool2dBackwardF32(d.g, d.n, dy.data, dx.data);
   return env.Undefined();
 }
@@ -144,12 +118,12 @@ Napi::Value GlobalPool2d(const Napi::CallbackInfo& info) {
   const int mode = EnumArg(info, 0, kGlobalFn, "mode", 2, "0 avg, 1 max");
   const F32Span x = Float32Arg(info, 1, kGlobalFn, "x");
   const F32Span y = Float32Arg(info, 2, kGlobalFn, "y");
-  const size_t n = static_cast<size_t>(IntArg(info, 3, kGlobalFn, "n", 0, kMaxDim));
-  const size_t hw = static_cast<size_t>(IntArg(info, 4, kGlobalFn, "hw", 0, kMaxDim));
-  const size_t c = static_cast<size_t>(IntArg(info, 5, kGlobalFn, "c", 0, kMaxDim));
+  const size_t n = static_cast<size_t>(IntArg(info, 3, kGlobalFn, "n", 0, kMaxInt32));
+  const size_t hw = static_cast<size_t>(IntArg(info, 4, kGlobalFn, "hw", 0, kMaxInt32));
+  const size_t c = static_cast<size_t>(IntArg(info, 5, kGlobalFn, "c", 0, kMaxInt32));
   ExpectLength(env, kGlobalFn, "x", x.length, SaturatingMul(SaturatingMul(n, hw), c), "n*hw*c");
   ExpectLength(env, kGlobalFn, "y", y.length, SaturatingMul(n, c), "n*c");
-  ExpectDisjoint(env, kGlobalFn, y, "y", x, "x");
+  ExpectDisjoint(env, kGlobalFn, "y", y, "x", x);
   GlobalPool2dF32(mode == 1, n, hw, c, x.data, y.data);
   return env.Undefined();
 }
@@ -162,15 +136,15 @@ Napi::Value GlobalPool2dBackward(const Napi::CallbackInfo& info) {
   const F32Span dy = Float32Arg(info, 1, kGlobalBwdFn, "dy");
   const F32Span x = Float32Arg(info, 2, kGlobalBwdFn, "x");
   const F32Span dx = Float32Arg(info, 3, kGlobalBwdFn, "dx");
-  const size_t n = static_cast<size_t>(IntArg(info, 4, kGlobalBwdFn, "n", 0, kMaxDim));
-  const size_t hw = static_cast<size_t>(IntArg(info, 5, kGlobalBwdFn, "hw", 0, kMaxDim));
-  const size_t c = static_cast<size_t>(IntArg(info, 6, kGlobalBwdFn, "c", 0, kMaxDim));
+  const size_t n = static_cast<size_t>(IntArg(info, 4, kGlobalBwdFn, "n", 0, kMaxInt32));
+  const size_t hw = static_cast<size_t>(IntArg(info, 5, kGlobalBwdFn, "hw", 0, kMaxInt32));
+  const size_t c = static_cast<size_t>(IntArg(info, 6, kGlobalBwdFn, "c", 0, kMaxInt32));
   const size_t len = SaturatingMul(SaturatingMul(n, hw), c);
   ExpectLength(env, kGlobalBwdFn, "dy", dy.length, SaturatingMul(n, c), "n*c");
   ExpectLength(env, kGlobalBwdFn, "x", x.length, len, "n*hw*c");
   ExpectLength(env, kGlobalBwdFn, "dx", dx.length, len, "n*hw*c");
-  ExpectDisjoint(env, kGlobalBwdFn, dx, "dx", dy, "dy");
-  ExpectDisjoint(env, kGlobalBwdFn, dx, "dx", x, "x");
+  ExpectDisjoint(env, kGlobalBwdFn, "dx", dx, "dy", dy);
+  ExpectDisjoint(env, kGlobalBwdFn, "dx", dx, "x", x);
   GlobalPool2dBackwardF32(mode == 1, n, hw, c, dy.data, x.data, dx.data);
   return env.Undefined();
 }

@@ -1,6 +1,4 @@
 // numThreads() / setNumThreads(n): the native thread pool's size (native/runtime/thread_pool.h).
-#include <string>
-
 #include "args.h"
 #include "entry.h"
 #include "../runtime/thread_pool.h"
@@ -14,12 +12,7 @@ static Napi::Value NumThreadsJs(const Napi::CallbackInfo& info) {
 static Napi::Value SetNumThreadsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExpectArgCount(info, "setNumThreads", 1, "n");
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "setNumThreads: argument 'n' must be a number");
-  const double n = info[0].As<Napi::Number>().DoubleValue();
-  if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int>(n))) {
-    throw Napi::RangeError::New(env, "setNumThreads: argument 'n' must be an integer in [1, 1024], got " + std::to_string(n));
-  }
-  SetNumThreads(static_cast<int>(n));
+  SetNumThreads(static_cast<int>(IntArg(info, 0, "setNumThreads", "n", 1, 1024)));
   return env.Undefined();
 }
 

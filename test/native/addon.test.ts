@@ -53,6 +53,25 @@ describe('native addon loading', () => {
   });
 });
 
+describe('setNumThreads argument check', () => {
+  it('takes an integer in [1, 1024]; anything else is a TypeError / RangeError and leaves the pool as it was', () => {
+    const addon = loadAddon().addon!;
+    const before = addon.numThreads();
+    const set = addon.setNumThreads as (...a: unknown[]) => void;
+    const expected = "setNumThreads: argument 'n' must be an integer in [1, 1024], got ";
+    for (const [bad, got] of [['2', 'string'], [null, 'null'], [undefined, 'undefined'], [2n, 'bigint']] as [unknown, string][]) {
+      expect(() => set(bad)).toThrow(TypeError);
+      expect(() => set(bad)).toThrow(expected + got);
+    }
+    for (const bad of [0, -1, 1.5, NaN, Infinity, 1025, 2 ** 53]) {
+      expect(() => set(bad)).toThrow(RangeError);
+      expect(() => set(bad)).toThrow(expected + String(bad));
+    }
+    expect(() => set()).toThrow("setNumThreads: expected 1 arguments (n), got 0");
+    expect(addon.numThreads()).toBe(before);
+  });
+});
+
 describe('rowBroadcastLength', () => {
   it.each([
     [[2, 3, 4], [2, 3, 4], 24],

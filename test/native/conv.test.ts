@@ -432,7 +432,7 @@ describe('conv addon entries reject bad input with named errors', () => {
           const args = good();
           const n = (args[pos] as Float32Array).length;
           args[pos] = new Float32Array(n + delta);
-          expectRejected(fn, args, RangeError, new RegExp(`^${fn}: argument '${name}' has length ${n + delta} but .* = ${n}$`));
+          expectRejected(fn, args, RangeError, new RegExp(`^${fn}: argument '${name}' has length ${n + delta} but .* is ${n}$`));
         }
       });
     });
@@ -447,15 +447,17 @@ describe('conv addon entries reject bad input with named errors', () => {
     GEOMETRY_NAMES.forEach((name, k) => {
       const pos = names.length + k;
       it(`${fn}: ${name} not a number -> TypeError; negative, fractional, NaN or >= 2^31 -> RangeError`, () => {
-        for (const v of ['2', null, undefined, 2n, {}]) {
+        const lo = ['kh', 'kw', 'cout', 'strideH', 'strideW', 'dilH', 'dilW', 'groups'].includes(name) ? 1 : 0;
+        const expected = `${fn}: argument '${name}' must be an integer in [${lo}, 2147483647], got `;
+        for (const [v, got] of [['2', 'string'], [null, 'null'], [undefined, 'undefined'], [2n, 'bigint'], [{}, 'object']] as [unknown, string][]) {
           const args = good();
           args[pos] = v;
-          expectRejected(fn, args, TypeError, `${fn}: argument '${name}' must be an integer number`);
+          expectRejected(fn, args, TypeError, expected + got);
         }
         for (const v of [-1, 1.5, NaN, Infinity, 2 ** 31]) {
           const args = good();
           args[pos] = v;
-          expectRejected(fn, args, RangeError, `${fn}: argument '${name}' must be an integer in [`);
+          expectRejected(fn, args, RangeError, expected + String(v));
         }
       });
     });
@@ -507,7 +509,7 @@ describe('conv addon entries reject bad input with named errors', () => {
         const buf = new Float32Array(outLen + inLen + 8);
         args[pos] = buf.subarray(0, inLen);
         args[outPos] = buf.subarray(inLen - 1, inLen - 1 + outLen);
-        expectRejected(fn, args, RangeError, `${fn}: argument '${names[outPos]}' overlaps '${names[pos]}'; the output must be a separate array`);
+        expectRejected(fn, args, RangeError, `${fn}: argument '${names[outPos]}' overlaps '${names[pos]}'; pass a separate output array`);
       }
     });
   }

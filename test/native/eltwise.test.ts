@@ -422,15 +422,15 @@ describe.skipIf(CHILD || !load.backend)('elementwise entries reject bad argument
 
     for (const [pos, name] of e.ints) {
       it(`${e.fn}: '${name}' must be a non-negative safe integer that matches the lengths`, () => {
-        for (const bad of ['3', null, 3n]) {
+        for (const [bad, got] of [['3', 'string'], [null, 'null'], [3n, 'bigint']] as [unknown, string][]) {
           const args = e.make();
           args[pos] = bad;
-          expectError(() => call(e.fn, args), TypeError, `${e.fn}: argument '${name}' must be an integer number`);
+          expectError(() => call(e.fn, args), TypeError, `${e.fn}: argument '${name}' must be an integer in [0, 9007199254740991], got ${got}`);
         }
         for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
           const args = e.make();
           args[pos] = bad;
-          expectError(() => call(e.fn, args), RangeError, `${e.fn}: argument '${name}' must be a non-negative safe integer`);
+          expectError(() => call(e.fn, args), RangeError, `${e.fn}: argument '${name}' must be an integer in [0, 9007199254740991], got ${bad}`);
         }
         const args = e.make();
         args[pos] = (args[pos] as number) + 1;
@@ -454,10 +454,12 @@ describe.skipIf(CHILD || !load.backend)('elementwise entries reject bad argument
   }
 
   it('unaryF32: opCode and alpha are checked; y may be x itself', () => {
+    const UNARY_CODES = '0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 sqrt, 6 square, 7 neg, 8 abs, 9 leakyRelu, 10 elu';
     for (const bad of [-1, 11, 0.5, NaN]) {
-      expectError(() => addon.unaryF32(bad, f32(2), f32(2), 0), RangeError, "unaryF32: argument 'opCode' must be an integer in [0, 11)");
+      expectError(() => addon.unaryF32(bad, f32(2), f32(2), 0), RangeError,
+        `unaryF32: argument 'opCode' must be an integer in [0, 10] (${UNARY_CODES}), got ${bad}`);
     }
-    expectError(() => call('unaryF32', ['exp', f32(2), f32(2), 0]), TypeError, "unaryF32: argument 'opCode' must be an integer number");
+    expectError(() => call('unaryF32', ['exp', f32(2), f32(2), 0]), TypeError, `unaryF32: argument 'opCode' must be an integer in [0, 10] (${UNARY_CODES}), got string`);
     expectError(() => call('unaryF32', [0, f32(2), f32(2), '0.2']), TypeError, "unaryF32: argument 'alpha' must be a number, got string");
     const x = Float32Array.from([-1, 4]);
     addon.unaryF32(addon.unaryOpCodes.sqrt!, x, x, 0);
@@ -466,7 +468,7 @@ describe.skipIf(CHILD || !load.backend)('elementwise entries reject bad argument
 
   it('reduceF32: opCode is checked; y may not be x', () => {
     for (const bad of [-1, 4, 2.5]) {
-      expectError(() => addon.reduceF32(bad, f32(4), f32(1), 1, 4, 1), RangeError, "reduceF32: argument 'opCode' must be an integer in [0, 4) (0 sum, 1 mean, 2 max, 3 min)");
+      expectError(() => addon.reduceF32(bad, f32(4), f32(1), 1, 4, 1), RangeError, `reduceF32: argument 'opCode' must be an integer in [0, 3] (0 sum, 1 mean, 2 max, 3 min), got ${bad}`);
     }
     const x = f32(4);
     expectError(() => addon.reduceF32(0, x, x.subarray(0, 1), 1, 4, 1), RangeError, "reduceF32: argument 'y' overlaps 'x'; pass a separate output array");

@@ -360,7 +360,8 @@ describe.skipIf(CHILD || !load.backend)('batch-norm entries reject bad arguments
         const buf = f32(6, 7);
         a2[e.outs[1]] = buf.subarray(0, 3);
         a2[e.outs[2]] = buf.subarray(2, 5);
-        expectError(() => call(e.fn, a2), RangeError, 'pass separate output arrays');
+        const name = (pos: number) => e.arrays.find(([p]) => p === pos)![1];
+        expectError(() => call(e.fn, a2), RangeError, `${e.fn}: argument '${name(e.outs[2])}' overlaps '${name(e.outs[1])}'; pass a separate output array`);
       }
     });
   }
