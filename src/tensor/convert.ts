@@ -3,11 +3,11 @@ import { DTypeError, opError } from '../errors.js';
 import type { DType } from './dtype.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 
-/** A Tensor as is, or a number as a scalar tensor of `dtype` (default: float32, or int32 for an integer beside an int32 tensor). */
+/** A Tensor as is, or a number as a scalar tensor of `dtype` (default float32; callers pick int32 or float64 to match a neighbour). */
 export function toTensor(op: string, arg: string, v: TensorOrScalar, dtype: DType = 'float32'): Tensor {
   if (v instanceof Tensor) return v;
   if (typeof v === 'number') {
-    return new Tensor(dtype === 'int32' ? Int32Array.of(v) : Float32Array.of(v), []);
+    return new Tensor(dtype === 'int32' ? Int32Array.of(v) : dtype === 'float64' ? Float64Array.of(v) : Float32Array.of(v), []);
   }
   throw opError(DTypeError, op, `argument '${arg}' must be a Tensor or a number, got ${describe(v)}`);
 }

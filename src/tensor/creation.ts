@@ -29,24 +29,26 @@ export interface RandomOptions {
   seed?: SeedLike;
 }
 export interface RandOptions extends RandomOptions {
-  /** Only 'float32': for integers use randInt. */
+  /** 'float32' (default) or 'float64' (gradient checks); for integers use randInt. */
   dtype?: DType;
 }
 export interface NormalOptions extends RandomOptions {
   mean?: number;
   std?: number;
+  /** 'float32' (default) or 'float64' (gradient checks: the float64 draws are kept unrounded). */
+  dtype?: DType;
 }
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 function checkDType(op: string, arg: string, dtype: unknown): DType {
-  if (!isDType(dtype)) throw opError(DTypeError, op, `argument '${arg}' must be 'float32' or 'int32', got ${String(dtype)}`);
+  if (!isDType(dtype)) throw opError(DTypeError, op, `argument '${arg}' must be 'float32', 'int32' or 'float64', got ${String(dtype)}`);
   return dtype;
 }
 
 /** Copies plain numbers into storage of `dtype`, rejecting what int32 cannot hold exactly. */
-function fill(op: string, arg: string, values: ArrayLike<number>, dtype: DType, where: (i: number) => string): Float32Array | Int32Array {
+function fill(op: string, arg: string, values: ArrayLike<number>, dtype: DType, where: (i: number) => string): Float32Array | Int32Array | Float64Array {
   const out = allocFor(dtype, values.length);
   if (dtype === 'int32') {
     for (let i = 0; i < values.length; i++) {
@@ -113,8 +115,8 @@ function isNumericTypedArray(v: unknown): v is NumericTypedArray {
 
 /**
  * A tensor from a number, nested arrays or a typed array (always copied).
- * `shape` reshapes the values (their count must match); `dtype` defaults to float32, or int32 for integer
- * typed arrays.
+ * `shape` reshapes the values (their count must match); `dtype` defaults to float32 (a Float64Array too: float64
+ * is opt-in, for gradient checks), or int32 for integer typed arrays.
  */
 export function tensor(values: NestedInput | NumericTypedArray, shape?: readonly number[], dtype?: DType): Tensor {
   const op = 'tensor';
@@ -279,16 +281,25 @@ function checkStd(op: string, std: unknown): number {
   return s;
 }
 
-/** Uniform float32 in [0, 1), 24 random bits per value. Only float32 (use randInt for integers). */
+/** A float dtype option of the random creators: float32 by default, float64 for gradient checks. */
+function floatOption(op: string, dtype: unknown): 'float32' | 'float64' {
+  if (dtype === undefined || dtype === 'float32' || dtype === 'float64') return dtype ?? 'float32';
+  throw opError(DTypeError, op, `argument 'dtype' must be 'float32' or 'float64', got ${String(dtype)} (use randInt for int32)`);
+}
+
+/** Storage for a random creator's values: float64 keeps its draws unrounded. */
+function floatStorage(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** Uniform in [0, 1), 24 random bits per value (the same values in float32 and float64; use randInt for integers). */
 export function rand(shape: readonly number[], options: RandOptions = {}): Tensor {
   const op = 'rand';
   const s = checkShape(op, 'shape', shape);
   const o = checkOptions(op, options);
-  if (o.dtype !== undefined && o.dtype !== 'float32') {
-    throw opError(DTypeError, op, `argument 'dtype' must be 'float32', got ${String(o.dtype)} (use randInt for int32)`);
-  }
+  const dtype = floatOption(op, o.dtype);
   const gen = resolveGenerator(op, o.seed as SeedLike | undefined);
-  const data = new Float32Array(sizeOf(s));
+  const data = floatStorage(dtype, sizeOf(s));
   for (let i = 0; i < data.length; i++) data[i] = gen.nextFloat32();
   return new Tensor(data, s);
 }
@@ -313,19 +324,20 @@ export function uniform(shape: readonly number[], min = 0, max = 1, options: Ran
   return new Tensor(data, s);
 }
 
-function normalArgs(op: string, options: NormalOptions): { mean: number; std: number; gen: Generator } {
+function normalArgs(op: string, options: NormalOptions): { mean: number; std: number; gen: Generator; dtype: 'float32' | 'float64' } {
   const o = checkOptions(op, options);
   const mean = o.mean === undefined ? 0 : checkFinite(op, 'mean', o.mean);
   const std = o.std === undefined ? 1 : checkStd(op, o.std);
-  return { mean, std, gen: resolveGenerator(op, o.seed as SeedLike | undefined) };
+  const dtype = floatOption(op, o.dtype);
+  return { mean, std, gen: resolveGenerator(op, o.seed as SeedLike | undefined), dtype };
 }
 
-/** Normal float32 with `mean` (0) and `std` (1), by Box–Muller in float64. */
+/** Normal float32 (or float64) with `mean` (0) and `std` (1), by Box–Muller in float64. */
 export function randn(shape: readonly number[], options: NormalOptions = {}): Tensor {
   const op = 'randn';
   const s = checkShape(op, 'shape', shape);
-  const { mean, std, gen } = normalArgs(op, options);
-  const data = new Float32Array(sizeOf(s));
+  const { mean, std, gen, dtype } = normalArgs(op, options);
+  const data = floatStorage(dtype, sizeOf(s));
   for (let i = 0; i < data.length; i++) data[i] = mean + std * gen.nextNormal();
   return new Tensor(data, s);
 }
@@ -334,8 +346,8 @@ export function randn(shape: readonly number[], options: NormalOptions = {}): Te
 export function truncatedNormal(shape: readonly number[], options: NormalOptions = {}): Tensor {
   const op = 'truncatedNormal';
   const s = checkShape(op, 'shape', shape);
-  const { mean, std, gen } = normalArgs(op, options);
-  const data = new Float32Array(sizeOf(s));
+  const { mean, std, gen, dtype } = normalArgs(op, options);
+  const data = floatStorage(dtype, sizeOf(s));
   for (let i = 0; i < data.length; i++) {
     let z = gen.nextNormal();
     while (Math.abs(z) > 2) z = gen.nextNormal();

@@ -4,15 +4,24 @@
  *
  * Conventions:
  * - Every tensor argument also accepts a number (a scalar). A number beside an int32 tensor is int32 when it is
- *   an integer in int32 range, otherwise float32; a number beside a number or a float32 tensor is float32.
- * - Binary ops promote int32 with float32 to float32 (NumPy). Shapes broadcast as NumPy; errors name both
- *   arguments and their shapes.
+ *   an integer in int32 range, otherwise float32; a number beside a number or a float32 tensor is float32;
+ *   beside a float64 tensor it is float64 (a float32 scalar would round it before the float64 maths).
+ * - Binary ops promote int32 < float32 < float64 (NumPy; float64 is for gradient checks). Shapes broadcast as
+ *   NumPy; errors name both arguments and their shapes.
  * - int32 arithmetic wraps modulo 2^32 (TF). int32 `div` is floor division, as TF.js's tf.div on int32
  *   (TF proper would return float64 from truediv); an int32 zero divisor in div, floorDiv or mod throws a
  *   ValueError, as TF's "Integer division by zero"; an int32 negative exponent in pow throws (NumPy, TF).
  * - Comparisons and logical ops return int32 0/1 masks; logical ops read any nonzero value (NaN too) as true.
  * - Unary ops: neg, abs, sign and square keep int32. Every other unary op is float-only: on an int32 tensor it
  *   computes in float32 and returns float32 (TF would reject the int32 input; we promote, like NumPy's ufuncs).
+ * - Gradients sit beside each op (autograd/tape.ts's record), summed back over broadcast axes. Conventions at
+ *   kinks, as TensorFlow and PyTorch: relu, relu6, hardSigmoid, abs, sign, floor, ceil, round pass 0 where the
+ *   derivative jumps (relu'(0) = 0, abs'(0) = 0); leakyRelu and elu use their x <= 0 branch at 0; clip passes
+ *   the gradient on [min, max] inclusive; maximum/minimum split it evenly between tied a and b (PyTorch);
+ *   pow's exponent gradient is g y log(a) where a > 0 and 0 elsewhere (TF), its base gradient 0 where b = 0
+ *   (PyTorch; b a^(b-1) would be 0 * Infinity at a = 0).
+ *   Comparisons and logical ops have none; where's condition gets none. mod's (TF's FloorMod) is
+ *   (g, -g floor(a/b)); floorDiv's is zero (piecewise constant).
  * - Definitions of each function (stable sigmoid/softplus/logSigmoid, exact gelu, half-to-even round, floormod,
  *   NaN propagation) are documented in src/backends/reference/elementwise.ts, the oracle.
  */
@@ -24,20 +33,27 @@ import { toTensor } from './convert.js';
 import { type DType, promote } from './dtype.js';
 import { broadcastShapes, checkFinite } from './shape.js';
 import { sumTo } from './reduction.js';
+import { cast } from './manipulation.js';
 import { record } from '../autograd/tape.js';
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+const INV_SQRT_2PI = 0.3989422804014327;
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
 
 /** Unary ops whose kernels accept int32 (backend.ts). */
 const INT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'abs', 'sign', 'square']);
 
+/** Converts with the recorded cast, so that a promoted input's gradient returns in its own dtype. */
 function castTo(t: Tensor, dtype: DType): Tensor {
-  return t.dtype === dtype ? t : Tensor.fromKernel(getBackend().cast(t, dtype));
+  return t.dtype === dtype ? t : cast(t, dtype);
 }
 
 /** The dtype a bare number takes beside `other`. */
 function numberDType(v: number, other: unknown): DType {
+  if (other instanceof Tensor && other.dtype === 'float64') return 'float64';
   const intOk = Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
   return intOk && other instanceof Tensor && other.dtype === 'int32' ? 'int32' : 'float32';
 }
@@ -50,11 +66,14 @@ function promotePair(op: string, a: TensorOrScalar, b: TensorOrScalar, names: re
   return [castTo(ta, dtype), castTo(tb, dtype)];
 }
 
-/** The tensor argument, or null for a number (numbers get no gradient). */
-const asT = (v: TensorOrScalar): Tensor | null => (v instanceof Tensor ? v : null);
-const shapeOf = (v: TensorOrScalar): readonly number[] => (v instanceof Tensor ? v.shape : []);
+/** Gradients of a binary op for its (promoted) inputs, before summing back over broadcast axes. */
+type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
 
-function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
+/**
+ * Runs a broadcasting binary op and records its gradient; `grad` computes only what an input that requires
+ * grad needs (test a.requiresGrad / b.requiresGrad), and the result is summed back to each input's shape.
+ */
+function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar, grad?: BinaryGrad): Tensor {
   let [ta, tb] = promotePair(op, a, b, ['a', 'b']);
   const outShape = broadcastShapes(op, ta.shape, tb.shape, ['a', 'b']);
   if (ta.dtype === 'int32') {
@@ -66,7 +85,12 @@ function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
     }
     if (op === 'atan2') [ta, tb] = [castTo(ta, 'float32'), castTo(tb, 'float32')]; // float-only, as the unary ones.
   }
-  return Tensor.fromKernel(getBackend().binary(op, ta, tb, outShape));
+  const y = Tensor.fromKernel(getBackend().binary(op, ta, tb, outShape));
+  if (!grad || y.dtype === 'int32') return y;
+  return record(op, y, [ta, tb], (g) => {
+    const [ga, gb] = grad(g, ta, tb, y);
+    return [ga && sumTo(ga, ta.shape), gb && sumTo(gb, tb.shape)];
+  });
 }
 
 function compareOp(op: CompareOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
@@ -75,49 +99,98 @@ function compareOp(op: CompareOp, a: TensorOrScalar, b: TensorOrScalar): Tensor 
   return Tensor.fromKernel(getBackend().compare(op, ta, tb, outShape));
 }
 
-function unaryOp(op: UnaryOp, x: TensorOrScalar, alpha?: number): Tensor {
+/** dL/dx of a unary op from the output gradient g, its (float) input x and its output y. */
+type UnaryGrad = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
+
+function unaryOp(op: UnaryOp, x: TensorOrScalar, grad: UnaryGrad, alpha?: number): Tensor {
   let t = toTensor(op, 'x', x);
   if (t.dtype === 'int32' && !INT_UNARY.has(op)) t = castTo(t, 'float32');
-  return Tensor.fromKernel(getBackend().unary(op, t, alpha === undefined ? {} : { alpha }));
+  const y = Tensor.fromKernel(getBackend().unary(op, t, alpha === undefined ? {} : { alpha }));
+  if (y.dtype === 'int32') return y;
+  return record(op, y, [t], (g) => [grad(g, t, y)]);
 }
 
+/** A float 0/1 tensor of x's dtype from an int32 mask (gradients multiply by it). */
+function maskOf(m: Tensor, like: Tensor): Tensor {
+  return cast(m, like.dtype);
+}
+
+const zeroGrad: UnaryGrad = (g) => mul(g, 0);
+
 // --- binary arithmetic ------------------------------------------------------------------------------
-// Gradients: the same-shape gradient, summed back over broadcast axes (sumTo).
 /** a + b. */
 export function add(a: TensorOrScalar, b: TensorOrScalar): Tensor {
-  const y = binaryOp('add', a, b);
-  return record('add', y, [asT(a), asT(b)], (g) => [sumTo(g, shapeOf(a)), sumTo(g, shapeOf(b))]);
+  return binaryOp('add', a, b, (g, ta, tb) => [ta.requiresGrad ? g : null, tb.requiresGrad ? g : null]);
 }
 /** a - b. */
 export function sub(a: TensorOrScalar, b: TensorOrScalar): Tensor {
-  const y = binaryOp('sub', a, b);
-  return record('sub', y, [asT(a), asT(b)], (g) => [sumTo(g, shapeOf(a)), sumTo(neg(g), shapeOf(b))]);
+  return binaryOp('sub', a, b, (g, ta, tb) => [ta.requiresGrad ? g : null, tb.requiresGrad ? neg(g) : null]);
 }
 /** a * b. */
 export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
-  const y = binaryOp('mul', a, b);
-  return record('mul', y, [asT(a), asT(b)], (g) => [sumTo(binaryOp('mul', g, b), shapeOf(a)), sumTo(binaryOp('mul', g, a), shapeOf(b))]);
+  return binaryOp('mul', a, b, (g, ta, tb) => [ta.requiresGrad ? mul(g, tb) : null, tb.requiresGrad ? mul(g, ta) : null]);
 }
 /** a / b; floor division when both are int32 (TF.js). */
 export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
-  const y = binaryOp('div', a, b);
   // d/da = g / b; d/db = -g * a / b^2 = -g * y / b.
-  return record('div', y, [asT(a), asT(b)], (g) => [sumTo(binaryOp('div', g, b), shapeOf(a)), sumTo(neg(binaryOp('div', binaryOp('mul', g, y), b)), shapeOf(b))]);
+  return binaryOp('div', a, b, (g, ta, tb, y) => [ta.requiresGrad ? div(g, tb) : null, tb.requiresGrad ? neg(div(mul(g, y), tb)) : null]);
 }
 /** a ** b (C pow semantics: pow(1, NaN) = 1). */
-export function pow(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('pow', a, b); }
+export function pow(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  // d/da = g b a^(b-1), 0 where b = 0 (0^-1 would give 0 * Infinity); d/db = g y log(a) where a > 0, else 0 (TF).
+  return binaryOp('pow', a, b, (g, ta, tb, y) => [
+    ta.requiresGrad ? mul(g, where(equal(tb, 0), 0, mul(tb, pow(ta, sub(tb, 1))))) : null,
+    tb.requiresGrad ? mul(g, mul(y, where(greater(ta, 0), log(ta), 0))) : null,
+  ]);
+}
+/** The share of the gradient that a gets from maximum/minimum: 1 where it wins, 1/2 where tied, else 0. */
+function winnerShare(wins: Tensor, ties: Tensor, like: Tensor): Tensor {
+  return add(maskOf(wins, like), mul(maskOf(ties, like), 0.5));
+}
 /** Elementwise max; NaN propagates. */
-export function maximum(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('maximum', a, b); }
+export function maximum(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  return binaryOp('maximum', a, b, (g, ta, tb) => {
+    const ties = equal(ta, tb);
+    return [
+      ta.requiresGrad ? mul(g, winnerShare(greater(ta, tb), ties, g)) : null,
+      tb.requiresGrad ? mul(g, winnerShare(less(ta, tb), ties, g)) : null,
+    ];
+  });
+}
 /** Elementwise min; NaN propagates. */
-export function minimum(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('minimum', a, b); }
+export function minimum(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  return binaryOp('minimum', a, b, (g, ta, tb) => {
+    const ties = equal(ta, tb);
+    return [
+      ta.requiresGrad ? mul(g, winnerShare(less(ta, tb), ties, g)) : null,
+      tb.requiresGrad ? mul(g, winnerShare(greater(ta, tb), ties, g)) : null,
+    ];
+  });
+}
 /** Floor modulo: the result has the sign of b (Python %, tf.math.floormod). */
-export function mod(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('mod', a, b); }
+export function mod(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  // a - floor(a/b) b with the floor held constant between its jumps (TF's FloorMod gradient).
+  return binaryOp('mod', a, b, (g, ta, tb) => [ta.requiresGrad ? g : null, tb.requiresGrad ? neg(mul(g, floorDiv(ta, tb))) : null]);
+}
 /** floor(a / b). */
-export function floorDiv(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('floorDiv', a, b); }
+export function floorDiv(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  return binaryOp('floorDiv', a, b, (g, ta, tb) => [ta.requiresGrad ? mul(g, 0) : null, tb.requiresGrad ? mul(g, 0) : null]);
+}
 /** (a - b)^2. */
-export function squaredDifference(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('squaredDifference', a, b); }
+export function squaredDifference(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  return binaryOp('squaredDifference', a, b, (g, ta, tb) => {
+    const d2 = mul(mul(g, sub(ta, tb)), 2);
+    return [ta.requiresGrad ? d2 : null, tb.requiresGrad ? neg(d2) : null];
+  });
+}
 /** atan2(a, b), the angle of the point (b, a); float32 result. */
-export function atan2(a: TensorOrScalar, b: TensorOrScalar): Tensor { return binaryOp('atan2', a, b); }
+export function atan2(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  // d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+  return binaryOp('atan2', a, b, (g, ta, tb) => {
+    const r2 = add(square(ta), square(tb));
+    return [ta.requiresGrad ? div(mul(g, tb), r2) : null, tb.requiresGrad ? neg(div(mul(g, ta), r2)) : null];
+  });
+}
 
 // --- comparison and logic (int32 0/1 masks) -----------------------------------------------------------
 export function equal(a: TensorOrScalar, b: TensorOrScalar): Tensor { return compareOp('equal', a, b); }
@@ -130,8 +203,9 @@ export function logicalAnd(a: TensorOrScalar, b: TensorOrScalar): Tensor { retur
 export function logicalOr(a: TensorOrScalar, b: TensorOrScalar): Tensor { return compareOp('logicalOr', a, b); }
 
 /**
- * condition != 0 ? a : b, all three broadcast together. `condition` may be int32 or float32 (nonzero, NaN
- * included, is true); a and b promote as in the binary ops.
+ * condition != 0 ? a : b, all three broadcast together. `condition` may be int32 or float (nonzero, NaN
+ * included, is true); a and b promote as in the binary ops. The gradient goes to a where the condition holds
+ * and to b elsewhere; the condition gets none.
  */
 export function where(condition: TensorOrScalar, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const op = 'where';
@@ -143,13 +217,20 @@ export function where(condition: TensorOrScalar, a: TensorOrScalar, b: TensorOrS
   const abShape = broadcastShapes(op, ta.shape, tb.shape, ['a', 'b']);
   const outShape = broadcastShapes(op, c.shape, abShape, ['condition', 'a']);
   // A float condition becomes a mask by != 0 (a truncating cast would turn 0.5 into false).
-  if (c.dtype !== 'int32') c = Tensor.fromKernel(getBackend().compare('notEqual', c, new Tensor(new Float32Array(1), []), c.shape));
-  return Tensor.fromKernel(getBackend().where({ data: c.data as Int32Array, shape: c.shape }, ta, tb, outShape));
+  if (c.dtype !== 'int32') c = Tensor.fromKernel(getBackend().compare('notEqual', c, toTensor(op, 'condition', 0, c.dtype), c.shape));
+  const mask = c;
+  const y = Tensor.fromKernel(getBackend().where({ data: mask.data as Int32Array, shape: mask.shape }, ta, tb, outShape));
+  if (y.dtype === 'int32') return y;
+  return record(op, y, [ta, tb], (g) => [
+    ta.requiresGrad ? sumTo(where(mask, g, 0), ta.shape) : null,
+    tb.requiresGrad ? sumTo(where(mask, 0, g), tb.shape) : null,
+  ]);
 }
 
 /**
  * min(max(x, min), max). Bounds are numbers, not NaN, with min <= max; +-Infinity leaves that side open.
- * An int32 x stays int32 unless a bound is fractional (then float32, as the binary ops promote).
+ * An int32 x stays int32 unless a bound is fractional (then float32, as the binary ops promote). The gradient
+ * passes where min <= x <= max (inclusive, as TF and PyTorch).
  */
 export function clip(x: TensorOrScalar, min: number, max: number): Tensor {
   const op = 'clip';
@@ -161,66 +242,96 @@ export function clip(x: TensorOrScalar, min: number, max: number): Tensor {
   if (min > max) throw opError(ValueError, op, `argument 'min' = ${min} is greater than argument 'max' = ${max} (x ${fmtShape(t.shape)})`);
   const fractional = (v: number) => Number.isFinite(v) && !Number.isInteger(v);
   if (t.dtype === 'int32' && (fractional(min) || fractional(max))) t = castTo(t, 'float32');
-  return Tensor.fromKernel(getBackend().clip(t, min, max));
+  const y = Tensor.fromKernel(getBackend().clip(t, min, max));
+  if (y.dtype === 'int32') return y;
+  const src = t;
+  return record(op, y, [src], (g) => [where(logicalAnd(greaterEqual(src, min), lessEqual(src, max)), g, 0)]);
 }
 
 // --- unary maths ------------------------------------------------------------------------------------
-export function neg(x: TensorOrScalar): Tensor { return unaryOp('neg', x); }
-export function abs(x: TensorOrScalar): Tensor { return unaryOp('abs', x); }
-/** -1, 0 or 1 (NaN stays NaN). */
-export function sign(x: TensorOrScalar): Tensor { return unaryOp('sign', x); }
-export function square(x: TensorOrScalar): Tensor { return unaryOp('square', x); }
-export function sqrt(x: TensorOrScalar): Tensor { return unaryOp('sqrt', x); }
-/** 1 / sqrt(x). */
-export function rsqrt(x: TensorOrScalar): Tensor { return unaryOp('rsqrt', x); }
-export function reciprocal(x: TensorOrScalar): Tensor { return unaryOp('reciprocal', x); }
-export function exp(x: TensorOrScalar): Tensor { return unaryOp('exp', x); }
-/** e^x - 1, accurate near 0. */
-export function expm1(x: TensorOrScalar): Tensor { return unaryOp('expm1', x); }
-export function log(x: TensorOrScalar): Tensor { return unaryOp('log', x); }
+// Each gradient is written with the output y where that is cheaper or more accurate than recomputing f(x).
+export function neg(x: TensorOrScalar): Tensor { return unaryOp('neg', x, (g) => neg(g)); }
+/** |x|; gradient g sign(x), 0 at 0. */
+export function abs(x: TensorOrScalar): Tensor { return unaryOp('abs', x, (g, t) => mul(g, sign(t))); }
+/** -1, 0 or 1 (NaN stays NaN); zero gradient. */
+export function sign(x: TensorOrScalar): Tensor { return unaryOp('sign', x, zeroGrad); }
+export function square(x: TensorOrScalar): Tensor { return unaryOp('square', x, (g, t) => mul(g, mul(t, 2))); }
+export function sqrt(x: TensorOrScalar): Tensor { return unaryOp('sqrt', x, (g, _t, y) => div(g, mul(y, 2))); }
+/** 1 / sqrt(x); gradient -g y^3 / 2. */
+export function rsqrt(x: TensorOrScalar): Tensor { return unaryOp('rsqrt', x, (g, _t, y) => mul(g, mul(pow(y, 3), -0.5))); }
+export function reciprocal(x: TensorOrScalar): Tensor { return unaryOp('reciprocal', x, (g, _t, y) => neg(mul(g, square(y)))); }
+export function exp(x: TensorOrScalar): Tensor { return unaryOp('exp', x, (g, _t, y) => mul(g, y)); }
+/** e^x - 1, accurate near 0; gradient g e^x = g (y + 1). */
+export function expm1(x: TensorOrScalar): Tensor { return unaryOp('expm1', x, (g, _t, y) => mul(g, add(y, 1))); }
+export function log(x: TensorOrScalar): Tensor { return unaryOp('log', x, (g, t) => div(g, t)); }
 /** log(1 + x), accurate near 0. */
-export function log1p(x: TensorOrScalar): Tensor { return unaryOp('log1p', x); }
-export function sin(x: TensorOrScalar): Tensor { return unaryOp('sin', x); }
-export function cos(x: TensorOrScalar): Tensor { return unaryOp('cos', x); }
-export function tan(x: TensorOrScalar): Tensor { return unaryOp('tan', x); }
-export function asin(x: TensorOrScalar): Tensor { return unaryOp('asin', x); }
-export function acos(x: TensorOrScalar): Tensor { return unaryOp('acos', x); }
-export function atan(x: TensorOrScalar): Tensor { return unaryOp('atan', x); }
-export function sinh(x: TensorOrScalar): Tensor { return unaryOp('sinh', x); }
-export function cosh(x: TensorOrScalar): Tensor { return unaryOp('cosh', x); }
-export function floor(x: TensorOrScalar): Tensor { return unaryOp('floor', x); }
-export function ceil(x: TensorOrScalar): Tensor { return unaryOp('ceil', x); }
+export function log1p(x: TensorOrScalar): Tensor { return unaryOp('log1p', x, (g, t) => div(g, add(t, 1))); }
+export function sin(x: TensorOrScalar): Tensor { return unaryOp('sin', x, (g, t) => mul(g, cos(t))); }
+export function cos(x: TensorOrScalar): Tensor { return unaryOp('cos', x, (g, t) => neg(mul(g, sin(t)))); }
+/** tan(x); gradient g (1 + y^2). */
+export function tan(x: TensorOrScalar): Tensor { return unaryOp('tan', x, (g, _t, y) => mul(g, add(square(y), 1))); }
+/** asin(x); gradient g / sqrt(1 - x^2). */
+export function asin(x: TensorOrScalar): Tensor { return unaryOp('asin', x, (g, t) => mul(g, rsqrt(sub(1, square(t))))); }
+export function acos(x: TensorOrScalar): Tensor { return unaryOp('acos', x, (g, t) => neg(mul(g, rsqrt(sub(1, square(t)))))); }
+export function atan(x: TensorOrScalar): Tensor { return unaryOp('atan', x, (g, t) => div(g, add(square(t), 1))); }
+export function sinh(x: TensorOrScalar): Tensor { return unaryOp('sinh', x, (g, t) => mul(g, cosh(t))); }
+export function cosh(x: TensorOrScalar): Tensor { return unaryOp('cosh', x, (g, t) => mul(g, sinh(t))); }
+/** Zero gradient (piecewise constant), as floor, ceil and round in TF and PyTorch. */
+export function floor(x: TensorOrScalar): Tensor { return unaryOp('floor', x, zeroGrad); }
+export function ceil(x: TensorOrScalar): Tensor { return unaryOp('ceil', x, zeroGrad); }
 /** Round half to even (NumPy, TF): round(2.5) = 2. */
-export function round(x: TensorOrScalar): Tensor { return unaryOp('round', x); }
-/** The error function. */
-export function erf(x: TensorOrScalar): Tensor { return unaryOp('erf', x); }
+export function round(x: TensorOrScalar): Tensor { return unaryOp('round', x, zeroGrad); }
+/** The error function; gradient g 2/sqrt(pi) e^(-x^2). */
+export function erf(x: TensorOrScalar): Tensor {
+  return unaryOp('erf', x, (g, t) => mul(g, mul(exp(neg(square(t))), TWO_OVER_SQRT_PI)));
+}
 
 // --- activations ------------------------------------------------------------------------------------
-export function tanh(x: TensorOrScalar): Tensor { return unaryOp('tanh', x); }
-export function sigmoid(x: TensorOrScalar): Tensor { return unaryOp('sigmoid', x); }
-/** max(x, 0). */
-export function relu(x: TensorOrScalar): Tensor { return unaryOp('relu', x); }
-/** min(max(x, 0), 6). */
-export function relu6(x: TensorOrScalar): Tensor { return unaryOp('relu6', x); }
+export function tanh(x: TensorOrScalar): Tensor { return unaryOp('tanh', x, (g, _t, y) => mul(g, sub(1, square(y)))); }
+export function sigmoid(x: TensorOrScalar): Tensor { return unaryOp('sigmoid', x, (g, _t, y) => mul(g, mul(y, sub(1, y)))); }
+/** max(x, 0); gradient g where x > 0 (0 at 0). */
+export function relu(x: TensorOrScalar): Tensor { return unaryOp('relu', x, (g, t) => where(greater(t, 0), g, 0)); }
+/** min(max(x, 0), 6); gradient g where 0 < x < 6. */
+export function relu6(x: TensorOrScalar): Tensor {
+  return unaryOp('relu6', x, (g, t) => where(logicalAnd(greater(t, 0), less(t, 6)), g, 0));
+}
 /** x > 0 ? x : alpha x; alpha defaults to 0.2 (tf.nn.leaky_relu; Keras' LeakyReLU layer uses 0.3). */
 export function leakyRelu(x: TensorOrScalar, alpha = 0.2): Tensor {
-  return unaryOp('leakyRelu', x, checkFinite('leakyRelu', 'alpha', alpha));
+  const a = checkFinite('leakyRelu', 'alpha', alpha);
+  return unaryOp('leakyRelu', x, (g, t) => where(greater(t, 0), g, mul(g, a)), a);
 }
-/** x > 0 ? x : alpha (e^x - 1); alpha defaults to 1 (Keras). */
+/** x > 0 ? x : alpha (e^x - 1); alpha defaults to 1 (Keras). Gradient g for x > 0, g (y + alpha) below. */
 export function elu(x: TensorOrScalar, alpha = 1): Tensor {
-  return unaryOp('elu', x, checkFinite('elu', 'alpha', alpha));
+  const a = checkFinite('elu', 'alpha', alpha);
+  return unaryOp('elu', x, (g, t, y) => where(greater(t, 0), g, mul(g, add(y, a))), a);
 }
 /** Scaled elu with the self-normalising constants (Klambauer et al. 2017). */
-export function selu(x: TensorOrScalar): Tensor { return unaryOp('selu', x); }
-/** log(1 + e^x), stable for large |x|. */
-export function softplus(x: TensorOrScalar): Tensor { return unaryOp('softplus', x); }
-/** x / (1 + |x|). */
-export function softsign(x: TensorOrScalar): Tensor { return unaryOp('softsign', x); }
-/** Exact gelu, x * Phi(x) with the erf form (Keras' approximate=False). */
-export function gelu(x: TensorOrScalar): Tensor { return unaryOp('gelu', x); }
-/** x * sigmoid(x) (swish). */
-export function silu(x: TensorOrScalar): Tensor { return unaryOp('silu', x); }
-/** max(0, min(1, 0.2 x + 0.5)) (tf.keras; Keras 3 changed to x/6 + 0.5). */
-export function hardSigmoid(x: TensorOrScalar): Tensor { return unaryOp('hardSigmoid', x); }
-/** log(sigmoid(x)), stable for large |x|. */
-export function logSigmoid(x: TensorOrScalar): Tensor { return unaryOp('logSigmoid', x); }
+export function selu(x: TensorOrScalar): Tensor {
+  return unaryOp('selu', x, (g, t, y) => mul(g, where(greater(t, 0), SELU_SCALE, add(y, SELU_SCALE * SELU_ALPHA))));
+}
+/** log(1 + e^x), stable for large |x|; gradient g sigmoid(x). */
+export function softplus(x: TensorOrScalar): Tensor { return unaryOp('softplus', x, (g, t) => mul(g, sigmoid(t))); }
+/** x / (1 + |x|); gradient g / (1 + |x|)^2. */
+export function softsign(x: TensorOrScalar): Tensor { return unaryOp('softsign', x, (g, t) => div(g, square(add(abs(t), 1)))); }
+/** Exact gelu, x * Phi(x) with the erf form (Keras' approximate=False); gradient g (Phi(x) + x phi(x)). */
+export function gelu(x: TensorOrScalar): Tensor {
+  return unaryOp('gelu', x, (g, t) => {
+    // Phi(x) = y / x would divide by 0 at 0: recompute it as (1 + erf(x / sqrt 2)) / 2.
+    const cdf = mul(add(erf(mul(t, Math.SQRT1_2)), 1), 0.5);
+    const pdf = mul(exp(mul(square(t), -0.5)), INV_SQRT_2PI);
+    return mul(g, add(cdf, mul(t, pdf)));
+  });
+}
+/** x * sigmoid(x) (swish); gradient g s (1 + x (1 - s)) with s = sigmoid(x). */
+export function silu(x: TensorOrScalar): Tensor {
+  return unaryOp('silu', x, (g, t) => {
+    const s = sigmoid(t);
+    return mul(g, mul(s, add(mul(t, sub(1, s)), 1)));
+  });
+}
+/** max(0, min(1, 0.2 x + 0.5)) (tf.keras; Keras 3 changed to x/6 + 0.5); gradient 0.2 g on -2.5 < x < 2.5. */
+export function hardSigmoid(x: TensorOrScalar): Tensor {
+  return unaryOp('hardSigmoid', x, (g, t) => where(logicalAnd(greater(t, -2.5), less(t, 2.5)), mul(g, 0.2), 0));
+}
+/** log(sigmoid(x)), stable for large |x|; gradient g sigmoid(-x). */
+export function logSigmoid(x: TensorOrScalar): Tensor { return unaryOp('logSigmoid', x, (g, t) => mul(g, sigmoid(neg(t)))); }

@@ -8,7 +8,10 @@
  * - Batches reach the kernel as [B, ., .]; an operand whose whole batch is 1 is passed as [1, ., .] and broadcast
  *   by the kernel; one that broadcasts only partially ([2,1] against [2,5]) is materialised to the full batch.
  * - int32 operands are cast to float32 and the result is float32 (the kernels are float-only; exact while the
- *   products and sums stay below 2^24).
+ *   products and sums stay below 2^24); a float64 operand makes both float64 (gradient checks).
+ * - Gradient, with op(A) and op(B) the operands as multiplied and G the output gradient: d op(A) = G op(B)^T and
+ *   d op(B) = op(A)^T G, written as matmuls with transpose flags (no transposed copies), then summed over the
+ *   batch dims an operand was broadcast along.
  */
 import { DTypeError, ShapeError, fmtShape, opError } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
@@ -16,7 +19,10 @@ import { getBackend } from '../backends/registry.js';
 import { Tensor } from './tensor.js';
 import { assertTensor, describe } from './convert.js';
 import { broadcastShapes, shapesEqual, sizeOf } from './shape.js';
-import { broadcastTo } from './manipulation.js';
+import { broadcastTo, cast } from './manipulation.js';
+import { sumTo } from './reduction.js';
+import { promote } from './dtype.js';
+import { noGrad, record } from '../autograd/tape.js';
 
 export interface MatMulOptions {
   /** Use a's last two axes swapped (a is [..., K, M]). */
@@ -25,8 +31,10 @@ export interface MatMulOptions {
   transposeB?: boolean;
 }
 
-function asFloat(t: Tensor): Tensor {
-  return t.dtype === 'float32' ? t : Tensor.fromKernel(getBackend().cast(t, 'float32'));
+/** The operand in the float dtype both share: int32 becomes float32, float32 beside float64 becomes float64. */
+function asFloat(t: Tensor, other: Tensor): Tensor {
+  const d = promote(promote(t.dtype, other.dtype), 'float32');
+  return t.dtype === d ? t : cast(t, d);
 }
 
 function flag(op: string, name: string, v: unknown): boolean {
@@ -41,12 +49,12 @@ function split(t: Tensor): { batch: number[]; rows: number; cols: number } {
   return { batch: t.shape.slice(0, r - 2), rows: t.shape[r - 2], cols: t.shape[r - 1] };
 }
 
-/** [...batch, rows, cols] (float32) as the kernel's [B or 1, rows, cols], materialising a partial batch broadcast. */
+/** [...batch, rows, cols] (float) as the kernel's [B or 1, rows, cols], materialising a partial batch broadcast. */
 function toRank3(t: Tensor, batch: readonly number[], outBatch: readonly number[], rows: number, cols: number): KTensor<Float32Array> {
   const own = sizeOf(batch);
   if (own === 1 && sizeOf(outBatch) !== 1) return { data: t.data as Float32Array, shape: [1, rows, cols] };
   const padded = [...new Array<number>(outBatch.length - batch.length).fill(1), ...batch];
-  const full = shapesEqual(padded, outBatch) ? t : broadcastTo(new Tensor(t.data, [...padded, rows, cols]), [...outBatch, rows, cols]);
+  const full = shapesEqual(padded, outBatch) ? t : noGrad(() => broadcastTo(new Tensor(t.data, [...padded, rows, cols]), [...outBatch, rows, cols]));
   return { data: full.data as Float32Array, shape: [sizeOf(outBatch), rows, cols] };
 }
 
@@ -83,12 +91,33 @@ export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tenso
     throw opError(ShapeError, op, `batch dimensions ${fmtShape(sa.batch)} and ${fmtShape(sb.batch)} do not broadcast: ${describeArgs}`);
   }
 
-  const a3 = toRank3(asFloat(a2), sa.batch, outBatch, sa.rows, sa.cols);
-  const b3 = toRank3(asFloat(b2), sb.batch, outBatch, sb.rows, sb.cols);
+  // The promoting casts are recorded, so a float32 operand beside a float64 one gets a float32 gradient.
+  const fa = asFloat(a, b);
+  const fb = asFloat(b, a);
+  const a3 = toRank3(fa, sa.batch, outBatch, sa.rows, sa.cols);
+  const b3 = toRank3(fb, sb.batch, outBatch, sb.rows, sb.cols);
   const out = Tensor.fromKernel(getBackend().matmul(a3, b3, { transposeA: ta, transposeB: tb }));
 
   const shape = [...outBatch];
   if (a.rank > 1) shape.push(M);
   if (b.rank > 1) shape.push(N);
-  return new Tensor(out.data, shape);
+  const y = new Tensor(out.data, shape);
+  if (!fa.requiresGrad && !fb.requiresGrad) return y;
+  // Operands as the 2-D forms multiplied (vectors given their unit axis back), with the output's gradient alike.
+  const A = new Tensor(fa.data, a2.shape);
+  const B = new Tensor(fb.data, b2.shape);
+  return record(op, y, [fa, fb], (g) => {
+    const G = new Tensor(g.data, [...outBatch, M, N]);
+    let dA: Tensor | null = null;
+    let dB: Tensor | null = null;
+    if (fa.requiresGrad) {
+      const d = ta ? matmul(B, G, { transposeA: tb, transposeB: true }) : matmul(G, B, { transposeB: !tb });
+      dA = new Tensor(sumTo(d, a2.shape).data, a.shape);
+    }
+    if (fb.requiresGrad) {
+      const d = tb ? matmul(G, A, { transposeA: true, transposeB: ta }) : matmul(A, G, { transposeA: !ta });
+      dB = new Tensor(sumTo(d, b2.shape).data, b.shape);
+    }
+    return [dA, dB];
+  });
 }

@@ -3,11 +3,18 @@
  * gather, concat/stack/unstack/split, pad, broadcastTo/tile, cast and oneHot (kernel calls).
  * Every argument is validated here, once, with errors naming op, argument and shapes; kernels then run on
  * resolved, in-range attributes (backend.ts's contract).
+ *
+ * Gradients (recorded beside each op): views and permutations pass the gradient back reshaped or inversely
+ * permuted; slice, split, unstack pad it with zeros; concat, stack slice it; broadcastTo and tile sum the copies;
+ * gather and reflect/symmetric pad scatter-add it (every copy of an element adds its share); cast converts it
+ * back (float to float only: nothing flows through int32). oneHot and int32 results have no gradient.
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import type { ITensor, PadMode } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { type DType, isDType } from './dtype.js';
+import { record } from '../autograd/tape.js';
+import { sum, sumTo } from './reduction.js';
 import { checkNonNegativeInt, checkPositiveInt, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from './shape.js';
 import { assertTensor, describe } from './convert.js';
 import { Tensor } from './tensor.js';
@@ -49,6 +56,50 @@ function view(x: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(x.data, shape);
 }
 
+/** A view of x recorded as `op`: its gradient is the output gradient seen with x's shape. */
+function recordedView(op: string, x: Tensor, shape: readonly number[]): Tensor {
+  return record(op, view(x, shape), [x], (g) => [view(g, x.shape)]);
+}
+
+/** Kernel slice with resolved begin and size (no validation): slice itself and the gradient of pad. */
+function sliceKernel(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  return Tensor.fromKernel(getBackend().slice(x, begin, size, size.map(() => 1)));
+}
+
+/** Kernel zero padding with resolved pairs (no validation): the gradient side of slice, split and unstack. */
+function zeroPad(x: Tensor, pads: readonly (readonly [number, number])[]): Tensor {
+  return Tensor.fromKernel(getBackend().pad(x, pads, 'constant', 0));
+}
+
+/** Zero pads of x's rank with [before, after] on `axis` only. */
+function padsOnAxis(rank: number, axis: number, before: number, after: number): [number, number][] {
+  return Array.from({ length: rank }, (_, k): [number, number] => (k === axis ? [before, after] : [0, 0]));
+}
+
+/**
+ * The adjoint of gather along `axis`: g has x's shape with axis `axis` of length index.length; returns a float
+ * tensor of `xShape` (g's dtype) with out[.., index[j], ..] += g[.., j, ..], skipping index -1. Plain loop: the
+ * Backend has no scatter-add kernel; sums accumulate in double and round once, as the reference kernels do.
+ */
+function scatterAddAxis(g: Tensor, xShape: readonly number[], axis: number, index: Int32Array): Tensor {
+  const outer = sizeOf(xShape.slice(0, axis));
+  const dim = xShape[axis];
+  const inner = sizeOf(xShape.slice(axis + 1));
+  const n = index.length;
+  const gd = g.data;
+  const acc = new Float64Array(outer * dim * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < n; j++) {
+      const to = index[j];
+      if (to < 0) continue;
+      const src = (o * n + j) * inner;
+      const dst = (o * dim + to) * inner;
+      for (let k = 0; k < inner; k++) acc[dst + k] += gd[src + k];
+    }
+  }
+  return new Tensor(gd instanceof Float64Array ? acc : Float32Array.from(acc), xShape);
+}
+
 /** New shape over the same storage; one entry may be -1 (inferred from the size). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const op = 'reshape';
@@ -72,7 +123,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
       `cannot reshape argument 'x' of shape ${fmtShape(x.shape)} (${x.size} elements) into ${fmtShape(s)} (${sizeOf(s)} elements)`,
     );
   }
-  return view(x, s);
+  return recordedView(op, x, s);
 }
 
 /** Inserts an axis of length 1 at `axis` (in [-rank-1, rank]); a view. */
@@ -80,21 +131,21 @@ export function expandDims(x: Tensor, axis = 0): Tensor {
   const op = 'expandDims';
   assertTensor(op, 'x', x);
   const a = newAxis(op, axis, x.shape);
-  return view(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
+  return recordedView(op, x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 }
 
 /** Drops the given axes (each must have length 1), or every axis of length 1; a view. */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   const op = 'squeeze';
   assertTensor(op, 'x', x);
-  if (axis === undefined) return view(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined) return recordedView(op, x, x.shape.filter((d) => d !== 1));
   const axes = normalizeAxes(op, axis, x.rank);
   for (const a of axes) {
     if (x.shape[a] !== 1) {
       throw opError(ShapeError, op, `argument 'axis' ${a}: cannot squeeze an axis of length ${x.shape[a]} (shape ${fmtShape(x.shape)})`);
     }
   }
-  return view(x, x.shape.filter((_, a) => !axes.includes(a)));
+  return recordedView(op, x, x.shape.filter((_, a) => !axes.includes(a)));
 }
 
 /** out.shape[i] = x.shape[perm[i]]; perm must be a permutation of 0..rank-1. */
@@ -117,8 +168,11 @@ function transposeChecked(op: string, x: Tensor, perm: readonly number[]): Tenso
   if (p.length !== x.rank || sorted.some((v, i) => v !== i)) {
     throw opError(ValueError, op, `argument 'perm' [${p.join(',')}] is not a permutation of 0..${x.rank - 1} for x of shape ${fmtShape(x.shape)}`);
   }
-  if (p.every((v, i) => v === i)) return view(x, x.shape); // identity: nothing moves
-  return Tensor.fromKernel(getBackend().transpose(x, p));
+  if (p.every((v, i) => v === i)) return recordedView(op, x, x.shape); // identity: nothing moves
+  // The gradient moves back by the inverse permutation: inv[p[i]] = i.
+  const inv = new Array<number>(p.length);
+  p.forEach((v, i) => (inv[v] = i));
+  return record(op, Tensor.fromKernel(getBackend().transpose(x, p)), [x], (g) => [Tensor.fromKernel(getBackend().transpose(g, inv))]);
 }
 
 /**
@@ -157,7 +211,9 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     rb.push(start);
     rs.push(len);
   }
-  return Tensor.fromKernel(getBackend().slice(x, rb, rs, rb.map(() => 1)));
+  // The gradient is the output gradient put back in place, zeros around it.
+  const y = sliceKernel(x, rb, rs);
+  return record(op, y, [x], (g) => [zeroPad(g, rb.map((b0, a): [number, number] => [b0, x.shape[a] - b0 - rs[a]]))]);
 }
 
 /**
@@ -189,7 +245,10 @@ export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0)
       );
     }
   }
-  return Tensor.fromKernel(getBackend().gather(x, idx, a));
+  const y = Tensor.fromKernel(getBackend().gather(x, idx, a));
+  // Each picked row adds its gradient to the row it came from (repeated indices add up).
+  const flat = idx.data;
+  return record(op, y, [x], (g) => [scatterAddAxis(g, x.shape, a, flat)]);
 }
 
 /** A non-empty list of tensors of one dtype and rank. */
@@ -224,7 +283,16 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
       );
     }
   });
-  return Tensor.fromKernel(getBackend().concat(xs, a));
+  const y = Tensor.fromKernel(getBackend().concat(xs, a));
+  // Each input gets its block of the gradient along the axis.
+  return record(op, y, xs, (g) => {
+    let start = 0;
+    return xs.map((t) => {
+      const part = t.requiresGrad ? sliceAxis(g, a, start, t.shape[a]) : null;
+      start += t.shape[a];
+      return part;
+    });
+  });
 }
 
 /** Joins same-shape tensors along a new axis (in [-rank-1, rank]). */
@@ -238,7 +306,9 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     }
   });
   const expanded = xs.map((t) => view(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)]));
-  return Tensor.fromKernel(getBackend().concat(expanded, a));
+  const y = Tensor.fromKernel(getBackend().concat(expanded, a));
+  // Input i gets slice i of the gradient along the new axis, without that axis.
+  return record(op, y, xs, (g) => xs.map((t, i) => (t.requiresGrad ? view(sliceAxis(g, a, i, 1), t.shape) : null)));
 }
 
 /** Slices along `axis` at (start, len); the axis is kept. Arguments already validated. */
@@ -254,7 +324,11 @@ export function unstack(x: Tensor, axis = 0): Tensor[] {
   assertTensor(op, 'x', x);
   const a = normalizeAxis(op, axis, x.rank);
   const rest = x.shape.filter((_, k) => k !== a);
-  return Array.from({ length: x.shape[a] }, (_, i) => view(sliceAxis(x, a, i, 1), rest));
+  const n = x.shape[a];
+  // Piece i's gradient goes back to position i of the axis, zeros elsewhere (the pieces' gradients add up).
+  return Array.from({ length: n }, (_, i) =>
+    record(op, view(sliceAxis(x, a, i, 1), rest), [x], (g) => [zeroPad(view(g, x.shape.map((d, k) => (k === a ? 1 : d))), padsOnAxis(x.rank, a, i, n - 1 - i))]),
+  );
 }
 
 /**
@@ -291,9 +365,10 @@ export function split(x: Tensor, sizesOrCount: number | readonly number[], axis 
   }
   let start = 0;
   return sizes.map((len) => {
-    const part = sliceAxis(x, a, start, len);
+    const at = start;
     start += len;
-    return part;
+    // A part's gradient goes back to its block of the axis, zeros elsewhere.
+    return record(op, sliceAxis(x, a, at, len), [x], (g) => [zeroPad(g, padsOnAxis(x.rank, a, at, dim - at - len))]);
   });
 }
 
@@ -337,7 +412,32 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
     }
     return [before, after];
   });
-  return Tensor.fromKernel(getBackend().pad(x, pads, mode, value));
+  const y = Tensor.fromKernel(getBackend().pad(x, pads, mode, value));
+  return record(op, y, [x], (g) => [padGrad(g, x.shape, pads, mode)]);
+}
+
+/** Input position that output position p - before reads on an axis of length dim, or -1 for the constant. */
+function padSource(p: number, dim: number, mode: PadMode): number {
+  if (p >= 0 && p < dim) return p;
+  if (mode === 'constant') return -1;
+  if (mode === 'reflect') return p < 0 ? -p : 2 * (dim - 1) - p;
+  return p < 0 ? -p - 1 : 2 * dim - 1 - p;
+}
+
+/**
+ * The adjoint of pad: constant mode slices the interior back out; reflect and symmetric also add each mirrored
+ * copy to its source. Padding is separable, so its adjoint is one scatter-add per padded axis.
+ */
+function padGrad(g: Tensor, xShape: readonly number[], pads: readonly (readonly [number, number])[], mode: PadMode): Tensor {
+  if (mode === 'constant') return sliceKernel(g, pads.map((p) => p[0]), xShape);
+  let out = g;
+  pads.forEach(([before, after], a) => {
+    if (before === 0 && after === 0) return;
+    const dim = xShape[a];
+    const index = Int32Array.from({ length: dim + before + after }, (_, p) => padSource(p - before, dim, mode));
+    out = scatterAddAxis(out, out.shape.map((d, k) => (k === a ? dim : d)), a, index);
+  });
+  return out;
 }
 
 /**
@@ -350,7 +450,12 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
   const r = checkShape(op, 'reps', reps);
   const rank = Math.max(x.rank, r.length);
   const fullReps = [...new Array<number>(rank - r.length).fill(1), ...r];
-  return tileChecked(view(x, [...new Array<number>(rank - x.rank).fill(1), ...x.shape]), fullReps);
+  const aligned = [...new Array<number>(rank - x.rank).fill(1), ...x.shape];
+  const y = tileChecked(view(x, aligned), fullReps);
+  // Output axis a is [reps_a, dim_a] row-major: summing the reps axes adds up every copy of each element.
+  const interleaved = aligned.flatMap((d, a) => [fullReps[a], d]);
+  const repAxes = aligned.map((_, a) => 2 * a);
+  return record(op, y, [x], (g) => [view(sum(view(g, interleaved), repAxes), x.shape)]);
 }
 
 /** Tiles by gathering each axis with indices 0..d-1 repeated reps times (one kernel call per tiled axis). */
@@ -375,16 +480,23 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (off < 0 || aligned.some((d, i) => d !== s[i] && d !== 1)) {
     throw opError(ShapeError, op, `argument 'x' of shape ${fmtShape(x.shape)} cannot be broadcast to argument 'shape' ${fmtShape(s)}`);
   }
-  return tileChecked(view(x, aligned), aligned.map((d, i) => (d === s[i] ? 1 : s[i])));
+  const y = tileChecked(view(x, aligned), aligned.map((d, i) => (d === s[i] ? 1 : s[i])));
+  return record(op, y, [x], (g) => [sumTo(g, x.shape)]);
 }
 
-/** Converts to `dtype` (float -> int32 truncates toward zero); the same dtype returns x itself. */
+/**
+ * Converts to `dtype` (float -> int32 truncates toward zero; float64 is for gradient checks); the same dtype
+ * returns x itself. Float-to-float casts pass the gradient back converted to x's dtype; int32 stops it.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const op = 'cast';
   assertTensor(op, 'x', x);
-  if (!isDType(dtype)) throw opError(DTypeError, op, `argument 'dtype' must be 'float32' or 'int32', got ${String(dtype)}`);
+  if (!isDType(dtype)) throw opError(DTypeError, op, `argument 'dtype' must be 'float32', 'int32' or 'float64', got ${String(dtype)}`);
   if (dtype === x.dtype) return x;
-  return Tensor.fromKernel(getBackend().cast(x, dtype));
+  // The Backend casts only to float32 and int32; widening to float64 is exact, so it is a plain copy here.
+  const y = dtype === 'float64' ? new Tensor(Float64Array.from(x.data), x.shape) : Tensor.fromKernel(getBackend().cast(x, dtype));
+  if (dtype === 'int32' || x.dtype === 'int32') return y;
+  return record(op, y, [x], (g) => [cast(g, x.dtype)]);
 }
 
 /**

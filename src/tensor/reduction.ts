@@ -4,12 +4,18 @@
  * - `axis`: a number, a list of distinct axes (negative counts from the end), or undefined for every axis;
  *   `keepDims` keeps reduced axes as length 1. Kernels accumulate in float64.
  * - dtypes: sum, max, min and prod keep int32 (wrapping modulo 2^32); mean, variance, std, norm and logSumExp
- *   return float32 (int32 input is cast first).
+ *   return float32 (int32 input is cast first), or float64 for float64 input.
  * - Empty reductions follow TensorFlow: sum 0, prod 1, mean NaN, max -Infinity, min +Infinity (int32: the
  *   int32 lowest/highest). argmax/argmin over an empty axis throw (there is no index to return).
  * - NaN propagates through max/min/sum; argmax/argmin return the first NaN's index (NumPy). Ties: first index.
  * - variance is the population (biased) variance, as tf.moments and Keras' BatchNormalization; std its sqrt.
  * - norm: see NormOrd below.
+ * - Gradients (recorded beside each op): max and min (and the max/min inside norm) split the gradient evenly
+ *   among tied extremes, as TF's reduce_max and PyTorch's amax (so the pieces sum to g, whatever the ties);
+ *   prod's is the product of the other elements, exact with zeros (no division by x); variance's is
+ *   2 (x - mean) / n; norm's is 0 at the zero vector (PyTorch's subgradient) and g sign(x) (|x| / norm)^(p-1)
+ *   for p-norms, 0 where x = 0 when p < 1 (the derivative is infinite there); logSumExp's is g softmax(x).
+ *   argmax and argmin have none.
  */
 import { DTypeError, NodegradError, ValueError, fmtShape, opError } from '../errors.js';
 import type { ReduceOp } from '../backends/backend.js';
@@ -18,7 +24,7 @@ import { Tensor, type TensorOrScalar } from './tensor.js';
 import { describe, toTensor } from './convert.js';
 import { normalizeAxes, normalizeAxis, shapesEqual } from './shape.js';
 import * as man from './manipulation.js';
-import { record } from '../autograd/tape.js';
+import { noGrad, record } from '../autograd/tape.js';
 import * as ew from './elementwise.js';
 
 /**
@@ -33,8 +39,9 @@ export type NormOrd = 'euclidean' | 'fro' | number;
 
 type Axis = number | readonly number[] | undefined;
 
+/** int32 as float32; float32 and float64 as they are. */
 function asFloat(t: Tensor): Tensor {
-  return t.dtype === 'float32' ? t : Tensor.fromKernel(getBackend().cast(t, 'float32'));
+  return t.dtype === 'int32' ? Tensor.fromKernel(getBackend().cast(t, 'float32')) : t;
 }
 
 /** Runs an axis check, adding x's shape to its message (shape.ts's axis errors give only the rank). */
@@ -82,16 +89,51 @@ function reduceOp(op: ReduceOp, x: TensorOrScalar, axis: Axis, keepDims: boolean
   checkKeepDims(op, keepDims);
   if (op === 'mean') t = asFloat(t);
   const y = runReduce(op, t, axes, keepDims);
-  if (op !== 'sum' && op !== 'mean') return y;
-  // d/dx of sum: g spread over the reduced axes; of mean: the same over the count.
+  if (y.dtype === 'int32') return y;
   const src = t;
-  return record(op, y, [src], (g) => {
-    const spread = man.broadcastTo(withShape(g, reducedShape(src.shape, axes, true)), src.shape);
-    if (op === 'sum') return [spread];
-    let count = 1;
-    for (const a of axes) count *= src.shape[a];
-    return [ew.div(spread, count)];
-  });
+  const kept = reducedShape(src.shape, axes, true);
+  return record(op, y, [src], (g) => [reduceGrad(op, src, withShape(y, kept), withShape(g, kept), axes)]);
+}
+
+/** dL/dx of a reduction, from x, the output y and its gradient g (both with the reduced axes kept as 1). */
+function reduceGrad(op: ReduceOp, x: Tensor, y: Tensor, g: Tensor, axes: readonly number[]): Tensor {
+  switch (op) {
+    case 'sum': // g spread over the reduced axes
+      return man.broadcastTo(g, x.shape);
+    case 'mean': {
+      let count = 1;
+      for (const a of axes) count *= x.shape[a];
+      return ew.div(man.broadcastTo(g, x.shape), count);
+    }
+    case 'max':
+    case 'min':
+      return extremeGrad(x, y, g, axes);
+    case 'prod':
+      return prodGrad(x, g, axes);
+    default:
+      throw new NodegradError(`reduce: no gradient for '${String(op)}'`);
+  }
+}
+
+/** g split evenly among the elements equal to the extreme y (ties share it, TF's reduce_max gradient). */
+function extremeGrad(x: Tensor, y: Tensor, g: Tensor, axes: readonly number[]): Tensor {
+  const hits = man.cast(ew.equal(x, y), x.dtype);
+  return ew.mul(hits, ew.div(g, sum(hits, axes, true)));
+}
+
+/**
+ * d prod / d x_i = product of the other elements, computed without dividing by x_i: with z zeros in a group,
+ * z = 0 gives prod / x_i, z = 1 gives the product of the nonzero elements at the zero and 0 elsewhere, z >= 2
+ * gives 0 everywhere.
+ */
+function prodGrad(x: Tensor, g: Tensor, axes: readonly number[]): Tensor {
+  const isZero = ew.equal(x, 0);
+  const zeros = sum(isZero, axes, true);
+  const nonzero = ew.where(isZero, 1, x);
+  const nonzeroProd = prod(nonzero, axes, true);
+  const atZero = ew.where(ew.equal(zeros, 1), nonzeroProd, 0);
+  const elsewhere = ew.where(ew.equal(zeros, 0), ew.div(nonzeroProd, nonzero), 0);
+  return ew.mul(g, ew.where(isZero, atZero, elsewhere));
 }
 
 /** Sum over `axis` (all axes by default). */
@@ -136,7 +178,11 @@ function varianceImpl(op: string, x: TensorOrScalar, axis: Axis, keepDims: boole
   checkKeepDims(op, keepDims);
   // Two passes (mean, then mean of squared deviations): no cancellation, unlike E[x^2] - E[x]^2.
   const mu = runReduce('mean', t, axes, true);
-  return runReduce('mean', ew.squaredDifference(t, mu), axes, keepDims);
+  const y = runReduce('mean', noGrad(() => ew.squaredDifference(t, mu)), axes, keepDims);
+  let count = 1;
+  for (const a of axes) count *= t.shape[a];
+  // d/dx_i = 2 (x_i - mean) / n: the term through the mean sums to zero over the group.
+  return record(op, y, [t], (g) => [ew.mul(withShape(g, reducedShape(t.shape, axes, true)), ew.mul(ew.sub(t, mu), 2 / count))]);
 }
 
 /** Population variance mean((x - mean(x))^2) over `axis` (tf.moments, Keras). */
@@ -165,18 +211,16 @@ function vectorNorm(a: Tensor, ord: number, axes: readonly number[]): Tensor {
   return ew.mul(s, ew.pow(runReduce('sum', ew.pow(ew.div(a, s), ord), axes, true), 1 / ord));
 }
 
-/** Matrix norm induced by ord 1 / Infinity over [rows, cols] of |x| = a, keeping dims. */
-function matrixNorm(a: Tensor, ord: number, rows: number, cols: number): Tensor {
-  // ord +-1: sums down each column, then the extreme over columns; ord +-Infinity: across each row.
-  const [sumAxis, overAxis] = Math.abs(ord) === 1 ? [rows, cols] : [cols, rows];
-  const sums = runReduce('sum', a, [sumAxis], true);
-  return runReduce(ord > 0 ? 'max' : 'min', sums, [overAxis], true);
+/** The norm of x over `axis` (see NormOrd); float32 (float64 for float64 x). */
+export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis, keepDims = false): Tensor {
+  const t = asFloat(toTensor('norm', 'x', x));
+  const { out, grad } = noGrad(() => normImpl(t, ord, axis, keepDims));
+  return record('norm', out, [t], grad);
 }
 
-/** The norm of x over `axis` (see NormOrd); float32. */
-export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis, keepDims = false): Tensor {
+/** The norm's value and its gradient with respect to t (see the file header for the conventions). */
+function normImpl(t: Tensor, ord: NormOrd, axis: Axis, keepDims: boolean): { out: Tensor; grad: (g: Tensor) => [Tensor] } {
   const op = 'norm';
-  const t = asFloat(toTensor(op, 'x', x));
   if (!(ord === 'euclidean' || ord === 'fro' || (typeof ord === 'number' && !Number.isNaN(ord)))) {
     throw opError(ValueError, op, `argument 'ord' must be 'euclidean', 'fro' or a number, got ${typeof ord === 'number' ? ord : JSON.stringify(ord)}`);
   }
@@ -186,25 +230,58 @@ export function norm(x: TensorOrScalar, ord: NormOrd = 'euclidean', axis?: Axis,
   const given = typeof axis === 'number' ? [axis] : axis === undefined ? axes : axis.map((a) => normalizeAxis(op, a, t.rank));
   const where = `x ${fmtShape(t.shape)}, axis ${axis === undefined ? 'undefined' : JSON.stringify(axis)}`;
   let out: Tensor;
-  if (ord === 'euclidean') {
+  // dnorm/dx given the kept-dims norm y and gradient g.
+  let dx: (y: Tensor, g: Tensor) => Tensor;
+  /** x / y, 0 where y = 0 (the zero vector): the 2-norm's gradient direction. */
+  const unit = (y: Tensor): Tensor => ew.where(ew.equal(y, 0), 0, ew.div(t, ew.where(ew.equal(y, 0), 1, y)));
+  if (ord === 'euclidean' || ord === 'fro' || ord === 2) {
+    if (ord === 'fro' && axes.length !== 2) throw opError(ValueError, op, `ord 'fro' needs exactly 2 axes (${where})`);
+    if (ord === 2 && !(axis === undefined || axes.length === 1)) throw matrixOrdError(op, ord, axes, where);
     out = ew.sqrt(runReduce('sum', ew.square(t), axes, true));
-  } else if (ord === 'fro') {
-    if (axes.length !== 2) throw opError(ValueError, op, `ord 'fro' needs exactly 2 axes (${where})`);
-    out = ew.sqrt(runReduce('sum', ew.square(t), axes, true));
+    dx = (y, g) => ew.mul(g, unit(y));
   } else if (axis === undefined || axes.length === 1) {
     if (!(ord > 0) && ord !== -Infinity) {
       throw opError(ValueError, op, `vector norm order must be > 0, Infinity or -Infinity, got ord ${ord} (${where})`);
     }
-    out = vectorNorm(ew.abs(t), ord, axes);
-  } else if (axes.length === 2) {
-    if (Math.abs(ord) !== 1 && Math.abs(ord) !== Infinity) {
-      throw opError(ValueError, op, `matrix norm order must be 'fro', 'euclidean', 1, -1, Infinity or -Infinity, got ord ${ord} (spectral norms are not supported) (${where})`);
+    const a = ew.abs(t);
+    out = vectorNorm(a, ord, axes);
+    if (ord === Infinity || ord === -Infinity) {
+      dx = (y, g) => ew.mul(ew.sign(t), extremeGrad(a, y, g, axes));
+    } else if (ord === 1) {
+      dx = (_y, g) => ew.mul(g, ew.sign(t));
+    } else {
+      // sign(x) (|x| / y)^(p-1): the ratio is at most 1, so nothing overflows for large p.
+      const p = ord;
+      dx = (y, g) => {
+        const ratio = ew.div(a, ew.where(ew.equal(y, 0), 1, y));
+        const d = ew.mul(ew.sign(t), ew.pow(ratio, p - 1));
+        return ew.mul(g, ew.where(ew.equal(a, 0), 0, d));
+      };
     }
-    out = matrixNorm(ew.abs(t), ord, given[0], given[1]);
+  } else if (axes.length === 2) {
+    if (Math.abs(ord) !== 1 && Math.abs(ord) !== Infinity) throw matrixOrdError(op, ord, axes, where);
+    const rows = given[0];
+    const cols = given[1];
+    const a = ew.abs(t);
+    const [sumAxis, overAxis] = Math.abs(ord) === 1 ? [rows, cols] : [cols, rows];
+    const sums = runReduce('sum', a, [sumAxis], true);
+    out = runReduce(ord > 0 ? 'max' : 'min', sums, [overAxis], true);
+    // The extreme line sum (ties split) gets g; each of its elements passes it on times sign(x).
+    dx = (y, g) => ew.mul(ew.sign(t), man.broadcastTo(extremeGrad(sums, y, g, [overAxis]), t.shape));
   } else {
     throw opError(ValueError, op, `a numeric ord needs 1 axis (vector norm) or 2 axes (matrix norm), got ${axes.length} axes with ord ${ord} (${where})`);
   }
-  return keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+  const kept = out;
+  const result = keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+  return { out: result, grad: (g) => [dx(kept, withShape(g, kept.shape))] };
+}
+
+/** The error for a numeric ord that no branch of norm takes, worded by the number of axes given. */
+function matrixOrdError(op: string, ord: number, axes: readonly number[], where: string): NodegradError {
+  if (axes.length !== 2) {
+    return opError(ValueError, op, `a numeric ord needs 1 axis (vector norm) or 2 axes (matrix norm), got ${axes.length} axes with ord ${ord} (${where})`);
+  }
+  return opError(ValueError, op, `matrix norm order must be 'fro', 'euclidean', 1, -1, Infinity or -Infinity, got ord ${ord} (spectral norms are not supported) (${where})`);
 }
 
 /** log(sum(exp(x))) over `axis`, stable: the max is subtracted first (ignored where it is not finite). */
@@ -213,9 +290,13 @@ export function logSumExp(x: TensorOrScalar, axis?: Axis, keepDims = false): Ten
   const t = asFloat(toTensor(op, 'x', x));
   const axes = resolveAxes(op, axis, t.shape);
   checkKeepDims(op, keepDims);
-  const m = runReduce('max', t, axes, true);
-  // An infinite or NaN max (or -Infinity from an empty axis) would turn x - m into NaN; shift by 0 there instead.
-  const shift = ew.where(ew.less(ew.abs(m), Infinity), m, 0);
-  const out = ew.add(ew.log(runReduce('sum', ew.exp(ew.sub(t, shift)), axes, true)), shift);
-  return keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+  const out = noGrad(() => {
+    const m = runReduce('max', t, axes, true);
+    // An infinite or NaN max (or -Infinity from an empty axis) would turn x - m into NaN; shift by 0 there instead.
+    const shift = ew.where(ew.less(ew.abs(m), Infinity), m, 0);
+    return ew.add(ew.log(runReduce('sum', ew.exp(ew.sub(t, shift)), axes, true)), shift);
+  });
+  const y = keepDims ? out : withShape(out, reducedShape(t.shape, axes, false));
+  // d/dx = g exp(x - lse) = g softmax(x) over the reduced axes.
+  return record(op, y, [t], (g) => [ew.mul(withShape(g, out.shape), ew.exp(ew.sub(t, out)))]);
 }

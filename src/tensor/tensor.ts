@@ -1,5 +1,6 @@
 /**
- * Tensor: an immutable view of a dense row-major float32 or int32 array with a shape.
+ * Tensor: an immutable view of a dense row-major float32 or int32 array with a shape (or float64, for gradient
+ * checks and reference computations: see dtype.ts).
  * Storage is an ordinary JS typed array (GC-managed: no dispose, no tidy). Reshapes share storage;
  * every other op returns a new tensor. Methods here are thin aliases of the functions in the sibling
  * modules, which own validation and error messages.
@@ -19,7 +20,7 @@ import { track } from './scope.js';
 import { record, type GradNode } from '../autograd/tape.js';
 import { backward as runBackward, type BackwardOptions } from '../autograd/engine.js';
 
-export type TensorData = Float32Array | Int32Array;
+export type TensorData = Float32Array | Int32Array | Float64Array;
 /** A tensor, or a number broadcast as a scalar tensor. */
 export type TensorOrScalar = Tensor | number;
 
@@ -39,8 +40,8 @@ export class Tensor implements KTensor<TensorData> {
 
   /** Wraps storage without copying; `data.length` must equal the product of `shape`. */
   constructor(data: TensorData, shape: readonly number[]) {
-    if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) {
-      throw new DTypeError(`Tensor: argument 'data' must be a Float32Array or Int32Array, got ${Object.prototype.toString.call(data)}`);
+    if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Float64Array)) {
+      throw new DTypeError(`Tensor: argument 'data' must be a Float32Array, Int32Array or Float64Array, got ${Object.prototype.toString.call(data)}`);
     }
     const size = sizeOf(shape);
     if (data.length !== size) {
@@ -50,7 +51,7 @@ export class Tensor implements KTensor<TensorData> {
     this.size = size;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
-    retainStorage(data);
+    if (!(data instanceof Float64Array)) retainStorage(data); // the pool holds only float32/int32 storage
     track(this);
   }
 
@@ -61,9 +62,11 @@ export class Tensor implements KTensor<TensorData> {
   }
 
   // --- autograd ------------------------------------------------------------------------------
-  /** Marks this leaf as requiring grad (float32 only); returns this. */
+  /** Marks this leaf as requiring grad (float tensors only: float32, or float64 for gradient checks); returns this. */
   requireGrad(flag = true): this {
-    if (flag && this.dtype !== 'float32') throw new DTypeError(`requireGrad: only float32 tensors can require grad, got ${this.dtype}`);
+    if (flag && this.dtype === 'int32') {
+      throw new DTypeError(`requireGrad: only float32 tensors can require grad (or float64, for gradient checks), got ${this.dtype} of shape ${fmtShape(this.shape)}`);
+    }
     if (this.gradNode && !flag) throw new NodegradError('requireGrad: cannot turn off requiresGrad on a tensor computed by an op; use detach()');
     this.requiresGrad = flag;
     return this;
@@ -89,13 +92,12 @@ export class Tensor implements KTensor<TensorData> {
    */
   dispose(): void {
     if (this.#data === null) return;
-    releaseStorage(this.#data);
+    if (!(this.#data instanceof Float64Array)) releaseStorage(this.#data);
     this.#data = null;
   }
 
-  /** Wraps a kernel's output (float64 never reaches here: the library computes in float32). */
+  /** Wraps a kernel's output, keeping its array type (float64 comes only from float64 inputs). */
   static fromKernel(k: KTensor): Tensor {
-    if (k.data instanceof Float64Array) return new Tensor(Float32Array.from(k.data), k.shape);
     return new Tensor(k.data, k.shape);
   }
 
