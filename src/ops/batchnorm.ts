@@ -6,13 +6,19 @@
  *   variance here too), as new tensors: nothing is mutated.
  * - inference (training false, the default as in a Keras layer call): uses movingMean / movingVar, which must be given.
  * Defaults: epsilon 1e-3, momentum 0.99, gamma ones, beta zeros (DESIGN.md).
+ *
+ * Gradients (recorded on the tape): y's, to x, gamma and beta, by the batchNormBackward kernel: in training
+ * through the batch statistics (they are functions of x), in inference with the moving statistics as constants
+ * (they get no gradient: they are state, updated outside the graph). In training the returned batch `mean` and
+ * `variance` are differentiable too; the updated moving statistics are not (Keras assigns them outside the tape).
  */
-import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
+import { NodegradError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
+import { record } from '../autograd/tape.js';
 import type { BatchNormAttrs, KTensor } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkFinite, shapesEqual } from '../tensor/shape.js';
-import { channelVector, checkOptions, f32, floatTensor, fromKernel } from './validate.js';
+import { channelVector, checkOptions, f32, filledLike, floatTensor, fromKernel, sameFloatDType } from './validate.js';
 
 export interface BatchNormOptions {
   /** [C]; default ones. */
@@ -31,6 +37,7 @@ export interface BatchNormOptions {
 }
 
 export interface BatchNormResult {
+  /** Its recorded gradient reads `mean` and `variance`: keep them until the backward pass. */
   readonly y: Tensor;
   /** The statistics y was normalised with: the batch ones in training, the moving ones in inference. */
   readonly mean: Tensor;
@@ -83,21 +90,34 @@ function trainingOf(op: string, v: unknown): boolean {
   return v;
 }
 
-function filled(c: number, value: number): KTensor<Float32Array> {
-  return { data: new Float32Array(c).fill(value), shape: [c] };
-}
-
-function scalar(v: number): KTensor<Float32Array> {
-  return { data: Float32Array.of(v), shape: [] };
+/** gamma or its default, ones [C] in x's float type. */
+function gammaOr(gamma: Tensor | undefined, x: Tensor, c: number): KTensor<Float32Array> {
+  return gamma ? f32(gamma) : filledLike(x, [c], 1);
 }
 
 /** moving * momentum + batch * (1 - momentum), on the backend (so it runs where the tensors live). */
 function movingUpdate(moving: Tensor, batch: Tensor, momentum: number): Tensor {
   const b = getBackend();
   const shape = moving.shape;
-  const kept = b.binary('mul', f32(moving), scalar(momentum), shape);
-  const added = b.binary('mul', f32(batch), scalar(1 - momentum), shape);
+  const kept = b.binary('mul', f32(moving), filledLike(moving, [], momentum), shape);
+  const added = b.binary('mul', f32(batch), filledLike(moving, [], 1 - momentum), shape);
   return fromKernel(b.binary('add', kept, added, shape));
+}
+
+/**
+ * Records the gradients of the batch statistics of x [..., C] over its R = size / C rows: d mean / dx = 1/R per
+ * row, d variance / dx = 2 (x - mean) / R (the biased variance; the mean's own dependence on x cancels, as the
+ * deviations sum to zero).
+ */
+function recordStatistics(op: string, x: Tensor, mean: Tensor, variance: Tensor): void {
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.size / c;
+  record(op, mean, [x], (g) => [fromKernel(getBackend().binary('mul', filledLike(x, x.shape, 1 / rows), f32(g), x.shape))]);
+  record(op, variance, [x], (g) => {
+    const b = getBackend();
+    const dev = b.binary('sub', f32(x), f32(mean), x.shape);
+    return [fromKernel(b.binary('mul', dev, b.binary('mul', f32(g), filledLike(x, [], 2 / rows), [c]), x.shape))];
+  });
 }
 
 /**
@@ -133,14 +153,21 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): BatchNormR
     throw opError(ShapeError, op, `training needs at least one example per channel; 'x' ${fmtShape(xt.shape)} is empty`);
   }
 
+  sameFloatDType(op, [['x', xt], ['gamma', gamma], ['beta', beta], ['movingMean', movingMean], ['movingVar', movingVar]]);
+
   const attrs: BatchNormAttrs = { epsilon, training };
   const r = getBackend().batchNorm(
-    f32(xt), gamma ? f32(gamma) : filled(c, 1), beta ? f32(beta) : filled(c, 0),
+    f32(xt), gammaOr(gamma, xt, c), beta ? f32(beta) : filledLike(xt, [c], 0),
     movingMean && f32(movingMean), movingVar && f32(movingVar), attrs,
   );
   const mean = fromKernel(r.mean);
   const variance = fromKernel(r.variance);
-  const result: BatchNormResult = { y: fromKernel(r.y), mean, variance };
+  const y = record(op, fromKernel(r.y), [xt, gamma, beta], (dy) => {
+    const g = getBackend().batchNormBackward(f32(dy), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), attrs);
+    return [xt.requiresGrad ? fromKernel(g.dx) : null, gamma?.requiresGrad ? fromKernel(g.dgamma) : null, beta?.requiresGrad ? fromKernel(g.dbeta) : null];
+  });
+  if (training) recordStatistics(op, xt, mean, variance);
+  const result: BatchNormResult = { y, mean, variance };
   if (training && movingMean && movingVar) {
     return { ...result, movingMean: movingUpdate(movingMean, mean, momentum), movingVar: movingUpdate(movingVar, variance, momentum) };
   }
@@ -169,8 +196,17 @@ export function batchNormBackward(dy: Tensor, x: Tensor, options: BatchNormBackw
   const variance = channelVector(op, 'variance', o.variance, c, of);
   const epsilon = epsilonOf(op, o.epsilon);
   const training = trainingOf(op, o.training);
-  const g = getBackend().batchNormBackward(
-    f32(dyt), f32(xt), gamma ? f32(gamma) : filled(c, 1), f32(mean), f32(variance), { epsilon, training },
-  );
-  return { dx: fromKernel(g.dx), dgamma: fromKernel(g.dgamma), dbeta: fromKernel(g.dbeta) };
+  sameFloatDType(op, [['dy', dyt], ['x', xt], ['gamma', gamma], ['mean', mean], ['variance', variance]]);
+  const g = getBackend().batchNormBackward(f32(dyt), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), { epsilon, training });
+  // Second-order gradients of batch norm have no kernel: a backward pass that reaches these says so rather than
+  // dropping that path.
+  const inputs = [dyt, xt, gamma, mean, variance];
+  const unsupported = (): never => {
+    throw new NodegradError(`backward: the gradient of '${op}' (a second-order gradient of batchNorm) is not implemented`);
+  };
+  return {
+    dx: record(op, fromKernel(g.dx), inputs, unsupported),
+    dgamma: record(op, fromKernel(g.dgamma), inputs, unsupported),
+    dbeta: record(op, fromKernel(g.dbeta), inputs, unsupported),
+  };
 }

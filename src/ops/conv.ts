@@ -12,9 +12,17 @@
  * - strides > 1 together with dilation > 1 is allowed (Keras layers reject it; tf.nn on CPU too): the result is
  *   well defined, the 'same' formula covers it, and PyTorch and JAX compute it.
  * - Cross-correlation, no kernel flip, as every deep-learning library.
+ *
+ * Gradients (recorded on the tape when an input requires grad) run the same three kernels in other roles:
+ * conv2d y = conv(x, w): dx = conv2dBackwardData(dy, w), dw = conv2dBackwardFilter(x, dy), dbias = sum of dy
+ * over all but the last axis. conv1d and depthwise run them on the 4-D views their forward used;
+ * conv2dTranspose is conv2dBackwardData, so its dx is conv2d(dy, w) and its dw conv2dBackwardFilter(dy, x).
+ * An input that does not require grad costs nothing (the first layer's dx is never computed). The two
+ * gradient entry points are linear in each argument and record their own gradients (second order).
  */
 import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
+import { record } from '../autograd/tape.js';
 import type { Conv2DAttrs } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { assertRank, checkPositiveInt, checkShape, pair, shapesEqual } from '../tensor/shape.js';
@@ -22,7 +30,7 @@ import {
   type AxisPadding, type Padding1D, type Padding2D,
   outputPaddingPair, parsePadding1d, parsePadding2d, resolveTransposeGeometry, windowGeometry,
 } from './padding.js';
-import { channelVector, checkOptions, f32, floatTensor, fromKernel, view } from './validate.js';
+import { channelVector, checkOptions, f32, floatTensor, fromKernel, sameFloatDType, sumAxes, view } from './validate.js';
 
 export interface Conv2DOptions {
   /** Default 1; a number or [sh, sw]. */
@@ -150,28 +158,76 @@ function convAttrs(
   };
 }
 
+// --- the kernels in the roles the gradients use -------------------------------------------------
+
+/** y = conv(x, w) + bias on resolved attributes. */
+function convKernel(x: Tensor, w: Tensor, attrs: Conv2DAttrs, bias?: Tensor): Tensor {
+  return fromKernel(getBackend().conv2d(f32(x), f32(w), attrs, bias && f32(bias)));
+}
+
+/** d<dy, conv(x, w)>/dx for an x of shape xShape. */
+function inputGradKernel(dy: Tensor, w: Tensor, xShape: readonly number[], attrs: Conv2DAttrs): Tensor {
+  return fromKernel(getBackend().conv2dBackwardData(f32(dy), f32(w), xShape, attrs));
+}
+
+/** d<dy, conv(x, w)>/dw for a w of shape wShape. */
+function filterGradKernel(x: Tensor, dy: Tensor, wShape: readonly number[], attrs: Conv2DAttrs): Tensor {
+  return fromKernel(getBackend().conv2dBackwardFilter(f32(x), f32(dy), wShape, attrs));
+}
+
+const needs = (t: Tensor | undefined): t is Tensor => t !== undefined && t.requiresGrad;
+
+/** The 4-D shapes the kernel saw, where the user's tensors are views (conv1d, depthwise); omitted: the same. */
+interface Views4 {
+  readonly x?: readonly number[];
+  readonly w?: readonly number[];
+  readonly y?: readonly number[];
+}
+
+/**
+ * Records on y (= conv(x, w) + bias, as the kernel computed it on the views `v`) the gradients of x, w and
+ * bias, each in its caller's shape. Views are made in the backward, so none outlives a scope.
+ */
+function recordConv(op: string, y: Tensor, x: Tensor, w: Tensor, bias: Tensor | undefined, attrs: Conv2DAttrs, v: Views4 = {}): Tensor {
+  return record(op, y, [x, w, bias], (g) => {
+    const g4 = v.y ? view(g, v.y) : g;
+    const x4 = v.x ? view(x, v.x) : x;
+    const w4 = v.w ? view(w, v.w) : w;
+    const dx = needs(x) ? inputGradKernel(g4, w4, x4.shape, attrs) : null;
+    const dw = needs(w) ? filterGradKernel(x4, g4, w4.shape, attrs) : null;
+    return [
+      dx && v.x ? view(dx, x.shape) : dx,
+      dw && v.w ? view(dw, w.shape) : dw,
+      needs(bias) ? sumAxes(g, g.shape.slice(0, -1).map((_, i) => i)) : null,
+    ];
+  });
+}
+
 /**
  * 2-D convolution (cross-correlation) of x [N, H, W, Cin] with w [KH, KW, Cin/groups, Cout] -> [N, OH, OW, Cout].
  * @example conv2d(x, w, { strides: 2, padding: 'same', bias })
  */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Tensor {
   const a = conv2dArgs('conv2d', x, w, options);
-  return fromKernel(getBackend().conv2d(a.x, a.w, a.attrs, a.bias));
+  return recordConv('conv2d', convKernel(a.x, a.w, a.attrs, a.bias), a.x, a.w, a.bias, a.attrs);
 }
 
 /**
  * conv2d off the JS thread where the backend can (native: the libuv pool, so timers and requests keep running),
- * else the synchronous kernel, resolved. Same checks (thrown synchronously) and result as conv2d.
- * Do not write x, w or bias until it settles.
+ * else the synchronous kernel, resolved. Same checks (thrown synchronously), result and recorded gradient as
+ * conv2d: the gradient is recorded when the result arrives, under the grad mode of the call (noGrad around the
+ * call, or around the await in an async function, covers it). Do not write x, w or bias until it settles.
  * @example const y = await ops.conv2dAsync(x, w, { padding: 'same' });
  */
 export function conv2dAsync(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Promise<Tensor> {
   const a = conv2dArgs('conv2dAsync', x, w, options);
   const backend = getBackend();
   const run = backend.async?.conv2d;
+  const done = (y: Tensor): Tensor => recordConv('conv2d', y, a.x, a.w, a.bias, a.attrs);
+  // The continuation runs in the grad mode of this call (AsyncLocalStorage follows .then).
   return run
-    ? run.call(backend.async, a.x, a.w, a.attrs, a.bias).then((y) => fromKernel(y))
-    : Promise.resolve(fromKernel(backend.conv2d(a.x, a.w, a.attrs, a.bias)));
+    ? run.call(backend.async, f32(a.x), f32(a.w), a.attrs, a.bias && f32(a.bias)).then((y) => done(fromKernel(y)))
+    : Promise.resolve(done(convKernel(a.x, a.w, a.attrs, a.bias)));
 }
 
 /** conv2d's validation and attribute resolution, shared by its sync and Promise forms. */
@@ -187,8 +243,9 @@ function conv2dArgs(op: string, x: Tensor, w: Tensor, options: Conv2DOptions) {
   checkKernelDims(op, 'w', wt.shape, [0, 1, 3], '[KH, KW, Cin/groups, Cout]');
   const cout = checkConvChannels(op, 'x', xt.shape, xt.shape[3], 'w', wt.shape, wt.shape[2], wt.shape[3], groups);
   const bias = optionalBias(op, o.bias, cout, `'w' ${fmtShape(wt.shape)}`);
+  sameFloatDType(op, [['x', xt], ['w', wt], ['bias', bias]]);
   const { attrs } = convAttrs(op, 'x', xt.shape, 'w', wt.shape, strides, dilations, padding, groups);
-  return { x: f32(xt), w: f32(wt), attrs, bias: bias && f32(bias) };
+  return { x: xt, w: wt, attrs, bias };
 }
 
 /**
@@ -216,12 +273,14 @@ export function conv1d(x: Tensor, w: Tensor, options: Conv1DOptions = {}): Tenso
   checkKernelDims(op, 'w', wt.shape, [0, 2], '[K, Cin/groups, Cout]');
   checkConvChannels(op, 'x', xt.shape, cin, 'w', wt.shape, cg, cout, groups);
   const bias = optionalBias(op, o.bias, cout, `'w' ${fmtShape(wt.shape)}`);
+  sameFloatDType(op, [['x', xt], ['w', wt], ['bias', bias]]);
   const g = windowGeometry(op, ['valid', padW], [1, width], [1, k], [1, stride], [1, dilation], {
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of 'w' ${fmtShape(wt.shape)}`,
   });
   const attrs: Conv2DAttrs = { strides: [1, stride], dilations: [1, dilation], pads: g.pads, groups };
   const y = getBackend().conv2d(f32(view(xt, x4)), f32(view(wt, w4)), attrs, bias && f32(bias));
-  return fromKernel(y, [n, g.outHW[1], cout]);
+  const y4 = [n, 1, g.outHW[1], cout];
+  return recordConv(op, fromKernel(y, [n, g.outHW[1], cout]), xt, wt, bias, attrs, { x: x4, w: w4, y: y4 });
 }
 
 /**
@@ -256,11 +315,13 @@ function depthwiseCore(
   }
   const grouped = [kh, kw, 1, c * m];
   const bias = optionalBias(op, biasArg, c * m, `'${wArg}' ${fmtShape(wt.shape)} (C * multiplier)`);
+  sameFloatDType(op, [['x', xt], [wArg, wt], ['bias', bias]]);
   const g = windowGeometry(op, padding, [xt.shape[1], xt.shape[2]], [kh, kw], strides, dilations, {
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of '${wArg}' ${fmtShape(wt.shape)}`,
   });
   const attrs: Conv2DAttrs = { strides, dilations, pads: g.pads, groups: c };
-  return fromKernel(getBackend().conv2d(f32(xt), f32(view(wt, grouped)), attrs, bias && f32(bias)));
+  const y = convKernel(xt, view(wt, grouped), attrs, bias);
+  return recordConv(op, y, xt, wt, bias, attrs, { w: grouped });
 }
 
 /**
@@ -288,9 +349,11 @@ export function separableConv2d(x: Tensor, depthwiseW: Tensor, pointwiseW: Tenso
   const cout = pw.shape[3];
   // Check the bias before running the depthwise step, so a bad call computes nothing.
   const bias = optionalBias(op, o.bias, cout, `'pointwiseW' ${fmtShape(pw.shape)}`);
+  sameFloatDType(op, [['x', xt], ['depthwiseW', dw], ['pointwiseW', pw], ['bias', bias]]);
+  // Two recorded steps: the depthwise output is an intermediate of the graph like any other.
   const depth = depthwiseCore(op, xt, dw, strides, dilations, padding, undefined, 'depthwiseW');
   const attrs: Conv2DAttrs = { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1 };
-  return fromKernel(getBackend().conv2d(f32(depth), f32(pw), attrs, bias && f32(bias)));
+  return recordConv(op, convKernel(depth, pw, attrs, bias), depth, pw, bias, attrs);
 }
 
 /**
@@ -337,11 +400,18 @@ export function conv2dTranspose(x: Tensor, w: Tensor, options: Conv2DTransposeOp
   const g = resolveTransposeGeometry(op, padding, [xt.shape[1], xt.shape[2]], [kh, kw], strides, dilations, outputPadding, outputHW, {
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of 'w' ${fmtShape(wt.shape)}`,
   });
+  sameFloatDType(op, [['x', xt], ['w', wt], ['bias', bias]]);
   const attrs: Conv2DAttrs = { strides, dilations, pads: g.pads, groups: 1 };
-  const y = fromKernel(getBackend().conv2dBackwardData(f32(xt), f32(wt), [n, g.outHW[0], g.outHW[1], cout], attrs));
-  if (!bias) return y;
+  let y = inputGradKernel(xt, wt, [n, g.outHW[0], g.outHW[1], cout], attrs);
   // The kernel has no bias epilogue for this direction: a broadcasting add over the last axis.
-  return fromKernel(getBackend().binary('add', f32(y), f32(bias), y.shape));
+  if (bias) y = fromKernel(getBackend().binary('add', f32(y), f32(bias), y.shape));
+  // y = A_w^T x, where A_w is the conv2d of an [N, OH, OW, Cout] input with w read as HWIO: so dx = A_w dy,
+  // and <dy, A_w^T x> = <A_w dy, x> makes dw the filter gradient of that conv2d with dy as its input and x as its dy.
+  return record(op, y, [xt, wt, bias], (dy) => [
+    needs(xt) ? convKernel(dy, wt, attrs) : null,
+    needs(wt) ? filterGradKernel(dy, xt, wt.shape, attrs) : null,
+    needs(bias) ? sumAxes(dy, [0, 1, 2]) : null,
+  ]);
 }
 
 /** Common part of the gradient entry points: the options and the forward geometry of x and w. */
@@ -381,7 +451,13 @@ export function conv2dBackpropInput(dy: Tensor, w: Tensor, xShape: readonly numb
   assertRank(op, 'xShape', xs, 4);
   const { attrs, outShape } = gradGeometry(op, options, xs, 'xShape', wt.shape, 'w');
   checkDy(op, dyt, outShape, 'xShape', xs, 'w', wt.shape);
-  return fromKernel(getBackend().conv2dBackwardData(f32(dyt), f32(wt), xs, attrs));
+  sameFloatDType(op, [['dy', dyt], ['w', wt]]);
+  const dx = inputGradKernel(dyt, wt, xs, attrs);
+  // dx = A_w^T dy is linear in dy and in w: <g, A_w^T dy> = <conv(g, w), dy>, the filter gradient of conv(g, w).
+  return record(op, dx, [dyt, wt], (g) => [
+    needs(dyt) ? convKernel(g, wt, attrs) : null,
+    needs(wt) ? filterGradKernel(g, dyt, wt.shape, attrs) : null,
+  ]);
 }
 
 /**
@@ -396,5 +472,11 @@ export function conv2dBackpropFilter(x: Tensor, dy: Tensor, wShape: readonly num
   assertRank(op, 'wShape', ws, 4);
   const { attrs, outShape } = gradGeometry(op, options, xt.shape, 'x', ws, 'wShape');
   checkDy(op, dyt, outShape, 'x', xt.shape, 'wShape', ws);
-  return fromKernel(getBackend().conv2dBackwardFilter(f32(xt), f32(dyt), ws, attrs));
+  sameFloatDType(op, [['x', xt], ['dy', dyt]]);
+  const dw = filterGradKernel(xt, dyt, ws, attrs);
+  // <g, dw(x, dy)> = <conv(x, g), dy> = <x, A_g^T dy>: bilinear, each side another of the three kernels.
+  return record(op, dw, [xt, dyt], (g) => [
+    needs(xt) ? inputGradKernel(dyt, g, xt.shape, attrs) : null,
+    needs(dyt) ? convKernel(xt, g, attrs) : null,
+  ]);
 }

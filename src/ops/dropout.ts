@@ -5,13 +5,17 @@
  * `seed`: a number is the Philox key of the mask itself (same seed, same mask, on every backend and thread
  * count); a Generator, or no seed (the default generator), supplies a fresh key per call, so successive calls
  * differ but a seeded generator replays the same sequence.
+ *
+ * Gradient (recorded on the tape): dx = dy * mask, the mask the forward drew (kept by the recorded node, not
+ * drawn again). Outside training, or at rate 0, the op returns x itself, so the gradient passes untouched.
  */
 import { ValueError, opError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
+import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkFinite } from '../tensor/shape.js';
 import { type SeedLike, resolveGenerator } from '../tensor/random.js';
-import { checkOptions, f32, floatTensor, fromKernel } from './validate.js';
+import { checkOptions, f32, filledLike, floatTensor, fromKernel } from './validate.js';
 
 export interface DropoutOptions {
   /** Fraction dropped, in [0, 1). */
@@ -56,10 +60,16 @@ export function dropoutWithMask(x: Tensor, options: DropoutOptions): DropoutResu
   if (!training || rate === 0) {
     // Validate the seed anyway (no draw is made), so a bad one fails in evaluation too and not only in training.
     if (seed !== undefined) resolveGenerator(op, seed);
-    return { y: xt, mask: new Tensor(new Float32Array(xt.size).fill(1), xt.shape) };
+    return { y: xt, mask: fromKernel(filledLike(xt, xt.shape, 1)) };
   }
   const r = getBackend().dropout(f32(xt), rate, keyOf(op, seed));
-  return { y: fromKernel(r.y), mask: fromKernel(r.mask) };
+  const mask = fromKernel(r.mask);
+  return { y: recordMask(op, fromKernel(r.y), xt, mask), mask };
+}
+
+/** y = x * mask: dx = dy * mask. */
+function recordMask(op: string, y: Tensor, x: Tensor, mask: Tensor): Tensor {
+  return record(op, y, [x], (dy) => [fromKernel(getBackend().binary('mul', f32(dy), f32(mask), dy.shape))]);
 }
 
 /**
@@ -72,5 +82,6 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
     if (seed !== undefined) resolveGenerator(op, seed);
     return xt;
   }
-  return fromKernel(getBackend().dropout(f32(xt), rate, keyOf(op, seed)).y);
+  const r = getBackend().dropout(f32(xt), rate, keyOf(op, seed));
+  return recordMask(op, fromKernel(r.y), xt, fromKernel(r.mask));
 }

@@ -5,21 +5,56 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import type { FloatArray, KTensor } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 import { assertTensor } from '../tensor/convert.js';
 
-/** A float32 Tensor; int32 (labels, indices) is a DTypeError since every kernel here computes in float. */
+/**
+ * A float Tensor: float32, or float64 (the reference checks); int32 (labels, indices) is a DTypeError since
+ * every kernel here computes in float.
+ */
 export function floatTensor(op: string, arg: string, v: unknown): Tensor {
   const t = assertTensor(op, arg, v);
-  if (t.dtype !== 'float32') {
-    throw opError(DTypeError, op, `argument '${arg}' must be a float32 tensor, got ${t.dtype} ${fmtShape(t.shape)} (cast it first)`);
+  if (t.dtype === 'int32') {
+    throw opError(DTypeError, op, `argument '${arg}' must be a float32 (or float64) tensor, got ${t.dtype} ${fmtShape(t.shape)} (cast it first)`);
   }
   return t;
+}
+
+/**
+ * Checks that the float arguments of one op share a dtype (the kernels take one array type): a float64
+ * argument beside float32 ones is a DTypeError naming both, rather than a silent cast whose gradient would come
+ * back in the other dtype. Undefined entries (absent options) are skipped.
+ */
+export function sameFloatDType(op: string, args: ReadonlyArray<readonly [string, Tensor | undefined]>): void {
+  const first = args.find(([, t]) => t !== undefined);
+  if (!first) return;
+  for (const [name, t] of args) {
+    if (t && t.dtype !== first[1]!.dtype) {
+      throw opError(
+        DTypeError, op,
+        `argument '${name}' is ${t.dtype} ${fmtShape(t.shape)} but '${first[0]}' is ${first[1]!.dtype} ${fmtShape(first[1]!.shape)} ` +
+          `(the float arguments of one op share a dtype; cast one)`,
+      );
+    }
+  }
 }
 
 /** The Tensor as the kernel's float view (the dtype was checked by floatTensor). */
 export function f32(t: Tensor): KTensor<Float32Array> {
   return t as unknown as KTensor<Float32Array>;
+}
+
+/** A constant of `shape` filled with `value`, in the array type of `like` (float32, or float64 in the reference checks). */
+export function filledLike(like: KTensor, shape: readonly number[], value: number): KTensor<Float32Array> {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = like.data instanceof Float64Array ? new Float64Array(n).fill(value) : new Float32Array(n).fill(value);
+  return { data: data as Float32Array, shape };
+}
+
+/** Sum of t over `axes` (sorted, distinct) on the backend: bias and beta gradients, summed broadcasts. */
+export function sumAxes(t: Tensor, axes: readonly number[]): Tensor {
+  return fromKernel(getBackend().reduce('sum', f32(t), axes));
 }
 
 /** A kernel's output as a Tensor, optionally viewed with another shape of the same size (no copy). */
