@@ -22,6 +22,10 @@ export type { SeedLike } from './tensor/random.js';
 
 export * as ops from './ops/index.js';
 
+export { noGrad, enableGrad, isGradEnabled, backward, gradients, valueAndGrad, zeroGrad } from './autograd/index.js';
+export type { BackwardOptions } from './autograd/index.js';
+export * as optimizers from './optim/index.js';
+
 export { getBackend, setBackend, withBackend } from './backends/registry.js';
 export type { BackendName } from './backends/registry.js';
 export type * from './backends/backend.js';
