@@ -22,4 +22,9 @@ export interface TrainableModel {
   regularizationLoss(): Tensor | null;
   /** Set by callbacks (EarlyStopping) to end fit() after the current epoch. */
   stopTraining: boolean;
+  /**
+   * Optional: names of the outputs, in the order apply returns them; keys of per-output losses and metrics
+   * and prefixes of their log keys ("dense_2_loss"). Default 'output_0', 'output_1', ...
+   */
+  readonly outputNames?: readonly string[];
 }

@@ -1,0 +1,52 @@
+/**
+ * Layer factories with Keras/TF.js names: `layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' })`.
+ * Each returns a new layer instance; the classes are exported from src/nn/index.ts for instanceof checks and
+ * subclassing.
+ */
+import { Activation, type ActivationArgs, ELU, type ELUArgs, LeakyReLU, type LeakyReLUArgs, Maxout, type MaxoutArgs, ReLU, type ReLUArgs, Softmax, type SoftmaxArgs } from './activation-layers.js';
+import {
+  Conv1D, type Conv1DArgs, Conv2D, type Conv2DArgs, Conv2DTranspose, type Conv2DTransposeArgs, DepthwiseConv2D, type DepthwiseConv2DArgs,
+  SeparableConv2D, type SeparableConv2DArgs,
+} from './conv.js';
+import { Dense, type DenseArgs } from './dense.js';
+import { Dropout, type DropoutArgs } from './dropout.js';
+import { InputLayer, type InputArgs } from './input.js';
+import type { LayerArgs } from './layer.js';
+import { Add, Concatenate, type ConcatenateArgs } from './merge.js';
+import { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
+import {
+  AveragePooling2D, GlobalAveragePooling2D, type GlobalPooling2DArgs, GlobalMaxPooling2D, MaxPooling2D, type Pooling2DArgs,
+} from './pooling.js';
+import { Rescaling, type RescalingArgs } from './preprocessing.js';
+import { Flatten, Reshape, type ReshapeArgs, ZeroPadding2D, type ZeroPadding2DArgs } from './reshaping.js';
+
+export const dense = (args: DenseArgs): Dense => new Dense(args);
+export const conv1d = (args: Conv1DArgs): Conv1D => new Conv1D(args);
+export const conv2d = (args: Conv2DArgs): Conv2D => new Conv2D(args);
+export const conv2dTranspose = (args: Conv2DTransposeArgs): Conv2DTranspose => new Conv2DTranspose(args);
+export const depthwiseConv2d = (args: DepthwiseConv2DArgs): DepthwiseConv2D => new DepthwiseConv2D(args);
+export const separableConv2d = (args: SeparableConv2DArgs): SeparableConv2D => new SeparableConv2D(args);
+export const maxPooling2d = (args: Pooling2DArgs = {}): MaxPooling2D => new MaxPooling2D(args);
+export const averagePooling2d = (args: Pooling2DArgs = {}): AveragePooling2D => new AveragePooling2D(args);
+export const globalAveragePooling2d = (args: GlobalPooling2DArgs = {}): GlobalAveragePooling2D => new GlobalAveragePooling2D(args);
+export const globalMaxPooling2d = (args: GlobalPooling2DArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);
+export const batchNormalization = (args: BatchNormalizationArgs = {}): BatchNormalization => new BatchNormalization(args);
+export const dropout = (args: DropoutArgs): Dropout => new Dropout(args);
+export const flatten = (args: LayerArgs = {}): Flatten => new Flatten(args);
+export const reshape = (args: ReshapeArgs): Reshape => new Reshape(args);
+export const zeroPadding2d = (args: ZeroPadding2DArgs = {}): ZeroPadding2D => new ZeroPadding2D(args);
+export const rescaling = (args: RescalingArgs): Rescaling => new Rescaling(args);
+export const activation = (args: ActivationArgs): Activation => new Activation(args);
+export const relu = (args: ReLUArgs = {}): ReLU => new ReLU(args);
+export const leakyRelu = (args: LeakyReLUArgs = {}): LeakyReLU => new LeakyReLU(args);
+export const elu = (args: ELUArgs = {}): ELU => new ELU(args);
+export const softmax = (args: SoftmaxArgs = {}): Softmax => new Softmax(args);
+export const maxout = (args: MaxoutArgs): Maxout => new Maxout(args);
+/** An Activation layer running sigmoid. */
+export const sigmoid = (args: LayerArgs = {}): Activation => new Activation({ ...args, activation: 'sigmoid' });
+/** An Activation layer running tanh. */
+export const tanh = (args: LayerArgs = {}): Activation => new Activation({ ...args, activation: 'tanh' });
+export const add = (args: LayerArgs = {}): Add => new Add(args);
+export const concatenate = (args: ConcatenateArgs = {}): Concatenate => new Concatenate(args);
+/** The InputLayer itself (most code wants input(), which returns its symbolic tensor). */
+export const inputLayer = (args: InputArgs): InputLayer => new InputLayer(args);
