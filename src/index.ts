@@ -26,6 +26,26 @@ export { noGrad, enableGrad, isGradEnabled, backward, gradients, valueAndGrad, z
 export type { BackwardOptions } from './autograd/index.js';
 export * as optimizers from './optim/index.js';
 
+export {
+  layers, sequential, input, model, Model, Sequential, Layer, SymbolicTensor, InputLayer, Variable, initializers, regularizers,
+  modelFromConfig, layerFromConfig, registerLayer, clearSession, withWeights,
+} from './nn/index.js';
+export type {
+  LayerArgs, LayerConfig, CallOptions, ModelArgs, SequentialArgs, InputArgs, SummaryOptions, InitializerIdentifier, RegularizerIdentifier,
+} from './nn/index.js';
+
+export * as losses from './train/losses.js';
+export * as metrics from './train/metrics.js';
+export * as callbacks from './train/callbacks.js';
+export {
+  compile, fit, evaluate, predict, predictOutputs, Compiled, NonFiniteLossError, Loss, Metric,
+  Callback, History, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, LambdaCallback, ProgressLogger,
+} from './train/index.js';
+export type { TrainableModel, CompileConfig, FitOptions, EvaluateOptions, PredictOptions, DataSource, Logs } from './train/index.js';
+
+export { saveModel, loadModel, saveWeights, loadWeights, FileFormatError, WeightsMismatchError } from './io/index.js';
+export * as io from './io/index.js';
+
 export { getBackend, setBackend, withBackend } from './backends/registry.js';
 export type { BackendName } from './backends/registry.js';
 export type * from './backends/backend.js';

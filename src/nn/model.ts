@@ -344,6 +344,26 @@ export class Model extends Layer implements TrainableModel {
     return train.predict(this, x, opts);
   }
 
+  // --- files (src/io, loaded on first use: it sits above nn) --------------------------------------
+
+  /** Writes a crash-safe checkpoint directory: architecture, weights, optimizer state (src/io/model.ts). */
+  async save(dir: string, opts?: import('../io/model.js').SaveModelOptions): Promise<void> {
+    const io = await import('../io/model.js');
+    await io.saveModel(this, dir, opts);
+  }
+
+  /** Writes the weights alone, as one safetensors file keyed by variable name. */
+  async saveWeights(file: string): Promise<void> {
+    const io = await import('../io/model.js');
+    await io.saveWeights(this, file);
+  }
+
+  /** Reads weights saved by saveWeights (or another tool's safetensors with our names); reports mismatches by name. */
+  async loadWeights(file: string, opts?: import('../io/model.js').LoadWeightsOptions): Promise<import('../io/model.js').LoadWeightsResult> {
+    const io = await import('../io/model.js');
+    return io.loadWeights(this, file, opts);
+  }
+
   // --- inspection and serialisation ----------------------------------------------------------------
 
   /** Output shape column of a layer's row: its one node's shape(s) here, or 'multiple' for a shared layer. */
