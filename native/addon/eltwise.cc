@@ -1,6 +1,7 @@
-// Elementwise entries: unaryF32 (+ unaryOpCodes), reduceF32 (+ reduceOpCodes), softmaxF32, logSoftmaxF32,
-// softmaxCrossEntropyF32, softmaxCrossEntropyBackwardF32. Each checks every array, code, integer and length
-// (TypeError / RangeError naming the function and argument), then calls the driver (native/runtime/eltwise.h).
+// Elementwise entries: unaryF32 (+ unaryOpCodes), unaryGradF32 (+ unaryGradOpCodes), reduceF32 (+ reduceOpCodes),
+// softmaxF32, logSoftmaxF32, softmaxCrossEntropyF32, softmaxCrossEntropyBackwardF32. Each checks every array,
+// code, integer and length (TypeError / RangeError naming the function and argument), then calls the driver
+// (native/runtime/eltwise.h).
 #include <stdint.h>
 
 #include "args.h"
@@ -53,6 +54,30 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   ExpectLength(env, kUnaryFn, "y", y.length, x.length, "x's length");
   ExpectDisjoint(env, kUnaryFn, "y", y, "x", x, true);
   UnaryF32(op, x.data, y.data, x.length, alpha);
+  return env.Undefined();
+}
+
+const char* const kUnaryGradFn = "unaryGradF32";
+const char* const kUnaryGradCodes =
+    "0 relu, 1 relu6, 2 leakyRelu, 3 elu, 4 selu, 5 hardSigmoid, 6 sigmoid, 7 tanh, 8 softsign, 9 softplus, "
+    "10 logSigmoid, 11 silu";
+Napi::Value UnaryGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExpectArgCount(info, kUnaryGradFn, 6, "opCode, x, y, dy, dx, alpha");
+  const int op = EnumArg(info, 0, kUnaryGradFn, "opCode", NG_UNARY_GRAD_OP_COUNT, kUnaryGradCodes);
+  const F32Span x = Float32Arg(info, 1, kUnaryGradFn, "x");
+  const F32Span y = Float32Arg(info, 2, kUnaryGradFn, "y");
+  const F32Span dy = Float32Arg(info, 3, kUnaryGradFn, "dy");
+  const F32Span dx = Float32Arg(info, 4, kUnaryGradFn, "dx");
+  const double alpha = NumberArg(info, 5, kUnaryGradFn, "alpha");
+  ExpectLength(env, kUnaryGradFn, "y", y.length, x.length, "x's length");
+  ExpectLength(env, kUnaryGradFn, "dy", dy.length, x.length, "x's length");
+  ExpectLength(env, kUnaryGradFn, "dx", dx.length, x.length, "x's length");
+  // Each element is read before it is written: dx may be exactly one of the inputs, but not straddle one.
+  ExpectDisjoint(env, kUnaryGradFn, "dx", dx, "x", x, true);
+  ExpectDisjoint(env, kUnaryGradFn, "dx", dx, "y", y, true);
+  ExpectDisjoint(env, kUnaryGradFn, "dx", dx, "dy", dy, true);
+  UnaryGradF32(op, x.data, y.data, dy.data, dx.data, x.length, alpha);
   return env.Undefined();
 }
 
@@ -136,6 +161,7 @@ Napi::Value SoftmaxCrossEntropyBackward(const Napi::CallbackInfo& info) {
 
 void InitEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("unaryF32", Napi::Function::New(env, Unary, kUnaryFn));
+  exports.Set("unaryGradF32", Napi::Function::New(env, UnaryGrad, kUnaryGradFn));
   exports.Set("reduceF32", Napi::Function::New(env, Reduce, kReduceFn));
   exports.Set("softmaxF32", Napi::Function::New(env, Softmax<false>, "softmaxF32"));
   exports.Set("logSoftmaxF32", Napi::Function::New(env, Softmax<true>, "logSoftmaxF32"));
@@ -147,6 +173,13 @@ void InitEltwise(Napi::Env env, Napi::Object exports) {
   for (int i = 0; i < NG_UNARY_OP_COUNT; ++i) unary.Set(kUnaryNames[i], Napi::Number::New(env, i));
   unary.Freeze();
   exports.Set("unaryOpCodes", unary);
+  Napi::Object unary_grad = Napi::Object::New(env);
+  static const char* const kUnaryGradNames[NG_UNARY_GRAD_OP_COUNT] = {
+      "relu", "relu6", "leakyRelu", "elu", "selu", "hardSigmoid", "sigmoid", "tanh", "softsign", "softplus",
+      "logSigmoid", "silu"};
+  for (int i = 0; i < NG_UNARY_GRAD_OP_COUNT; ++i) unary_grad.Set(kUnaryGradNames[i], Napi::Number::New(env, i));
+  unary_grad.Freeze();
+  exports.Set("unaryGradOpCodes", unary_grad);
   Napi::Object reduce = Napi::Object::New(env);
   reduce.Set("sum", Napi::Number::New(env, NG_REDUCE_SUM));
   reduce.Set("mean", Napi::Number::New(env, NG_REDUCE_MEAN));
@@ -156,6 +189,7 @@ void InitEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("reduceOpCodes", reduce);
   const ng_eltwise_kernels* k = ng_eltwise_kernels_get();
   ReportKernel("unaryF32", k->unary_name);
+  ReportKernel("unaryGradF32", k->unary_grad_name);
   ReportKernel("reduceF32", k->reduce_name);
 }
 

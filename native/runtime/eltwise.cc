@@ -16,27 +16,27 @@ namespace {
 ng_eltwise_kernels Pick() {
   ng_eltwise_kernels k = {ng_f32_unary_x1_ref, ng_f32_expsum_x1_ref, ng_f32_sub2_x1_ref, ng_f32_colsum_x1_ref,
                           ng_f32_colmax_x1_ref, ng_f32_sum_x1_ref, ng_f32_max_x1_ref, "ng_f32_unary_x1_ref",
-                          "ng_f32_colsum_x1_ref"};
+                          "ng_f32_colsum_x1_ref", ng_f32_unary_grad_x1_ref, "ng_f32_unary_grad_x1_ref"};
   switch (ng_dispatch_get()->isa) {
 #if defined(NG_HAVE_AVX512_KERNELS)
     case NG_ISA_AVX512:
       k = {ng_f32_unary_x64_avx512, ng_f32_expsum_x64_avx512, ng_f32_sub2_x64_avx512, ng_f32_colsum_x64_avx512,
            ng_f32_colmax_x64_avx512, ng_f32_sum_x64_avx512, ng_f32_max_x64_avx512, "ng_f32_unary_x64_avx512",
-           "ng_f32_colsum_x64_avx512"};
+           "ng_f32_colsum_x64_avx512", ng_f32_unary_grad_x64_avx512, "ng_f32_unary_grad_x64_avx512"};
       break;
 #endif
 #if defined(NG_HAVE_AVX2_KERNELS)
     case NG_ISA_AVX2:
       k = {ng_f32_unary_x32_avx2, ng_f32_expsum_x32_avx2, ng_f32_sub2_x32_avx2, ng_f32_colsum_x32_avx2,
            ng_f32_colmax_x32_avx2, ng_f32_sum_x32_avx2, ng_f32_max_x32_avx2, "ng_f32_unary_x32_avx2",
-           "ng_f32_colsum_x32_avx2"};
+           "ng_f32_colsum_x32_avx2", ng_f32_unary_grad_x32_avx2, "ng_f32_unary_grad_x32_avx2"};
       break;
 #endif
 #if defined(NG_HAVE_NEON_KERNELS)
     case NG_ISA_NEON:
       k = {ng_f32_unary_x16_neon, ng_f32_expsum_x16_neon, ng_f32_sub2_x16_neon, ng_f32_colsum_x16_neon,
            ng_f32_colmax_x16_neon, ng_f32_sum_x16_neon, ng_f32_max_x16_neon, "ng_f32_unary_x16_neon",
-           "ng_f32_colsum_x16_neon"};
+           "ng_f32_colsum_x16_neon", ng_f32_unary_grad_x16_neon, "ng_f32_unary_grad_x16_neon"};
       break;
 #endif
     default:
@@ -85,6 +85,13 @@ namespace nodegrad {
 void UnaryF32(int op, const float* x, float* y, std::size_t n, double alpha) {
   const ng_eltwise_kernels* k = ng_eltwise_kernels_get();
   ForRanges(n, kTaskElems, [&](std::size_t i0, std::size_t i1) { k->unary(op, x + i0, y + i0, i1 - i0, alpha); });
+}
+
+void UnaryGradF32(int op, const float* x, const float* y, const float* dy, float* dx, std::size_t n, double alpha) {
+  const ng_eltwise_kernels* k = ng_eltwise_kernels_get();
+  ForRanges(n, kTaskElems, [&](std::size_t i0, std::size_t i1) {
+    k->unary_grad(op, x + i0, y + i0, dy + i0, dx + i0, i1 - i0, alpha);
+  });
 }
 
 // Sum (double) or Math.max/min of one contiguous run; long runs in fixed chunks, combined in chunk order.

@@ -14,6 +14,8 @@ namespace nodegrad {
 
 // y[i] = op(x[i]) (ng_unary_op); y may be x.
 void UnaryF32(int op, const float* x, float* y, std::size_t n, double alpha);
+// dx[i] = dy[i] * op'(x[i]) (ng_unary_grad_op) using y[i] = op(x[i]); dx may be x, y or dy.
+void UnaryGradF32(int op, const float* x, const float* y, const float* dy, float* dx, std::size_t n, double alpha);
 // x viewed as [outer, len, inner] -> y [outer, inner], reducing the middle axis (ng_reduce_op). len == 0 gives
 // the identity: sum 0, mean NaN, max -Infinity, min +Infinity.
 void ReduceF32(int op, const float* x, std::size_t outer, std::size_t len, std::size_t inner, float* y);

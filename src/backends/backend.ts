@@ -41,6 +41,14 @@ export interface UnaryAttrs {
   readonly alpha?: number;
 }
 
+/**
+ * Activations with a fused backward kernel (Backend.unaryGrad). Definitions, subgradients at kinks and NaN
+ * behaviour: src/backends/reference/elementwise.ts.
+ */
+export type UnaryGradOp =
+  | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'selu' | 'hardSigmoid' | 'sigmoid' | 'tanh' | 'softsign'
+  | 'softplus' | 'logSigmoid' | 'silu' | 'gelu';
+
 /** Broadcasting binary arithmetic. Both inputs share a dtype (the ops layer casts first). */
 export type BinaryOp =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'mod' | 'floorDiv' | 'atan2'
@@ -107,6 +115,12 @@ export interface Backend {
   // --- elementwise ---------------------------------------------------------------------------
   /** y = op(x), same shape and dtype. */
   unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A>;
+  /**
+   * dx = dy * op'(x): the backward of unary(op) given its input x, its output y = unary(op, x, attrs) (used where
+   * that is cheaper or more accurate, e.g. sigmoid dy y (1 - y)) and the output gradient dy. x, y and dy share
+   * one shape and float dtype; dx has them too. attrs.alpha as the forward's (leakyRelu, elu).
+   */
+  unaryGrad<A extends FloatArray>(op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: UnaryAttrs): KTensor<A>;
   /** NumPy broadcasting to `outShape` (computed by the ops layer); a and b share a dtype. */
   binary<A extends DataArray>(op: BinaryOp, a: KTensor<A>, b: KTensor<A>, outShape: readonly number[]): KTensor<A>;
   /** Broadcasting comparison, int32 0/1 result; a and b share a dtype. */

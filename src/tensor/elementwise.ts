@@ -26,7 +26,7 @@
  *   NaN propagation) are documented in src/backends/reference/elementwise.ts, the oracle.
  */
 import { DTypeError, ValueError, fmtShape, opError } from '../errors.js';
-import type { BinaryOp, CompareOp, UnaryOp } from '../backends/backend.js';
+import type { BinaryOp, CompareOp, FloatArray, KTensor, UnaryGradOp, UnaryOp } from '../backends/backend.js';
 import { getBackend } from '../backends/registry.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 import { toTensor } from './convert.js';
@@ -39,9 +39,6 @@ import { record } from '../autograd/tape.js';
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
-const INV_SQRT_2PI = 0.3989422804014327;
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
 
 /** Unary ops whose kernels accept int32 (backend.ts). */
 const INT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['neg', 'abs', 'sign', 'square']);
@@ -108,6 +105,18 @@ function unaryOp(op: UnaryOp, x: TensorOrScalar, grad: UnaryGrad, alpha?: number
   const y = Tensor.fromKernel(getBackend().unary(op, t, alpha === undefined ? {} : { alpha }));
   if (y.dtype === 'int32') return y;
   return record(op, y, [t], (g) => [grad(g, t, y)]);
+}
+
+/**
+ * The gradient of an activation as one fused kernel, Backend.unaryGrad: dx = g op'(x) from x, y and g in a single
+ * pass (its definitions, kink conventions and NaN behaviour are the reference's). g is taken in x's dtype.
+ */
+function activationGrad(op: UnaryGradOp, alpha?: number): UnaryGrad {
+  const attrs = alpha === undefined ? {} : { alpha };
+  return (g, t, y) => {
+    const ft = (u: Tensor): KTensor<FloatArray> => u as KTensor<FloatArray>;
+    return Tensor.fromKernel(getBackend().unaryGrad(op, ft(t), ft(y), ft(castTo(g, t.dtype)), attrs));
+  };
 }
 
 /** A float 0/1 tensor of x's dtype from an int32 mask (gradients multiply by it). */
@@ -287,51 +296,39 @@ export function erf(x: TensorOrScalar): Tensor {
 }
 
 // --- activations ------------------------------------------------------------------------------------
-export function tanh(x: TensorOrScalar): Tensor { return unaryOp('tanh', x, (g, _t, y) => mul(g, sub(1, square(y)))); }
-export function sigmoid(x: TensorOrScalar): Tensor { return unaryOp('sigmoid', x, (g, _t, y) => mul(g, mul(y, sub(1, y)))); }
+// Their gradients are one Backend.unaryGrad kernel each (activationGrad), written with y where that is cheaper.
+/** tanh(x); gradient g (1 - y^2). */
+export function tanh(x: TensorOrScalar): Tensor { return unaryOp('tanh', x, activationGrad('tanh')); }
+/** 1 / (1 + e^-x); gradient g y (1 - y). */
+export function sigmoid(x: TensorOrScalar): Tensor { return unaryOp('sigmoid', x, activationGrad('sigmoid')); }
 /** max(x, 0); gradient g where x > 0 (0 at 0). */
-export function relu(x: TensorOrScalar): Tensor { return unaryOp('relu', x, (g, t) => where(greater(t, 0), g, 0)); }
+export function relu(x: TensorOrScalar): Tensor { return unaryOp('relu', x, activationGrad('relu')); }
 /** min(max(x, 0), 6); gradient g where 0 < x < 6. */
-export function relu6(x: TensorOrScalar): Tensor {
-  return unaryOp('relu6', x, (g, t) => where(logicalAnd(greater(t, 0), less(t, 6)), g, 0));
-}
-/** x > 0 ? x : alpha x; alpha defaults to 0.2 (tf.nn.leaky_relu; Keras' LeakyReLU layer uses 0.3). */
+export function relu6(x: TensorOrScalar): Tensor { return unaryOp('relu6', x, activationGrad('relu6')); }
+/**
+ * x > 0 ? x : alpha x; alpha defaults to 0.2 (tf.nn.leaky_relu; Keras' LeakyReLU layer uses 0.3). Gradient g for
+ * x > 0, alpha g at and below 0.
+ */
 export function leakyRelu(x: TensorOrScalar, alpha = 0.2): Tensor {
   const a = checkFinite('leakyRelu', 'alpha', alpha);
-  return unaryOp('leakyRelu', x, (g, t) => where(greater(t, 0), g, mul(g, a)), a);
+  return unaryOp('leakyRelu', x, activationGrad('leakyRelu', a), a);
 }
-/** x > 0 ? x : alpha (e^x - 1); alpha defaults to 1 (Keras). Gradient g for x > 0, g (y + alpha) below. */
+/** x > 0 ? x : alpha (e^x - 1); alpha defaults to 1 (Keras). Gradient g for x > 0, g (y + alpha) at and below 0. */
 export function elu(x: TensorOrScalar, alpha = 1): Tensor {
   const a = checkFinite('elu', 'alpha', alpha);
-  return unaryOp('elu', x, (g, t, y) => where(greater(t, 0), g, mul(g, add(y, a))), a);
+  return unaryOp('elu', x, activationGrad('elu', a), a);
 }
-/** Scaled elu with the self-normalising constants (Klambauer et al. 2017). */
-export function selu(x: TensorOrScalar): Tensor {
-  return unaryOp('selu', x, (g, t, y) => mul(g, where(greater(t, 0), SELU_SCALE, add(y, SELU_SCALE * SELU_ALPHA))));
-}
+/** Scaled elu with the self-normalising constants (Klambauer et al. 2017); gradient g scale or g (y + scale alpha). */
+export function selu(x: TensorOrScalar): Tensor { return unaryOp('selu', x, activationGrad('selu')); }
 /** log(1 + e^x), stable for large |x|; gradient g sigmoid(x). */
-export function softplus(x: TensorOrScalar): Tensor { return unaryOp('softplus', x, (g, t) => mul(g, sigmoid(t))); }
+export function softplus(x: TensorOrScalar): Tensor { return unaryOp('softplus', x, activationGrad('softplus')); }
 /** x / (1 + |x|); gradient g / (1 + |x|)^2. */
-export function softsign(x: TensorOrScalar): Tensor { return unaryOp('softsign', x, (g, t) => div(g, square(add(abs(t), 1)))); }
+export function softsign(x: TensorOrScalar): Tensor { return unaryOp('softsign', x, activationGrad('softsign')); }
 /** Exact gelu, x * Phi(x) with the erf form (Keras' approximate=False); gradient g (Phi(x) + x phi(x)). */
-export function gelu(x: TensorOrScalar): Tensor {
-  return unaryOp('gelu', x, (g, t) => {
-    // Phi(x) = y / x would divide by 0 at 0: recompute it as (1 + erf(x / sqrt 2)) / 2.
-    const cdf = mul(add(erf(mul(t, Math.SQRT1_2)), 1), 0.5);
-    const pdf = mul(exp(mul(square(t), -0.5)), INV_SQRT_2PI);
-    return mul(g, add(cdf, mul(t, pdf)));
-  });
-}
+export function gelu(x: TensorOrScalar): Tensor { return unaryOp('gelu', x, activationGrad('gelu')); }
 /** x * sigmoid(x) (swish); gradient g s (1 + x (1 - s)) with s = sigmoid(x). */
-export function silu(x: TensorOrScalar): Tensor {
-  return unaryOp('silu', x, (g, t) => {
-    const s = sigmoid(t);
-    return mul(g, mul(s, add(mul(t, sub(1, s)), 1)));
-  });
-}
+export function silu(x: TensorOrScalar): Tensor { return unaryOp('silu', x, activationGrad('silu')); }
 /** max(0, min(1, 0.2 x + 0.5)) (tf.keras; Keras 3 changed to x/6 + 0.5); gradient 0.2 g on -2.5 < x < 2.5. */
-export function hardSigmoid(x: TensorOrScalar): Tensor {
-  return unaryOp('hardSigmoid', x, (g, t) => where(logicalAnd(greater(t, -2.5), less(t, 2.5)), mul(g, 0.2), 0));
-}
+export function hardSigmoid(x: TensorOrScalar): Tensor { return unaryOp('hardSigmoid', x, activationGrad('hardSigmoid')); }
 /** log(sigmoid(x)), stable for large |x|; gradient g sigmoid(-x). */
-export function logSigmoid(x: TensorOrScalar): Tensor { return unaryOp('logSigmoid', x, (g, t) => mul(g, sigmoid(neg(t)))); }
+export function logSigmoid(x: TensorOrScalar): Tensor { return unaryOp('logSigmoid', x, activationGrad('logSigmoid')); }

@@ -23,7 +23,7 @@ import { EPS32 } from './close.js';
 /** Every kernel of the Backend interface. A Record over keyof Backend, so a new kernel fails typecheck until listed. */
 export type KernelName = Exclude<keyof Backend, 'name' | 'async'>;
 const KERNEL_SET: Record<KernelName, true> = {
-  unary: true, binary: true, compare: true, where: true, clip: true, cast: true,
+  unary: true, unaryGrad: true, binary: true, compare: true, where: true, clip: true, cast: true,
   reduce: true, argReduce: true,
   transpose: true, slice: true, gather: true, concat: true, pad: true, oneHot: true,
   matmul: true,

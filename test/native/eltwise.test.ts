@@ -1,9 +1,19 @@
 /**
- * Native unary ops, reductions, softmax / logSoftmax and softmax cross-entropy (native/addon/eltwise.cc) against the
- * reference backend, on every ISA path this machine runs (others in a child vitest with NODEGRAD_ISA set) and at
- * 1 and 2 threads; then every boundary check of the six entries.
+ * Native unary ops, unary (activation) gradients, reductions, softmax / logSoftmax and softmax cross-entropy
+ * (native/addon/eltwise.cc) against the reference backend, on every ISA path this machine runs (others in a child
+ * vitest with NODEGRAD_ISA set) and at 1 and 2 threads; then every boundary check of the seven entries.
  *
  * Tolerances (EPS32 = 2^-24; 1 ulp <= 2 EPS32 relative; the reference computes in double and rounds once):
+ * - unaryGrad: relu, relu6, leakyRelu, elu, selu, hardSigmoid, sigmoid, tanh, softsign bit-identical (every path
+ *   evaluates the reference's formula in double, in its order, and rounds once). softplus, logSigmoid, silu take
+ *   e = exp(-|x|) from the float32 exp (2 ulp; libm on the scalar path), then s = sigmoid(x), t = sigmoid(-x)
+ *   as 1/(1+e), e/(1+e) in double. With G = dy g(s): |ds/de| = p^2 (p = 1/(1+e)), so
+ *   |got - ref| <= 1.5 ulp(ref) + |dy| |dg/ds| p^2 2 ulp(e) + 16 EPS64 |dy| gabs, where dg/ds is 1 (softplus,
+ *   logSigmoid: |d(1-s)/ds|) or 1 + x(1 - 2s) (silu), the last term the double arithmetic of both sides
+ *   (gabs = s (1 + |x| t) for silu, else s or t); the first term is the two roundings to float32 (half an ulp
+ *   each, one possibly in the binade above). Measured: the double-only terms reach 1 ulp; scalar matches exactly. dy is finite for
+ *   these three: with an infinite dy the SIMD paths give NaN (Infinity * 0) where e underflows float32 (|x| > 103)
+ *   and the reference gives +-Infinity.
  * - unary, in ulps of the float32 result: relu, sqrt, square, neg, abs, leakyRelu exact (0 ulp); exp, log, tanh
  *   <= 2 ulp; sigmoid, elu <= 3 ulp (the SIMD polynomials; measured maxima over all float32 inputs sampled every
  *   997th bit pattern: 1, 1, 1, 2, 2). Over a dense sweep plus specials (NaN, +-Inf, +-0, subnormals, huge).
@@ -21,9 +31,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
-import type { Backend, ITensor, KTensor, ReduceOp, UnaryOp } from '../../src/backends/backend.js';
+import type { Backend, ITensor, KTensor, ReduceOp, UnaryGradOp, UnaryOp } from '../../src/backends/backend.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
-import type { UnaryAddon } from '../../src/backends/native/elementwise.js';
+import type { UnaryAddon, UnaryGradAddon } from '../../src/backends/native/elementwise.js';
 import { getNumThreads, loadNativeBackend, nativeInfo, setNumThreads } from '../../src/backends/native/index.js';
 import type { ReduceAddon } from '../../src/backends/native/reduce.js';
 import type { SoftmaxAddon } from '../../src/backends/native/softmax.js';
@@ -31,10 +41,14 @@ import { referenceBackend as ref } from '../../src/backends/reference/index.js';
 import { EPS32, EPS64 } from '../helpers/close.js';
 import { expectError } from '../helpers/errors.js';
 import { intsBelow, uniformF32 } from '../helpers/random.js';
+import { gradients } from '../../src/autograd/index.js';
+import { getBackend } from '../../src/backends/registry.js';
+import { tensor } from '../../src/tensor/creation.js';
+import * as ew from '../../src/tensor/elementwise.js';
 
 const load = loadNativeBackend();
 const native = load.backend as Backend;
-const addon = loadAddon().addon as UnaryAddon & ReduceAddon & SoftmaxAddon;
+const addon = loadAddon().addon as UnaryAddon & UnaryGradAddon & ReduceAddon & SoftmaxAddon;
 const info = nativeInfo();
 const CHILD = process.env.NG_TEST_ISA_CHILD === '1';
 const THREADS = [1, 2];
@@ -111,17 +125,62 @@ const UNARY_ULPS: Partial<Record<UnaryOp, number>> = {
   relu: 0, sqrt: 0, square: 0, neg: 0, abs: 0, leakyRelu: 0, exp: 2, log: 2, tanh: 2, sigmoid: 3, elu: 3,
 };
 
+/** The gradients with a native kernel; 'exact' or 'exp' (through e = exp(-|x|)). gelu stays on the reference. */
+const GRAD_KIND: Partial<Record<UnaryGradOp, 'exact' | 'exp'>> = {
+  relu: 'exact', relu6: 'exact', leakyRelu: 'exact', elu: 'exact', selu: 'exact', hardSigmoid: 'exact', sigmoid: 'exact',
+  tanh: 'exact', softsign: 'exact', softplus: 'exp', logSigmoid: 'exp', silu: 'exp',
+};
+const GRAD_OPS = Object.keys(GRAD_KIND) as UnaryGradOp[];
+
+/** Upstream gradients: uniform in [-3, 3], every 7th a special (infinities left out when `finite`). */
+function gradInputs(n: number, finite: boolean): Float32Array {
+  const dy = uniformF32(n, 77, -3, 3);
+  const sp = [NaN, 0, -0, 1e-45, -1e-40, 3.4028235e38, -3.4028235e38, 1e-30, 1, ...(finite ? [] : [Infinity, -Infinity])];
+  for (let i = 3, k = 0; i < n; i += 7, k++) dy[i] = sp[k % sp.length];
+  return dy;
+}
+
+/** The forward y = op(x) the gradient kernel is given (the reference's, in float32). */
+function forwardOf(op: UnaryGradOp, x: KTensor<Float32Array>, alpha: number | undefined): KTensor<Float32Array> {
+  return ref.unary(op, x, alpha === undefined ? {} : { alpha }) as KTensor<Float32Array>;
+}
+
+const SUB32 = 2 ** -149;
+function ulp32(v: number): number {
+  const a = Math.abs(v);
+  if (!Number.isFinite(a)) return Infinity;
+  if (a < 2 ** -126) return SUB32;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return 2 ** (e - 23);
+}
+
+/** The bound of the header for softplus, logSigmoid, silu at element i. */
+function expGradTol(op: UnaryGradOp, x: number, dy: number, ref: number): number {
+  const e = Math.exp(-Math.abs(x));
+  const p = 1 / (1 + e);
+  const q = e * p;
+  const s = x >= 0 ? p : q;
+  const t = x >= 0 ? q : p;
+  const dgds = op === 'silu' ? Math.abs(1 + x * (1 - 2 * s)) : 1;
+  const gabs = op === 'silu' ? s * (1 + Math.abs(x) * t) : op === 'softplus' ? s : t;
+  return 1.5 * ulp32(ref) + Math.abs(dy) * (dgds * p * p * 2 * ulp32(e) + 16 * EPS64 * gabs);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Native against the reference
 
 describe.skipIf(!load.backend)(`elementwise: native (${info?.isa ?? 'no addon'}) vs reference, threads ${THREADS.join(' and ')}`, () => {
   it('runs the ISA path NODEGRAD_ISA asked for, with native unary, reduce, softmax, logSoftmax and cross-entropy', () => {
     if (CHILD) expect(info?.isa).toBe(process.env.NODEGRAD_ISA);
-    for (const k of ['unary', 'reduce', 'softmax', 'logSoftmax', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward'] as const) {
+    for (const k of ['unary', 'unaryGrad', 'reduce', 'softmax', 'logSoftmax', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward'] as const) {
       expect(native[k], k).not.toBe(ref[k]);
     }
     expect(info?.kernels.unaryF32).toMatch(info?.isa === 'scalar' ? /_ref$/ : new RegExp(`_${info?.isa}$`));
+    expect(info?.kernels.unaryGradF32).toMatch(info?.isa === 'scalar' ? /^ng_f32_unary_grad_x1_ref$/ : new RegExp(`^ng_f32_unary_grad_x\\d+_${info?.isa}$`));
     expect(Object.keys(addon.unaryOpCodes).sort()).toEqual(Object.keys(UNARY_ULPS).sort());
+    expect(Object.keys(addon.unaryGradOpCodes).sort()).toEqual([...GRAD_OPS].sort());
     const spy = vi.spyOn(addon, 'unaryF32');
     native.unary('exp', { data: Float32Array.from([1]), shape: [1] }, {});
     expect(spy).toHaveBeenCalledTimes(1);
@@ -164,6 +223,101 @@ describe.skipIf(!load.backend)(`elementwise: native (${info?.isa ?? 'no addon'})
         expect(sameBits(part, full.subarray(0, n)), `${op} n=${n}`).toBe(true);
       }
     }
+  });
+
+  for (const op of GRAD_OPS) {
+    const kind = GRAD_KIND[op]!;
+    for (const alpha of op === 'leakyRelu' || op === 'elu' ? [0.2, 1, 1.6732632423543772] : [undefined]) {
+      it(`unaryGrad ${op}${alpha === undefined ? '' : ` alpha ${alpha}`}: ${kind === 'exact' ? 'bit-identical to' : 'within the e = exp(-|x|) bound of'} the reference`, () => {
+        const x = { data: xs, shape: [xs.length] };
+        const y = forwardOf(op, x, alpha);
+        const dy = { data: gradInputs(xs.length, kind === 'exp'), shape: [xs.length] };
+        const attrs = alpha === undefined ? {} : { alpha };
+        const want = ref.unaryGrad(op, x, y, dy, attrs);
+        const got = atThreads(() => native.unaryGrad(op, x, y, dy, attrs), `unaryGrad ${op}`);
+        expect(got.shape).toEqual([xs.length]);
+        if (kind === 'exact') expectExact(got.data, want.data, `unaryGrad ${op}`);
+        else expectWithin(got.data, want.data, (i) => expGradTol(op, xs[i], dy.data[i], want.data[i]), `unaryGrad ${op}`);
+        // dx may be any of the inputs itself: the same result.
+        for (const which of ['x', 'y', 'dy'] as const) {
+          const bufs = { x: xs.slice(), y: y.data.slice(), dy: dy.data.slice() };
+          addon.unaryGradF32(addon.unaryGradOpCodes[op]!, bufs.x, bufs.y, bufs.dy, bufs[which], alpha ?? 0);
+          expect(sameBits(bufs[which], got.data), `dx is ${which}`).toBe(true);
+        }
+      });
+    }
+  }
+
+  it('unaryGrad tails: every length 0..70 matches the long run element for element', () => {
+    const x = uniformF32(70, 5, -7, 7);
+    x[3] = 0;
+    x[9] = 6;
+    x[11] = NaN;
+    const dy = gradInputs(70, true);
+    for (const op of GRAD_OPS) {
+      const y = forwardOf(op, { data: x, shape: [70] }, 0.3).data;
+      const full = native.unaryGrad(op, { data: x, shape: [70] }, { data: y, shape: [70] }, { data: dy, shape: [70] }, { alpha: 0.3 }).data;
+      for (let n = 0; n <= 70; n++) {
+        const t = (a: Float32Array) => ({ data: a.subarray(0, n), shape: [n] });
+        const part = native.unaryGrad(op, t(x), t(y), t(dy), { alpha: 0.3 }).data;
+        expect(sameBits(part, full.subarray(0, n)), `${op} n=${n}`).toBe(true);
+      }
+    }
+  });
+
+  it('unaryGrad conventions at the kinks and for NaN x, as the reference', () => {
+    const x = Float32Array.from([-1, -0, 0, 1e-45, 5.999999, 6, 7, -2.5, 2.5, 2.4999998, NaN]);
+    const dy = new Float32Array(x.length).fill(2);
+    const at = (op: UnaryGradOp) => Array.from(native.unaryGrad(op, { data: x, shape: [x.length] }, forwardOf(op, { data: x, shape: [x.length] }, 0.25),
+      { data: dy, shape: [x.length] }, { alpha: 0.25 }).data);
+    expect(at('relu')).toEqual([0, 0, 0, 2, 2, 2, 2, 0, 2, 2, 0]);
+    expect(at('relu6')).toEqual([0, 0, 0, 2, 2, 0, 0, 0, 2, 2, 0]);
+    expect(at('hardSigmoid')).toEqual([0.4, 0.4, 0.4, 0.4, 0, 0, 0, 0, 0, 0.4, 0].map(Math.fround));
+    expect(at('leakyRelu')).toEqual([0.5, 0.5, 0.5, 2, 2, 2, 2, 0.5, 2, 2, 0.5]);
+    expect(at('elu').slice(1, 3)).toEqual([0.5, 0.5]); // y + alpha at 0
+    expect(Number.isNaN(at('elu')[10]) && Number.isNaN(at('sigmoid')[10]) && Number.isNaN(at('silu')[10])).toBe(true);
+  });
+
+  it('the tape records activation gradients as one unaryGradF32 call each, equal to the kernel run directly', () => {
+    expect(getBackend().name).toBe('native');
+    const acts: [UnaryGradOp, (t: ReturnType<typeof tensor>) => ReturnType<typeof tensor>][] = [
+      ['relu', ew.relu], ['relu6', ew.relu6], ['leakyRelu', (t) => ew.leakyRelu(t, 0.3)], ['elu', (t) => ew.elu(t, 0.7)],
+      ['selu', ew.selu], ['hardSigmoid', ew.hardSigmoid], ['sigmoid', ew.sigmoid], ['tanh', ew.tanh],
+      ['softsign', ew.softsign], ['softplus', ew.softplus], ['logSigmoid', ew.logSigmoid], ['silu', ew.silu],
+    ];
+    const xv = Array.from(uniformF32(40, 8, -7, 7));
+    const gv = tensor(Array.from(uniformF32(40, 9, -2, 2)));
+    for (const [op, f] of acts) {
+      const x = tensor(xv).requireGrad();
+      const y = f(x);
+      const spy = vi.spyOn(addon, 'unaryGradF32');
+      const [dx] = gradients(y, [x], { gradient: gv });
+      expect(spy, op).toHaveBeenCalledTimes(1);
+      spy.mockRestore();
+      const alpha = op === 'leakyRelu' ? 0.3 : op === 'elu' ? 0.7 : undefined;
+      const want = native.unaryGrad(op, { data: x.data as Float32Array, shape: [40] }, { data: y.data as Float32Array, shape: [40] },
+        { data: gv.data as Float32Array, shape: [40] }, alpha === undefined ? {} : { alpha });
+      expectExact(dx.data, want.data, `${op} through the tape`);
+    }
+  });
+
+  it('unaryGrad without a kernel (gelu), on float64 or on shared memory runs on the reference', () => {
+    const x = { data: Float32Array.from([-1, 0, 2]), shape: [3] };
+    const dy = { data: Float32Array.from([1, 1, 1]), shape: [3] };
+    const y = forwardOf('gelu', x, undefined);
+    const spy = vi.spyOn(addon, 'unaryGradF32');
+    expectExact(native.unaryGrad('gelu', x, y, dy, {}).data, ref.unaryGrad('gelu', x, y, dy, {}).data, 'gelu');
+    const x64 = { data: Float64Array.from([-1, 0, 2]), shape: [3] };
+    const g64 = native.unaryGrad('relu', x64, x64, { data: Float64Array.from([3, 3, 3]), shape: [3] }, {});
+    expect(g64.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(g64.data)).toEqual([0, 0, 3]);
+    const shared = new Float32Array(new SharedArrayBuffer(12));
+    shared.set([5, 5, 5]);
+    expect(Array.from(native.unaryGrad('relu', x, x, { data: shared as unknown as Float32Array, shape: [3] }, {}).data)).toEqual([0, 0, 5]);
+    expect(spy).not.toHaveBeenCalled();
+    native.unaryGrad('relu', x, x, dy, {});
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
   });
 
   it('int32 unary and ops without a kernel run on the reference', () => {
@@ -375,6 +529,8 @@ function detached(n: number, Kind: typeof Float32Array | typeof Int32Array = Flo
 interface Entry { fn: string; nArgs: number; make: () => Args; arrays: [number, string][]; ints: [number, string][]; out: number }
 const ENTRIES: Entry[] = [
   { fn: 'unaryF32', nArgs: 4, make: () => [0, f32(6), f32(6, 7), 0.2], arrays: [[1, 'x'], [2, 'y']], ints: [], out: 2 },
+  { fn: 'unaryGradF32', nArgs: 6, make: () => [0, f32(6), f32(6), f32(6), f32(6, 7), 0.2],
+    arrays: [[1, 'x'], [2, 'y'], [3, 'dy'], [4, 'dx']], ints: [], out: 4 },
   { fn: 'reduceF32', nArgs: 6, make: () => [0, f32(24), f32(6, 7), 2, 4, 3], arrays: [[1, 'x'], [2, 'y']],
     ints: [[3, 'outer'], [4, 'len'], [5, 'inner']], out: 2 },
   { fn: 'softmaxF32', nArgs: 4, make: () => [f32(12), f32(12, 7), 3, 4], arrays: [[0, 'x'], [1, 'y']], ints: [[2, 'rows'], [3, 'cols']], out: 1 },
@@ -464,6 +620,32 @@ describe.skipIf(CHILD || !load.backend)('elementwise entries reject bad argument
     const x = Float32Array.from([-1, 4]);
     addon.unaryF32(addon.unaryOpCodes.sqrt!, x, x, 0);
     expect(Number.isNaN(x[0]) && x[1] === 2).toBe(true);
+  });
+
+  it('unaryGradF32: opCode and alpha are checked; dx may be x, y or dy itself but not straddle any', () => {
+    const CODES = '0 relu, 1 relu6, 2 leakyRelu, 3 elu, 4 selu, 5 hardSigmoid, 6 sigmoid, 7 tanh, 8 softsign, 9 softplus, 10 logSigmoid, 11 silu';
+    for (const bad of [-1, 12, 0.5, NaN]) {
+      expectError(() => addon.unaryGradF32(bad, f32(2), f32(2), f32(2), f32(2), 0), RangeError,
+        `unaryGradF32: argument 'opCode' must be an integer in [0, 11] (${CODES}), got ${bad}`);
+    }
+    expectError(() => call('unaryGradF32', ['relu', f32(2), f32(2), f32(2), f32(2), 0]), TypeError, `unaryGradF32: argument 'opCode' must be an integer in [0, 11] (${CODES}), got string`);
+    expectError(() => call('unaryGradF32', [2, f32(2), f32(2), f32(2), f32(2), null]), TypeError, "unaryGradF32: argument 'alpha' must be a number, got null");
+    for (const [pos, name] of [[2, 'y'], [3, 'dy']] as const) {
+      const buf = f32(8);
+      const args: Args = [0, f32(4), f32(4), f32(4), buf.subarray(4, 8), 0];
+      args[pos] = buf.subarray(2, 6);
+      expectError(() => call('unaryGradF32', args), RangeError, `unaryGradF32: argument 'dx' overlaps '${name}'; it may be that array itself or a separate one`);
+    }
+    for (const [pos, name] of [[2, 'y'], [3, 'dy']] as const) {
+      const args: Args = [0, f32(4), f32(4), f32(4), f32(4, 7), 0];
+      args[pos] = f32(3);
+      expectError(() => call('unaryGradF32', args), RangeError, `unaryGradF32: argument '${name}' has length 3 but x's length is 4`);
+      expect((args[4] as Float32Array).every((v) => v === 7), 'dx untouched').toBe(true);
+    }
+    const x = Float32Array.from([-1, 4]);
+    const g = Float32Array.from([3, 5]);
+    addon.unaryGradF32(addon.unaryGradOpCodes.relu!, x, x, g, g, 0);
+    expect(Array.from(g)).toEqual([0, 5]);
   });
 
   it('reduceF32: opCode is checked; y may not be x', () => {

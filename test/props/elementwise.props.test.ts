@@ -1,5 +1,5 @@
 /**
- * Properties: native unary, binary, compare, where, clip and cast against the reference, over random shapes
+ * Properties: native unary, unaryGrad, binary, compare, where, clip and cast against the reference, over random shapes
  * (lengths across every vector body and tail, broadcast forms), values (IEEE specials, ties, overflow) and
  * attributes.
  *
@@ -27,10 +27,25 @@
  * - atan2: 4 ulp(ref) + 4 eps32 * 2|ab|/(a^2+b^2) (the summed relative condition number, at most 1).
  * - squaredDifference: (a-b) rounded, then squared and rounded: 3 eps32 |ref| <= 3 ulp(ref).
  * An infinite result counts as +-2^128 (where float32 rounding overflows), so overflow one ulp early is one ulp.
+ *
+ * unaryGrad (dx = dy g(x, y)) admits a float32 evaluation of the reference's formula: with gabs the formula on
+ * absolute values of its terms and N the relative errors it carries (each float32 rounding and each constant
+ * rounded to float32 eps32, e = exp(-|x|) K = 8 eps32, a 4-ulp exp; s = 1/(1+e), t = e/(1+e) then
+ * K + 2, as |d log s / d log e| <= 1), forward error analysis gives
+ *   |got - ref| <= ulp(ref) + N eps32 |dy| gabs + N 2^-149 (1 + [exp ops] |dy| (1 + |x|))
+ * (ulp(ref): the reference's own rounding and the last one; the last term: roundings in the subnormal range,
+ * where e's is magnified by |dy| |dg/de| <= |dy| (1 + |x|)). relu and relu6 select dy: exact. Per op, gabs and N:
+ *   leakyRelu |alpha| (x <= 0), 2; elu |y| + |alpha|, 3; selu scale or |y| + scale alpha, 3; hardSigmoid 0.2, 2;
+ *   sigmoid |y| (1 + |y|), 3; tanh 1 + y^2, 3; softsign 1/(1+|x|)^2, 4; softplus s, K + 3;
+ *   logSigmoid t (sigmoid(-x), not 1 - s), K + 3; silu s (1 + |x|), K + 8 (1 - s in float32 is admitted: its
+ *   absolute error (K + 3) eps32, times |x|); gelu (no native kernel) Phi + |x| phi, K + 8.
+ * The x > 0 branches that return dy itself make gabs 1 there (error 0 <= the bound). Where dy is infinite the
+ * result is the reference's or NaN: a factor that is tiny but nonzero in double may be 0 in float32 (y + alpha
+ * at y = -alpha with alpha rounded, an e that underflowed float32 for |x| > 103), and Infinity * 0 is NaN.
  */
 import { describe, it } from 'vitest';
 
-import type { BinaryOp, CompareOp, DataArray, KTensor, UnaryOp } from '../../src/backends/backend.js';
+import type { BinaryOp, CompareOp, DataArray, KTensor, UnaryGradOp, UnaryOp } from '../../src/backends/backend.js';
 import { forEachBroadcast } from '../../src/backends/reference/elementwise.js';
 import { EPS32 } from '../helpers/close.js';
 import {
@@ -40,7 +55,7 @@ import {
   f32data, fc, fmt, i32data, lazy, lengthArb, seedArb, shapeArb, sizeOf, tf, ti,
 } from './arb.js';
 
-reportCoverage('elementwise', ['unary', 'binary', 'compare', 'where', 'clip', 'cast']);
+reportCoverage('elementwise', ['unary', 'unaryGrad', 'binary', 'compare', 'where', 'clip', 'cast']);
 
 // ------------------------------------------------------------------------------------------------
 // unary
@@ -110,6 +125,63 @@ const unaryCaseArb = fc.record({
   shape: fc.oneof(lengthArb.map((n) => [n]), shapeArb(0, 4, 2048)),
   scaleIdx: fc.nat(),
   alpha: fc.constantFrom(...ALPHAS),
+  specials: fc.boolean(),
+  seed: seedArb,
+});
+
+// ------------------------------------------------------------------------------------------------
+// unary gradients
+
+const SELU_SCALE = 1.0507009873554804934193349852946;
+const SELU_SCALE_ALPHA = SELU_SCALE * 1.6732632423543772848170429916717;
+const K_EXP = 8;
+const EXP_GRAD = new Set<UnaryGradOp>(['softplus', 'logSigmoid', 'silu', 'gelu']);
+const GRAD_OPS: UnaryGradOp[] = [
+  'relu', 'relu6', 'leakyRelu', 'elu', 'selu', 'hardSigmoid', 'sigmoid', 'tanh', 'softsign', 'softplus', 'logSigmoid', 'silu', 'gelu',
+];
+
+/** [gabs, N] of the header at one element. */
+function gradTerms(op: UnaryGradOp, x: number, y: number, alpha: number): [number, number] {
+  const sig = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+  switch (op) {
+    case 'leakyRelu': return [x > 0 ? 1 : Math.abs(alpha), 2];
+    case 'elu': return [x > 0 ? 1 : Math.abs(y) + Math.abs(alpha), 3];
+    case 'selu': return [x > 0 ? SELU_SCALE : Math.abs(y) + SELU_SCALE_ALPHA, 3];
+    case 'hardSigmoid': return [0.2, 2];
+    case 'sigmoid': return [Math.abs(y) * (1 + Math.abs(y)), 3];
+    case 'tanh': return [1 + y * y, 3];
+    case 'softsign': return [1 / ((1 + Math.abs(x)) * (1 + Math.abs(x))), 4];
+    case 'softplus': return [sig(x), K_EXP + 3];
+    case 'logSigmoid': return [sig(-x), K_EXP + 3];
+    case 'silu': return [sig(x) * (1 + Math.abs(x)), K_EXP + 8];
+    case 'gelu': return [0.5 * erfcAbs(x) + Math.abs(x) * 0.3989422804014327 * Math.exp(-0.5 * x * x), K_EXP + 8];
+    default: return [0, 0];
+  }
+}
+
+/** Phi(x) * 2 = erfc(-x/sqrt 2) from the reference's gelu: gelu(x) / (x / 2) away from 0, 1 at 0. */
+function erfcAbs(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x > 0 ? 2 : x < 0 ? 0 : 1;
+  const g = referenceBackend.unary('gelu', { data: Float64Array.of(x), shape: [1] }, {}).data[0];
+  return g / (0.5 * x);
+}
+
+function unaryGradTol(op: UnaryGradOp, x: Float32Array, y: Float32Array, dy: Float32Array, alpha: number): Tol {
+  if (op === 'relu' || op === 'relu6') return 'exact';
+  return (i, ref, got) => {
+    if (dy[i] === Infinity || dy[i] === -Infinity) return Object.is(got, ref) || Number.isNaN(got);
+    const [gabs, n] = gradTerms(op, x[i], y[i], alpha);
+    const g = Math.abs(dy[i]);
+    return ulp32(ref) + n * EPS32 * g * gabs + n * SUB32 * (1 + (EXP_GRAD.has(op) ? g * (1 + Math.abs(x[i])) : 0));
+  };
+}
+
+const unaryGradCaseArb = fc.record({
+  op: fc.constantFrom(...GRAD_OPS),
+  shape: fc.oneof(lengthArb.map((n) => [n]), shapeArb(0, 4, 2048)),
+  scale: fc.constantFrom(1e-3, 1, 3, 10, 100),
+  alpha: fc.constantFrom(...ALPHAS),
+  quantised: fc.boolean(),
   specials: fc.boolean(),
   seed: seedArb,
 });
@@ -246,6 +318,47 @@ describe('props: elementwise kernels, native vs reference', () => {
         });
       }),
       fcParams(300, 'unary'),
+    );
+  });
+
+  it('unaryGrad (float32): every activation gradient, kinks hit exactly, specials in x and dy', () => {
+    fc.assert(
+      fc.property(unaryGradCaseArb, ({ op, shape, scale, alpha, quantised, specials, seed }) => {
+        const n = sizeOf(shape);
+        const rate = specials ? 0.08 : 0;
+        // Quantised to quarters: x hits 0, 6 and +-2.5 exactly.
+        const x = tf(f32data(n, seed, { lo: -scale, hi: scale, specialRate: rate, quantum: quantised ? 4 : undefined }), shape);
+        const y = tf(referenceBackend.unary(op, x, { alpha }).data as Float32Array, shape);
+        const dy = tf(f32data(n, seed + 1, { lo: -4, hi: 4, specialRate: rate }), shape);
+        checkKernel({
+          kernel: 'unaryGrad',
+          what: `${op} x ${fmt(shape)} |x|<=${scale}${quantised ? ' quarters' : ''}${op === 'leakyRelu' || op === 'elu' ? ` alpha=${alpha}` : ''}${specials ? ' +specials' : ''}`,
+          run: (b) => ({ dx: b.unaryGrad(op, x, y, dy, { alpha }) }),
+          tol: unaryGradTol(op, x.data, y.data, dy.data, alpha),
+          inputs: [x, y, dy],
+        });
+      }),
+      fcParams(300, 'unaryGrad'),
+    );
+  });
+
+  it('unaryGrad: relu and relu6 gradients select dy bit for bit (kinks 0 and 6 get 0, NaN x gets 0)', () => {
+    fc.assert(
+      fc.property(lengthArb, seedArb, (n, seed) => {
+        const x = tf(f32data(n, seed, { lo: -8, hi: 8, quantum: 2, specialRate: 0.1, specials: [0, -0, 6, NaN] }), [n]);
+        const dy = tf(f32data(n, seed + 1, { specialRate: 0.1 }), [n]);
+        for (const op of ['relu', 'relu6'] as const) {
+          const out = checkKernel({ kernel: 'unaryGrad', what: `${op} [${n}] kinks`, run: (b) => ({ dx: b.unaryGrad(op, x, x, dy, {}) }), tol: 'exact', inputs: [x, dy] });
+          for (let i = 0; i < n; i++) {
+            const pass = x.data[i] > 0 && (op === 'relu' || x.data[i] < 6);
+            const want = pass ? dy.data[i] : 0;
+            if (!Object.is(out.dx.data[i], want) && !(Number.isNaN(want) && Number.isNaN(out.dx.data[i]))) {
+              throw new Error(`${op}'(${x.data[i]}) * ${dy.data[i]}: reference gives ${out.dx.data[i]}, expected ${want}`);
+            }
+          }
+        }
+      }),
+      fcParams(60, 'unaryGrad'),
     );
   });
 

@@ -5,13 +5,13 @@
  * arguments off by 2 eps). With NODEGRAD_PROPS_EMULATE=f32 the props suite runs these in place of the native
  * backend: every property must pass, which shows the derived tolerances admit legitimate float32
  * implementations. NODEGRAD_PROPS_EMULATE=mutant adds classic bugs (one-pass float32 variance, a relu that
- * turns NaN into 0, exp(x) - 1 for expm1, average pooling that counts padded pixels, softmax without the max
+ * turns NaN into 0, a relu gradient that passes dy at x = 0, exp(x) - 1 for expm1, average pooling that counts padded pixels, softmax without the max
  * shift): the properties they touch must fail. Never part of `npm test`; run by hand after changing a tolerance:
  *   NODEGRAD_PROPS_EMULATE=f32 npx vitest run --project default test/props
  */
 import { windowOutSize } from '../../src/backends/backend.js';
 import type {
-  Backend, BinaryOp, Conv2DAttrs, DataArray, FloatArray, ITensor, KTensor, MatMulAttrs, Pool2DAttrs, UnaryOp,
+  Backend, BinaryOp, Conv2DAttrs, DataArray, FloatArray, ITensor, KTensor, MatMulAttrs, Pool2DAttrs, UnaryGradOp, UnaryOp,
 } from '../../src/backends/backend.js';
 import { referenceBackend as R } from '../../src/backends/reference/index.js';
 import { forEachBroadcast } from '../../src/backends/reference/elementwise.js';
@@ -65,6 +65,40 @@ export function emulatedKernels(mutant: boolean): Partial<Backend> {
     const y = R.unary(op, { data: moved, shape: [moved.length] }, attrs).data;
     const out = f32(xd.length);
     for (let i = 0; i < xd.length; i++) out[i] = nudge(f(y[i]), i % 3 === 0 ? 2 : -2);
+    return { data: out as A, shape: [...x.shape] };
+  };
+
+  /** Activation gradients in float32 arithmetic, e = exp(-|x|) off by 3 ulp, silu with the naive 1 - s. */
+  const unaryGrad = <A extends FloatArray>(op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: { alpha?: number }): KTensor<A> => {
+    if (!(x.data instanceof Float32Array)) return R.unaryGrad(op, x, y, dy, attrs);
+    const a = f(attrs.alpha ?? 0);
+    const S = f(1.0507009873554805);
+    const SA = f(1.0507009873554805 * 1.6732632423543772);
+    const sig = (v: number, i: number): [number, number] => {
+      const e = nudge(f(Math.exp(-Math.abs(v))), i % 2 ? 3 : -3);
+      const r = f(1 / f(1 + e));
+      const q = f(e * r);
+      return v >= 0 ? [r, q] : [q, r];
+    };
+    const g = (i: number, v: number, w: number, d: number): number => {
+      switch (op) {
+        case 'relu': return (mutant ? v >= 0 : v > 0) ? d : 0;
+        case 'leakyRelu': return v > 0 ? d : f(a * d);
+        case 'elu': return v > 0 ? d : f(d * f(w + a));
+        case 'selu': return v > 0 ? f(d * S) : f(d * f(w + SA));
+        case 'hardSigmoid': return v > -2.5 && v < 2.5 ? f(d * f(0.2)) : 0;
+        case 'sigmoid': return f(d * f(w * f(1 - w)));
+        case 'tanh': return f(d * f(1 - f(w * w)));
+        case 'softsign': { const b = f(1 + Math.abs(v)); return f(f(d / b) / b); }
+        case 'softplus': return f(d * sig(v, i)[0]);
+        case 'logSigmoid': return f(d * sig(v, i)[1]);
+        case 'silu': { const s = sig(v, i)[0]; return f(d * f(s * f(1 + f(v * f(1 - s))))); }
+        default: return NaN;
+      }
+    };
+    if (op === 'relu6' || op === 'gelu') return R.unaryGrad(op, x, y, dy, attrs);
+    const out = f32(x.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = g(i, x.data[i], y.data[i], dy.data[i]);
     return { data: out as A, shape: [...x.shape] };
   };
 
@@ -453,7 +487,7 @@ export function emulatedKernels(mutant: boolean): Partial<Backend> {
   };
 
   return {
-    unary, binary, reduce, matmul,
+    unary, unaryGrad, binary, reduce, matmul,
     softmax: (x, axis) => softmaxImpl(x, axis, false),
     logSoftmax: (x, axis) => softmaxImpl(x, axis, true),
     softmaxCrossEntropy, softmaxCrossEntropyBackward,

@@ -8,6 +8,14 @@
  * 2 over float32 inputs sampled across the whole range); neg, abs, square, sqrt, relu, leakyRelu exact (leakyRelu
  * multiplies in double, as the reference). Asserted in test/native/eltwise.test.ts.
  *
+ * Unary gradients (ng_f32_unary_grad_*): every path widens x, y and dy to double, computes the reference's
+ * formula there in the reference's order and rounds once, so relu, relu6, leakyRelu, elu, selu, hardSigmoid,
+ * sigmoid, tanh and softsign are bit-identical to the reference on every path. softplus, logSigmoid and silu
+ * need e = exp(-|x|): the SIMD paths take it from the float32 exp polynomial (within 2 ulp), the ref path from
+ * libm in double; sigmoid(x) and sigmoid(-x) are then 1/(1+e) and e/(1+e) in double, so the only error is e's
+ * (bound derived and asserted in test/native/eltwise.test.ts). Where e underflows float32 (|x| > 103) it is 0 on
+ * the SIMD paths, so an infinite dy there gives NaN (Infinity * 0) where the reference gives +-Infinity.
+ *
  * Tiles: x64 = 4 x 16 lanes (AVX-512), x32 = 4 x 8 (AVX2), x16 = 4 x 4 (NEON), x1 = plain loops.
  */
 #ifndef NODEGRAD_ELTWISE_H
@@ -35,6 +43,27 @@ typedef enum ng_unary_op {
   NG_UNARY_OP_COUNT = 11
 } ng_unary_op;
 
+/*
+ * Unary gradient op codes (unaryGradF32, exported as unaryGradOpCodes): dx = dy * f'(x) from x, y = f(x) and dy,
+ * as src/backends/reference/elementwise.ts defines them (subgradient 0 at relu/relu6/hardSigmoid kinks, the
+ * x <= 0 branch of leakyRelu/elu/selu at 0; a NaN x fails every comparison).
+ */
+typedef enum ng_unary_grad_op {
+  NG_UNARY_GRAD_RELU = 0,         /* x > 0 ? dy : 0 */
+  NG_UNARY_GRAD_RELU6 = 1,        /* 0 < x < 6 ? dy : 0 */
+  NG_UNARY_GRAD_LEAKY_RELU = 2,   /* x > 0 ? dy : alpha dy */
+  NG_UNARY_GRAD_ELU = 3,          /* x > 0 ? dy : dy (y + alpha) */
+  NG_UNARY_GRAD_SELU = 4,         /* x > 0 ? scale dy : dy (y + scale alpha) */
+  NG_UNARY_GRAD_HARD_SIGMOID = 5, /* -2.5 < x < 2.5 ? 0.2 dy : 0 */
+  NG_UNARY_GRAD_SIGMOID = 6,      /* dy (y (1 - y)) */
+  NG_UNARY_GRAD_TANH = 7,         /* dy (1 - y y) */
+  NG_UNARY_GRAD_SOFTSIGN = 8,     /* dy / ((1 + |x|) (1 + |x|)) */
+  NG_UNARY_GRAD_SOFTPLUS = 9,     /* dy sigmoid(x) */
+  NG_UNARY_GRAD_LOG_SIGMOID = 10, /* dy sigmoid(-x) */
+  NG_UNARY_GRAD_SILU = 11,        /* dy (sigmoid(x) (1 + x sigmoid(-x))) */
+  NG_UNARY_GRAD_OP_COUNT = 12
+} ng_unary_grad_op;
+
 /* Reduction op codes (reduceF32). */
 typedef enum ng_reduce_op {
   NG_REDUCE_SUM = 0,
@@ -46,6 +75,9 @@ typedef enum ng_reduce_op {
 
 /* y[i] = op(x[i]) for i < n; y may be x itself. alpha: the leakyRelu slope or the elu alpha (double, as given). */
 typedef void (*ng_f32_unary_fn)(int op, const float* x, float* y, size_t n, double alpha);
+/* dx[i] = dy[i] * op'(x[i]) (ng_unary_grad_op) using y[i] = op(x[i]); dx may be x, y or dy itself. alpha as unary's. */
+typedef void (*ng_f32_unary_grad_fn)(int op, const float* x, const float* y, const float* dy, float* dx, size_t n,
+                                     double alpha);
 /* y[i] = exp(x[i] - shift) (the SIMD paths subtract in float); returns the sum of those values in double. y may be NULL. */
 typedef double (*ng_f32_expsum_fn)(const float* x, float* y, size_t n, float shift);
 /* y[i] = (x[i] - a) - b; y may be x itself. */
@@ -61,6 +93,8 @@ typedef float (*ng_f32_max_fn)(const float* x, size_t n, int is_min);
 
 #define NG_ELTWISE_KERNELS(ISA, T)                                                                   \
   void ng_f32_unary_##T##_##ISA(int op, const float* x, float* y, size_t n, double alpha);           \
+  void ng_f32_unary_grad_##T##_##ISA(int op, const float* x, const float* y, const float* dy, float* dx, \
+                                     size_t n, double alpha);                                        \
   double ng_f32_expsum_##T##_##ISA(const float* x, float* y, size_t n, float shift);                 \
   void ng_f32_sub2_##T##_##ISA(const float* x, float* y, size_t n, float a, float b);                \
   void ng_f32_colsum_##T##_##ISA(const float* x, size_t ld, size_t rows, size_t cols, double* acc);  \
@@ -89,6 +123,8 @@ typedef struct ng_eltwise_kernels {
   ng_f32_max_fn max;
   const char* unary_name;
   const char* reduce_name; /* the colsum kernel's name */
+  ng_f32_unary_grad_fn unary_grad;
+  const char* unary_grad_name;
 } ng_eltwise_kernels;
 
 const ng_eltwise_kernels* ng_eltwise_kernels_get(void);

@@ -3,7 +3,8 @@
  * maskstore tail). Same Cephes polynomials and reductions as the AVX-512 kernel (see its header), with two
  * differences where AVX2 lacks an instruction: exp scales by 2^n as 2^(n/2) * 2^(n - n/2) (both factors
  * normal, one rounding into the subnormal range), and log reads the exponent from the bits after scaling
- * subnormals by 2^23. Accuracy bounds are the AVX-512 kernel's (test/native/eltwise.test.ts).
+ * subnormals by 2^23. Accuracy bounds are the AVX-512 kernel's (test/native/eltwise.test.ts). Gradients
+ * (ng_f32_unary_grad_x32_avx2) as the AVX-512 kernel's, on 4-lane double halves.
  * Built only into nodegrad_avx2; plain loops, intrinsics and static helpers only (see kernels.h).
  */
 #include <immintrin.h>
@@ -169,6 +170,128 @@ extern "C" void ng_f32_unary_x32_avx2(int op, const float* x, float* y, size_t n
     default: break;  // the addon rejects other codes before calling
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Unary gradients: dx = g op'(x) on 4-lane double halves (x, y, g widened exactly; a = alpha), one rounding back.
+
+static const double kSeluScale = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlpha = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+NG_FORCE_INLINE __m256d pd1(double v) { return _mm256_set1_pd(v); }
+NG_FORCE_INLINE __m256d pd_gt0(__m256d x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ); }
+
+// blendv(a, b, m) takes b where m is set: "x > 0 ? b : a".
+NG_FORCE_INLINE __m256d leaky_pd(__m256d x, __m256d, __m256d g, __m256d a) {
+  return _mm256_blendv_pd(_mm256_mul_pd(a, g), g, pd_gt0(x));
+}
+NG_FORCE_INLINE __m256d elu_pd(__m256d x, __m256d y, __m256d g, __m256d a) {
+  return _mm256_blendv_pd(_mm256_mul_pd(g, _mm256_add_pd(y, a)), g, pd_gt0(x));
+}
+NG_FORCE_INLINE __m256d selu_pd(__m256d x, __m256d y, __m256d g, __m256d) {
+  return _mm256_blendv_pd(_mm256_mul_pd(g, _mm256_add_pd(y, pd1(kSeluScaleAlpha))), _mm256_mul_pd(g, pd1(kSeluScale)),
+                          pd_gt0(x));
+}
+NG_FORCE_INLINE __m256d hard_sigmoid_pd(__m256d x, __m256d, __m256d g, __m256d) {
+  const __m256d band = _mm256_and_pd(_mm256_cmp_pd(x, pd1(-2.5), _CMP_GT_OQ), _mm256_cmp_pd(x, pd1(2.5), _CMP_LT_OQ));
+  return _mm256_and_pd(band, _mm256_mul_pd(g, pd1(0.2)));  // +0 outside the band
+}
+NG_FORCE_INLINE __m256d sigmoid_grad_pd(__m256d, __m256d y, __m256d g, __m256d) {
+  return _mm256_mul_pd(g, _mm256_mul_pd(y, _mm256_sub_pd(pd1(1.0), y)));
+}
+NG_FORCE_INLINE __m256d tanh_grad_pd(__m256d, __m256d y, __m256d g, __m256d) {
+  return _mm256_mul_pd(g, _mm256_sub_pd(pd1(1.0), _mm256_mul_pd(y, y)));
+}
+NG_FORCE_INLINE __m256d softsign_grad_pd(__m256d x, __m256d, __m256d g, __m256d) {
+  const __m256d d = _mm256_add_pd(pd1(1.0), _mm256_andnot_pd(pd1(-0.0), x));
+  return _mm256_div_pd(g, _mm256_mul_pd(d, d));
+}
+// e = exp(-|x|) arrives in the y slot: *s = sigmoid(x), *t = sigmoid(-x).
+NG_FORCE_INLINE void sigmoid_pair_pd(__m256d x, __m256d e, __m256d* s, __m256d* t) {
+  const __m256d r = _mm256_div_pd(pd1(1.0), _mm256_add_pd(pd1(1.0), e));
+  const __m256d q = _mm256_mul_pd(e, r);
+  const __m256d pos = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GE_OQ);
+  *s = _mm256_blendv_pd(q, r, pos);
+  *t = _mm256_blendv_pd(r, q, pos);
+}
+NG_FORCE_INLINE __m256d softplus_grad_pd(__m256d x, __m256d e, __m256d g, __m256d) {
+  __m256d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm256_mul_pd(g, s);
+}
+NG_FORCE_INLINE __m256d log_sigmoid_grad_pd(__m256d x, __m256d e, __m256d g, __m256d) {
+  __m256d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm256_mul_pd(g, t);
+}
+NG_FORCE_INLINE __m256d silu_grad_pd(__m256d x, __m256d e, __m256d g, __m256d) {
+  __m256d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm256_mul_pd(g, _mm256_mul_pd(s, _mm256_add_pd(pd1(1.0), _mm256_mul_pd(x, t))));
+}
+
+// FN on both double halves of 8-lane float vectors, joined with one rounding.
+#define NG_PD2(FN, X, Y, G) join_ps(FN(lo_pd(X), lo_pd(Y), lo_pd(G), a), FN(hi_pd(X), hi_pd(Y), hi_pd(G), a))
+// exp(-|x|): the sign bit set (NaN stays NaN).
+#define NG_EXP_NEG_ABS(X) exp_ps(_mm256_or_ps((X), set1(-0.0f)))
+
+// One static loop per gradient: 8-lane body, maskload / maskstore tail; vx, vy, vg the inputs, a the alpha.
+#define NG_AVX2_GRAD(NAME, EXPR)                                                                        \
+  static void NAME(const float* x, const float* y, const float* dy, float* dx, size_t n, __m256d a) {   \
+    (void)a;                                                                                            \
+    size_t i = 0;                                                                                       \
+    for (; i + 8 <= n; i += 8) {                                                                        \
+      const __m256 vx = _mm256_loadu_ps(x + i), vy = _mm256_loadu_ps(y + i), vg = _mm256_loadu_ps(dy + i); \
+      (void)vy;                                                                                         \
+      _mm256_storeu_ps(dx + i, (EXPR));                                                                 \
+    }                                                                                                   \
+    if (i < n) {                                                                                        \
+      const __m256i k = first_lanes(n - i);                                                             \
+      const __m256 vx = _mm256_maskload_ps(x + i, k), vy = _mm256_maskload_ps(y + i, k);                \
+      const __m256 vg = _mm256_maskload_ps(dy + i, k);                                                  \
+      (void)vy;                                                                                         \
+      _mm256_maskstore_ps(dx + i, k, (EXPR));                                                           \
+    }                                                                                                   \
+  }
+
+// relu and relu6 select dy itself (+0 elsewhere): no arithmetic, so no widening.
+NG_AVX2_GRAD(relu_grad_loop, _mm256_and_ps(_mm256_cmp_ps(vx, _mm256_setzero_ps(), _CMP_GT_OQ), vg))
+NG_AVX2_GRAD(relu6_grad_loop, _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(vx, _mm256_setzero_ps(), _CMP_GT_OQ),
+                                                          _mm256_cmp_ps(vx, set1(6.0f), _CMP_LT_OQ)),
+                                            vg))
+NG_AVX2_GRAD(leaky_grad_loop, NG_PD2(leaky_pd, vx, vy, vg))
+NG_AVX2_GRAD(elu_grad_loop, NG_PD2(elu_pd, vx, vy, vg))
+NG_AVX2_GRAD(selu_grad_loop, NG_PD2(selu_pd, vx, vy, vg))
+NG_AVX2_GRAD(hard_sigmoid_grad_loop, NG_PD2(hard_sigmoid_pd, vx, vy, vg))
+NG_AVX2_GRAD(sigmoid_grad_loop, NG_PD2(sigmoid_grad_pd, vx, vy, vg))
+NG_AVX2_GRAD(tanh_grad_loop, NG_PD2(tanh_grad_pd, vx, vy, vg))
+NG_AVX2_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
+NG_AVX2_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_AVX2_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_AVX2_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+
+extern "C" void ng_f32_unary_grad_x32_avx2(int op, const float* x, const float* y, const float* dy, float* dx,
+                                           size_t n, double alpha) {
+  const __m256d a = _mm256_set1_pd(alpha);
+  switch (op) {
+    case NG_UNARY_GRAD_RELU: relu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_RELU6: relu6_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LEAKY_RELU: leaky_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_ELU: elu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SELU: selu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_HARD_SIGMOID: hard_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SIGMOID: sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_TANH: tanh_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTSIGN: softsign_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    default: break;  // the addon rejects other codes before calling
+  }
+}
+
+#undef NG_PD2
+#undef NG_EXP_NEG_ABS
+#undef NG_AVX2_GRAD
 
 extern "C" double ng_f32_expsum_x32_avx2(const float* x, float* y, size_t n, float shift) {
   const __m256 s = set1(shift);

@@ -12,6 +12,9 @@
  *   leakyRelu and elu multiply by alpha in double, as the reference does.
  * Measured against the reference (libm in double, rounded once) in test/native/eltwise.test.ts: exp, log within
  * 2 ulp; sigmoid, tanh, elu within 4 ulp; the other ops are exact.
+ * Gradients (ng_f32_unary_grad_x64_avx512): x, y and dy widened to two 8-lane double halves, the reference's
+ * formula evaluated there in its order, one rounding back (bit-identical); softplus, logSigmoid and silu take
+ * e = exp(-|x|) from exp_ps, then sigmoid(+-x) = 1/(1+e), e/(1+e) in double.
  * Built only into nodegrad_avx512; plain loops, intrinsics and static helpers only (see kernels.h).
  */
 #include <immintrin.h>
@@ -175,6 +178,128 @@ extern "C" void ng_f32_unary_x64_avx512(int op, const float* x, float* y, size_t
     default: break;  // the addon rejects other codes before calling
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Unary gradients: dx = g op'(x) on 8-lane double halves (x, y, g widened exactly; a = alpha), one rounding back.
+
+static const double kSeluScale = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlpha = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+NG_FORCE_INLINE __m512d pd1(double v) { return _mm512_set1_pd(v); }
+NG_FORCE_INLINE __mmask8 pd_gt0(__m512d x) { return _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ); }
+
+// mask_blend(k, a, b) takes b where k is set: "x > 0 ? b : a".
+NG_FORCE_INLINE __m512d leaky_pd(__m512d x, __m512d, __m512d g, __m512d a) {
+  return _mm512_mask_blend_pd(pd_gt0(x), _mm512_mul_pd(a, g), g);
+}
+NG_FORCE_INLINE __m512d elu_pd(__m512d x, __m512d y, __m512d g, __m512d a) {
+  return _mm512_mask_blend_pd(pd_gt0(x), _mm512_mul_pd(g, _mm512_add_pd(y, a)), g);
+}
+NG_FORCE_INLINE __m512d selu_pd(__m512d x, __m512d y, __m512d g, __m512d) {
+  return _mm512_mask_blend_pd(pd_gt0(x), _mm512_mul_pd(g, _mm512_add_pd(y, pd1(kSeluScaleAlpha))),
+                              _mm512_mul_pd(g, pd1(kSeluScale)));
+}
+NG_FORCE_INLINE __m512d hard_sigmoid_pd(__m512d x, __m512d, __m512d g, __m512d) {
+  const __mmask8 band = _mm512_cmp_pd_mask(x, pd1(-2.5), _CMP_GT_OQ) & _mm512_cmp_pd_mask(x, pd1(2.5), _CMP_LT_OQ);
+  return _mm512_maskz_mov_pd(band, _mm512_mul_pd(g, pd1(0.2)));  // +0 outside the band
+}
+NG_FORCE_INLINE __m512d sigmoid_grad_pd(__m512d, __m512d y, __m512d g, __m512d) {
+  return _mm512_mul_pd(g, _mm512_mul_pd(y, _mm512_sub_pd(pd1(1.0), y)));
+}
+NG_FORCE_INLINE __m512d tanh_grad_pd(__m512d, __m512d y, __m512d g, __m512d) {
+  return _mm512_mul_pd(g, _mm512_sub_pd(pd1(1.0), _mm512_mul_pd(y, y)));
+}
+NG_FORCE_INLINE __m512d softsign_grad_pd(__m512d x, __m512d, __m512d g, __m512d) {
+  const __m512d d = _mm512_add_pd(pd1(1.0), _mm512_abs_pd(x));
+  return _mm512_div_pd(g, _mm512_mul_pd(d, d));
+}
+// e = exp(-|x|) arrives in the y slot: *s = sigmoid(x), *t = sigmoid(-x).
+NG_FORCE_INLINE void sigmoid_pair_pd(__m512d x, __m512d e, __m512d* s, __m512d* t) {
+  const __m512d r = _mm512_div_pd(pd1(1.0), _mm512_add_pd(pd1(1.0), e));
+  const __m512d q = _mm512_mul_pd(e, r);
+  const __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ);
+  *s = _mm512_mask_blend_pd(pos, q, r);
+  *t = _mm512_mask_blend_pd(pos, r, q);
+}
+NG_FORCE_INLINE __m512d softplus_grad_pd(__m512d x, __m512d e, __m512d g, __m512d) {
+  __m512d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm512_mul_pd(g, s);
+}
+NG_FORCE_INLINE __m512d log_sigmoid_grad_pd(__m512d x, __m512d e, __m512d g, __m512d) {
+  __m512d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm512_mul_pd(g, t);
+}
+NG_FORCE_INLINE __m512d silu_grad_pd(__m512d x, __m512d e, __m512d g, __m512d) {
+  __m512d s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return _mm512_mul_pd(g, _mm512_mul_pd(s, _mm512_add_pd(pd1(1.0), _mm512_mul_pd(x, t))));
+}
+
+// FN on both double halves of 16-lane float vectors, joined with one rounding.
+#define NG_PD2(FN, X, Y, G) join_ps(FN(lo_pd(X), lo_pd(Y), lo_pd(G), a), FN(hi_pd(X), hi_pd(Y), hi_pd(G), a))
+// exp(-|x|): the sign bit set (NaN stays NaN).
+#define NG_EXP_NEG_ABS(X) exp_ps(_mm512_or_ps((X), set1(-0.0f)))
+
+// One static loop per gradient: 16-lane body, masked tail; vx, vy, vg the inputs, a the alpha in double.
+#define NG_AVX512_GRAD(NAME, EXPR)                                                                      \
+  static void NAME(const float* x, const float* y, const float* dy, float* dx, size_t n, __m512d a) {   \
+    (void)a;                                                                                            \
+    size_t i = 0;                                                                                       \
+    for (; i + 16 <= n; i += 16) {                                                                      \
+      const __m512 vx = _mm512_loadu_ps(x + i), vy = _mm512_loadu_ps(y + i), vg = _mm512_loadu_ps(dy + i); \
+      (void)vy;                                                                                         \
+      _mm512_storeu_ps(dx + i, (EXPR));                                                                 \
+    }                                                                                                   \
+    if (i < n) {                                                                                        \
+      const __mmask16 k = tail_mask(n - i);                                                             \
+      const __m512 vx = _mm512_maskz_loadu_ps(k, x + i), vy = _mm512_maskz_loadu_ps(k, y + i);          \
+      const __m512 vg = _mm512_maskz_loadu_ps(k, dy + i);                                               \
+      (void)vy;                                                                                         \
+      _mm512_mask_storeu_ps(dx + i, k, (EXPR));                                                         \
+    }                                                                                                   \
+  }
+
+// relu and relu6 select dy itself (+0 elsewhere): no arithmetic, so no widening.
+NG_AVX512_GRAD(relu_grad_loop, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(vx, _mm512_setzero_ps(), _CMP_GT_OQ), vg))
+NG_AVX512_GRAD(relu6_grad_loop, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(vx, _mm512_setzero_ps(), _CMP_GT_OQ) &
+                                                        _mm512_cmp_ps_mask(vx, set1(6.0f), _CMP_LT_OQ),
+                                                    vg))
+NG_AVX512_GRAD(leaky_grad_loop, NG_PD2(leaky_pd, vx, vy, vg))
+NG_AVX512_GRAD(elu_grad_loop, NG_PD2(elu_pd, vx, vy, vg))
+NG_AVX512_GRAD(selu_grad_loop, NG_PD2(selu_pd, vx, vy, vg))
+NG_AVX512_GRAD(hard_sigmoid_grad_loop, NG_PD2(hard_sigmoid_pd, vx, vy, vg))
+NG_AVX512_GRAD(sigmoid_grad_loop, NG_PD2(sigmoid_grad_pd, vx, vy, vg))
+NG_AVX512_GRAD(tanh_grad_loop, NG_PD2(tanh_grad_pd, vx, vy, vg))
+NG_AVX512_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
+NG_AVX512_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_AVX512_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_AVX512_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+
+extern "C" void ng_f32_unary_grad_x64_avx512(int op, const float* x, const float* y, const float* dy, float* dx,
+                                             size_t n, double alpha) {
+  const __m512d a = _mm512_set1_pd(alpha);
+  switch (op) {
+    case NG_UNARY_GRAD_RELU: relu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_RELU6: relu6_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LEAKY_RELU: leaky_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_ELU: elu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SELU: selu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_HARD_SIGMOID: hard_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SIGMOID: sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_TANH: tanh_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTSIGN: softsign_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    default: break;  // the addon rejects other codes before calling
+  }
+}
+
+#undef NG_PD2
+#undef NG_EXP_NEG_ABS
+#undef NG_AVX512_GRAD
 
 extern "C" double ng_f32_expsum_x64_avx512(const float* x, float* y, size_t n, float shift) {
   const __m512 s = set1(shift);

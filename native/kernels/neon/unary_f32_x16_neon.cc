@@ -2,7 +2,8 @@
  * Unary maths and the exp-sum / shift steps of softmax for AArch64 NEON (4-lane vectors, then a 1-3 lane tail
  * through a padded buffer). Same Cephes polynomials and reductions as the AVX2 kernel (see its header and the
  * AVX-512 one's): exp scales by 2^(n/2) * 2^(n - n/2), log reads the exponent from the bits after scaling
- * subnormals by 2^23. FMAX keeps NaN and orders -0 < +0, so relu is a plain vmaxq_f32.
+ * subnormals by 2^23. FMAX keeps NaN and orders -0 < +0, so relu is a plain vmaxq_f32. Gradients
+ * (ng_f32_unary_grad_x16_neon) as the AVX-512 kernel's, on 2-lane double halves.
  * Plain loops, intrinsics and static helpers only (see kernels.h).
  */
 #include <arm_neon.h>
@@ -162,6 +163,136 @@ extern "C" void ng_f32_unary_x16_neon(int op, const float* x, float* y, size_t n
     default: break;  // the addon rejects other codes before calling
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Unary gradients: dx = g op'(x) on 2-lane double halves (x, y, g widened exactly; a = alpha), one rounding back.
+
+static const double kSeluScale = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlpha = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+NG_FORCE_INLINE float64x2_t pd1(double v) { return vdupq_n_f64(v); }
+NG_FORCE_INLINE uint64x2_t pd_gt0(float64x2_t x) { return vcgtq_f64(x, vdupq_n_f64(0.0)); }
+NG_FORCE_INLINE float32x4_t join_ps(float64x2_t lo, float64x2_t hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+
+// vbslq_f64(m, b, a) takes b where m is set: "x > 0 ? b : a".
+NG_FORCE_INLINE float64x2_t leaky_pd(float64x2_t x, float64x2_t, float64x2_t g, float64x2_t a) {
+  return vbslq_f64(pd_gt0(x), g, vmulq_f64(a, g));
+}
+NG_FORCE_INLINE float64x2_t elu_pd(float64x2_t x, float64x2_t y, float64x2_t g, float64x2_t a) {
+  return vbslq_f64(pd_gt0(x), g, vmulq_f64(g, vaddq_f64(y, a)));
+}
+NG_FORCE_INLINE float64x2_t selu_pd(float64x2_t x, float64x2_t y, float64x2_t g, float64x2_t) {
+  return vbslq_f64(pd_gt0(x), vmulq_f64(g, pd1(kSeluScale)), vmulq_f64(g, vaddq_f64(y, pd1(kSeluScaleAlpha))));
+}
+NG_FORCE_INLINE float64x2_t hard_sigmoid_pd(float64x2_t x, float64x2_t, float64x2_t g, float64x2_t) {
+  const uint64x2_t band = vandq_u64(vcgtq_f64(x, pd1(-2.5)), vcltq_f64(x, pd1(2.5)));
+  // +0 outside the band
+  return vreinterpretq_f64_u64(vandq_u64(band, vreinterpretq_u64_f64(vmulq_f64(g, pd1(0.2)))));
+}
+NG_FORCE_INLINE float64x2_t sigmoid_grad_pd(float64x2_t, float64x2_t y, float64x2_t g, float64x2_t) {
+  return vmulq_f64(g, vmulq_f64(y, vsubq_f64(pd1(1.0), y)));
+}
+NG_FORCE_INLINE float64x2_t tanh_grad_pd(float64x2_t, float64x2_t y, float64x2_t g, float64x2_t) {
+  return vmulq_f64(g, vsubq_f64(pd1(1.0), vmulq_f64(y, y)));
+}
+NG_FORCE_INLINE float64x2_t softsign_grad_pd(float64x2_t x, float64x2_t, float64x2_t g, float64x2_t) {
+  const float64x2_t d = vaddq_f64(pd1(1.0), vabsq_f64(x));
+  return vdivq_f64(g, vmulq_f64(d, d));
+}
+// e = exp(-|x|) arrives in the y slot: *s = sigmoid(x), *t = sigmoid(-x).
+NG_FORCE_INLINE void sigmoid_pair_pd(float64x2_t x, float64x2_t e, float64x2_t* s, float64x2_t* t) {
+  const float64x2_t r = vdivq_f64(pd1(1.0), vaddq_f64(pd1(1.0), e));
+  const float64x2_t q = vmulq_f64(e, r);
+  const uint64x2_t pos = vcgeq_f64(x, pd1(0.0));
+  *s = vbslq_f64(pos, r, q);
+  *t = vbslq_f64(pos, q, r);
+}
+NG_FORCE_INLINE float64x2_t softplus_grad_pd(float64x2_t x, float64x2_t e, float64x2_t g, float64x2_t) {
+  float64x2_t s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return vmulq_f64(g, s);
+}
+NG_FORCE_INLINE float64x2_t log_sigmoid_grad_pd(float64x2_t x, float64x2_t e, float64x2_t g, float64x2_t) {
+  float64x2_t s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return vmulq_f64(g, t);
+}
+NG_FORCE_INLINE float64x2_t silu_grad_pd(float64x2_t x, float64x2_t e, float64x2_t g, float64x2_t) {
+  float64x2_t s, t;
+  sigmoid_pair_pd(x, e, &s, &t);
+  return vmulq_f64(g, vmulq_f64(s, vaddq_f64(pd1(1.0), vmulq_f64(x, t))));
+}
+
+// FN on both double halves of 4-lane float vectors, joined with one rounding.
+#define NG_PD2(FN, X, Y, G) join_ps(FN(lo_pd(X), lo_pd(Y), lo_pd(G), a), FN(hi_pd(X), hi_pd(Y), hi_pd(G), a))
+// exp(-|x|) (NaN stays NaN).
+#define NG_EXP_NEG_ABS(X) exp_ps(vnegq_f32(vabsq_f32(X)))
+
+// One static loop per gradient: 4-lane body, a 1-3 lane tail through padded buffers; a the alpha in double.
+#define NG_NEON_GRAD(NAME, EXPR)                                                                        \
+  static void NAME(const float* x, const float* y, const float* dy, float* dx, size_t n, float64x2_t a) { \
+    (void)a;                                                                                            \
+    size_t i = 0;                                                                                       \
+    for (; i + 4 <= n; i += 4) {                                                                        \
+      const float32x4_t vx = vld1q_f32(x + i), vy = vld1q_f32(y + i), vg = vld1q_f32(dy + i);           \
+      (void)vy;                                                                                         \
+      vst1q_f32(dx + i, (EXPR));                                                                        \
+    }                                                                                                   \
+    if (i < n) {                                                                                        \
+      float tx[4] = {0.0f, 0.0f, 0.0f, 0.0f}, ty[4] = {0.0f, 0.0f, 0.0f, 0.0f}, tg[4] = {0.0f, 0.0f, 0.0f, 0.0f}; \
+      for (size_t j = i; j < n; ++j) {                                                                  \
+        tx[j - i] = x[j];                                                                               \
+        ty[j - i] = y[j];                                                                               \
+        tg[j - i] = dy[j];                                                                              \
+      }                                                                                                 \
+      const float32x4_t vx = vld1q_f32(tx), vy = vld1q_f32(ty), vg = vld1q_f32(tg);                     \
+      (void)vy;                                                                                         \
+      vst1q_f32(tx, (EXPR));                                                                            \
+      for (size_t j = i; j < n; ++j) dx[j] = tx[j - i];                                                 \
+    }                                                                                                   \
+  }
+
+NG_FORCE_INLINE float32x4_t select_ps(uint32x4_t m, float32x4_t v) {
+  return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(v)));  // v where m, +0 elsewhere
+}
+
+// relu and relu6 select dy itself (+0 elsewhere): no arithmetic, so no widening.
+NG_NEON_GRAD(relu_grad_loop, select_ps(vcgtq_f32(vx, dup(0.0f)), vg))
+NG_NEON_GRAD(relu6_grad_loop, select_ps(vandq_u32(vcgtq_f32(vx, dup(0.0f)), vcltq_f32(vx, dup(6.0f))), vg))
+NG_NEON_GRAD(leaky_grad_loop, NG_PD2(leaky_pd, vx, vy, vg))
+NG_NEON_GRAD(elu_grad_loop, NG_PD2(elu_pd, vx, vy, vg))
+NG_NEON_GRAD(selu_grad_loop, NG_PD2(selu_pd, vx, vy, vg))
+NG_NEON_GRAD(hard_sigmoid_grad_loop, NG_PD2(hard_sigmoid_pd, vx, vy, vg))
+NG_NEON_GRAD(sigmoid_grad_loop, NG_PD2(sigmoid_grad_pd, vx, vy, vg))
+NG_NEON_GRAD(tanh_grad_loop, NG_PD2(tanh_grad_pd, vx, vy, vg))
+NG_NEON_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
+NG_NEON_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_NEON_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+NG_NEON_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+
+extern "C" void ng_f32_unary_grad_x16_neon(int op, const float* x, const float* y, const float* dy, float* dx,
+                                           size_t n, double alpha) {
+  const float64x2_t a = vdupq_n_f64(alpha);
+  switch (op) {
+    case NG_UNARY_GRAD_RELU: relu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_RELU6: relu6_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LEAKY_RELU: leaky_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_ELU: elu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SELU: selu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_HARD_SIGMOID: hard_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SIGMOID: sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_TANH: tanh_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTSIGN: softsign_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    default: break;  // the addon rejects other codes before calling
+  }
+}
+
+#undef NG_PD2
+#undef NG_EXP_NEG_ABS
+#undef NG_NEON_GRAD
 
 extern "C" double ng_f32_expsum_x16_neon(const float* x, float* y, size_t n, float shift) {
   const float32x4_t s = dup(shift);

@@ -1,7 +1,7 @@
 /*
- * Unary maths and the exp-sum / shift steps of softmax, plain loops (tile x1). Every op is computed in double
- * with libm and rounded once on store, as the reference backend does, so this path matches it to within the
- * double libm's error (well under one float ulp).
+ * Unary maths, their gradients and the exp-sum / shift steps of softmax, plain loops (tile x1). Every op is
+ * computed in double with libm and rounded once on store, as the reference backend does, so this path matches
+ * it to within the double libm's error (well under one float ulp); the gradients without exp are bit-identical.
  */
 #include <math.h>
 
@@ -52,6 +52,75 @@ extern "C" void ng_f32_unary_x1_ref(int op, const float* x, float* y, size_t n, 
       break;  // the addon rejects other codes before calling
   }
 }
+
+// dx = g op'(x) in double, in the reference's order of operations (src/backends/reference/elementwise.ts).
+static const double kSeluScale = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlpha = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+// sigmoid(x) and sigmoid(-x) from one e = exp(-|x|): 1/(1+e) and e/(1+e), the larger one first when x >= 0.
+static void sigmoid_pair(double x, double* s, double* t) {
+  const double e = exp(-fabs(x));
+  const double r = 1.0 / (1.0 + e);
+  const double p = r, q = e * r;
+  *s = x >= 0 ? p : q;
+  *t = x >= 0 ? q : p;
+}
+
+#define NG_REF_GRAD_LOOP(EXPR)                                                                        \
+  for (size_t i = 0; i < n; ++i) {                                                                    \
+    const double xv = (double)x[i], yv = (double)y[i], g = (double)dy[i];                              \
+    (void)xv;                                                                                         \
+    (void)yv;                                                                                         \
+    dx[i] = (float)(EXPR);                                                                            \
+  }
+
+extern "C" void ng_f32_unary_grad_x1_ref(int op, const float* x, const float* y, const float* dy, float* dx,
+                                         size_t n, double alpha) {
+  switch (op) {
+    case NG_UNARY_GRAD_RELU:
+      for (size_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case NG_UNARY_GRAD_RELU6:
+      for (size_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f && x[i] < 6.0f ? dy[i] : 0.0f;
+      break;
+    case NG_UNARY_GRAD_LEAKY_RELU:
+      NG_REF_GRAD_LOOP(xv > 0 ? g : alpha * g)
+      break;
+    case NG_UNARY_GRAD_ELU:
+      NG_REF_GRAD_LOOP(xv > 0 ? g : g * (yv + alpha))
+      break;
+    case NG_UNARY_GRAD_SELU:
+      NG_REF_GRAD_LOOP(xv > 0 ? g * kSeluScale : g * (yv + kSeluScaleAlpha))
+      break;
+    case NG_UNARY_GRAD_HARD_SIGMOID:
+      NG_REF_GRAD_LOOP(xv > -2.5 && xv < 2.5 ? g * 0.2 : 0.0)
+      break;
+    case NG_UNARY_GRAD_SIGMOID:
+      NG_REF_GRAD_LOOP(g * (yv * (1.0 - yv)))
+      break;
+    case NG_UNARY_GRAD_TANH:
+      NG_REF_GRAD_LOOP(g * (1.0 - yv * yv))
+      break;
+    case NG_UNARY_GRAD_SOFTSIGN:
+      NG_REF_GRAD_LOOP(g / ((1.0 + fabs(xv)) * (1.0 + fabs(xv))))
+      break;
+    case NG_UNARY_GRAD_SOFTPLUS:
+    case NG_UNARY_GRAD_LOG_SIGMOID:
+    case NG_UNARY_GRAD_SILU:
+      for (size_t i = 0; i < n; ++i) {
+        const double xv = (double)x[i], g = (double)dy[i];
+        double s, t;
+        sigmoid_pair(xv, &s, &t);
+        const double d = op == NG_UNARY_GRAD_SOFTPLUS ? s : op == NG_UNARY_GRAD_LOG_SIGMOID ? t : s * (1.0 + xv * t);
+        dx[i] = (float)(g * d);
+      }
+      break;
+    default:
+      break;  // the addon rejects other codes before calling
+  }
+}
+
+#undef NG_REF_GRAD_LOOP
 
 extern "C" double ng_f32_expsum_x1_ref(const float* x, float* y, size_t n, float shift) {
   double s = 0.0;

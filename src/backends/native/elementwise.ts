@@ -1,11 +1,12 @@
 /**
  * Native elementwise kernels on Float32Array: binary add/sub/mul/div for the broadcast forms the addon handles
  * (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul), the unary ops in
- * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu), and, from
+ * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu), the
+ * activation gradients in its unaryGradOpCodes (every UnaryGradOp but gelu), and, from
  * reduce.ts and softmax.ts, reductions, softmax / logSoftmax and softmax cross-entropy. Shapes are worked out
  * here; the addon only sees typed arrays, integers and op codes. Everything else goes to the reference backend.
  */
-import type { Backend, BinaryOp, DataArray, KTensor, UnaryAttrs, UnaryOp } from '../backend.js';
+import type { Backend, BinaryOp, DataArray, FloatArray, KTensor, UnaryAttrs, UnaryGradOp, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { NativeAddon } from './addon.js';
@@ -17,6 +18,12 @@ import { allocF32 } from '../storage.js';
 export interface UnaryAddon extends NativeAddon {
   unaryF32(opCode: number, x: Float32Array, y: Float32Array, alpha: number): void;
   readonly unaryOpCodes: Readonly<Partial<Record<UnaryOp, number>>>;
+}
+
+/** The unary gradient entry (native/addon/eltwise.cc). dx may be x, y or dy itself. */
+export interface UnaryGradAddon extends NativeAddon {
+  unaryGradF32(opCode: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  readonly unaryGradOpCodes: Readonly<Partial<Record<UnaryGradOp, number>>>;
 }
 
 /**
@@ -82,9 +89,25 @@ export function makeUnary(addon: NativeAddon): typeof referenceBackend.unary {
   };
 }
 
+/** Backend.unaryGrad with the addon's kernel for the ops it has, when x, y and dy are all plain Float32Arrays. */
+export function makeUnaryGrad(addon: NativeAddon): typeof referenceBackend.unaryGrad {
+  const a = addon as UnaryGradAddon;
+  const codes = a.unaryGradOpCodes ?? {};
+  return function unaryGrad<A extends FloatArray>(op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
+    const code = codes[op];
+    if (code === undefined || !isPlainF32(x.data) || !isPlainF32(y.data) || !isPlainF32(dy.data)) {
+      return referenceBackend.unaryGrad(op, x, y, dy, attrs);
+    }
+    const dx = allocF32(x.data.length);
+    a.unaryGradF32(code, x.data, y.data, dy.data, dx, attrs.alpha ?? 0);
+    return { data: dx as A, shape: [...x.shape] };
+  };
+}
+
 /** The elementwise entries of the native backend. */
 export function elementwiseKernels(addon: NativeAddon): Partial<Backend> {
   const out: Partial<Backend> = { binary: makeBinary(addon) };
   if (typeof (addon as UnaryAddon).unaryF32 === 'function') out.unary = makeUnary(addon);
+  if (typeof (addon as UnaryGradAddon).unaryGradF32 === 'function') out.unaryGrad = makeUnaryGrad(addon);
   return { ...out, ...reduceKernels(addon), ...softmaxKernels(addon) };
 }

@@ -17,12 +17,23 @@
  * - Float mod is floormod (sign of the divisor, Python/TF); floorDiv is floor(a/b).
  * - pow follows C's pow where JS differs: pow(1, y) = 1 and pow(-1, +-Infinity) = 1, even for NaN y.
  * - maximum/minimum propagate NaN (NumPy, TF).
+ * unaryGrad (dx from x, y = f(x) and dy; every product and sum in float64, rounded once on store):
+ * - relu: x > 0 ? dy : 0; relu6: 0 < x < 6 ? dy : 0; hardSigmoid: -2.5 < x < 2.5 ? 0.2 dy : 0. Subgradient 0 at
+ *   the kinks (TF, PyTorch); these select dy itself, so a NaN or infinite dy outside the band still gives 0.
+ * - leakyRelu: x > 0 ? dy : alpha dy; elu: x > 0 ? dy : dy (y + alpha); selu: x > 0 ? scale dy :
+ *   dy (y + scale alpha). The x <= 0 branch at 0.
+ * - sigmoid: dy (y (1 - y)); tanh: dy (1 - y y); softsign: dy / ((1 + |x|) (1 + |x|)).
+ * - softplus: dy sigmoid(x); logSigmoid: dy sigmoid(-x); silu: dy (s (1 + x t)) with s = sigmoid(x) and
+ *   t = sigmoid(-x) (1 - s without its cancellation); gelu: dy (Phi(x) + x phi(x)), Phi(x) = erfc(-x/sqrt 2) / 2,
+ *   phi(x) = e^(-x^2/2) / sqrt(2 pi).
+ * - A NaN x fails every comparison: 0 from relu, relu6 and hardSigmoid, alpha dy from leakyRelu, NaN from the
+ *   rest (elu and selu through y). silu and gelu are NaN at x = +-Infinity (x t and x phi(x) are Infinity * 0).
  * Int32 (neg, abs, sign, square; every binary op): results wrap modulo 2^32 like TF's int32; 'div' is floor
  * division (TF.js's int32 div), 'mod' floormod, pow by repeated squaring (exact mod 2^32). A zero divisor or a
  * negative exponent is rejected by the ops layer before the kernel runs; here they give 0.
  */
 import type {
-  BinaryOp, CompareOp, DataArray, ITensor, KTensor, UnaryAttrs, UnaryOp,
+  BinaryOp, CompareOp, DataArray, FloatArray, ITensor, KTensor, UnaryAttrs, UnaryGradOp, UnaryOp,
 } from '../backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { allocLike, broadcastStrides } from './util.js';
@@ -156,6 +167,45 @@ export function unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: Un
   const src = x.data;
   const out = allocLike(src, src.length);
   for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
+  return { data: out, shape: [...x.shape] };
+}
+
+// ------------------------------------------------------------------------------------------------
+// unary gradients
+
+const INV_SQRT_2PI = 0.3989422804014327;
+const SELU_SCALE_ALPHA = SELU_SCALE * SELU_ALPHA;
+
+/** dx = g op'(x) from x, y = op(x) and the output gradient g (float64 in, float64 out). */
+function floatUnaryGrad(op: UnaryGradOp, alpha: number): (x: number, y: number, g: number) => number {
+  switch (op) {
+    case 'relu': return (x, _y, g) => (x > 0 ? g : 0);
+    case 'relu6': return (x, _y, g) => (x > 0 && x < 6 ? g : 0);
+    case 'hardSigmoid': return (x, _y, g) => (x > -2.5 && x < 2.5 ? g * 0.2 : 0);
+    case 'leakyRelu': return (x, _y, g) => (x > 0 ? g : alpha * g);
+    case 'elu': return (x, y, g) => (x > 0 ? g : g * (y + alpha));
+    case 'selu': return (x, y, g) => (x > 0 ? g * SELU_SCALE : g * (y + SELU_SCALE_ALPHA));
+    case 'sigmoid': return (_x, y, g) => g * (y * (1 - y));
+    case 'tanh': return (_x, y, g) => g * (1 - y * y);
+    case 'softsign': return (x, _y, g) => g / ((1 + Math.abs(x)) * (1 + Math.abs(x)));
+    case 'softplus': return (x, _y, g) => g * sigmoid(x);
+    case 'logSigmoid': return (x, _y, g) => g * sigmoid(-x);
+    case 'silu': return (x, _y, g) => g * (sigmoid(x) * (1 + x * sigmoid(-x)));
+    case 'gelu': return (x, _y, g) => g * (0.5 * erfc(-x * SQRT1_2) + x * (INV_SQRT_2PI * Math.exp(-0.5 * x * x)));
+    default: throw new Error(`unaryGrad: unknown op '${String(op)}'`);
+  }
+}
+
+/** dx = dy * op'(x), given x, y = op(x) and dy of one shape; same shape and array type. */
+export function unaryGrad<A extends FloatArray>(
+  op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: UnaryAttrs,
+): KTensor<A> {
+  const f = floatUnaryGrad(op, attrs.alpha ?? 0);
+  const xd = x.data;
+  const yd = y.data;
+  const gd = dy.data;
+  const out = allocLike(xd, xd.length);
+  for (let i = 0; i < xd.length; i++) out[i] = f(xd[i], yd[i], gd[i]);
   return { data: out, shape: [...x.shape] };
 }
 

@@ -4,7 +4,7 @@
  * finite-difference gradient checks. One file per op family.
  */
 import type { Backend } from '../backend.js';
-import { unary, binary, compare, where, clip, cast } from './elementwise.js';
+import { unary, unaryGrad, binary, compare, where, clip, cast } from './elementwise.js';
 import { reduce, argReduce } from './reduce.js';
 import { transpose, slice, gather, concat, pad, oneHot } from './movement.js';
 import { matmul } from './matmul.js';
@@ -18,7 +18,7 @@ import { dropout } from './dropout.js';
 
 export const referenceBackend: Backend = {
   name: 'reference',
-  unary, binary, compare, where, clip, cast,
+  unary, unaryGrad, binary, compare, where, clip, cast,
   reduce, argReduce,
   transpose, slice, gather, concat, pad, oneHot,
   matmul,
