@@ -16,6 +16,13 @@
  * before any is written), compiles it with a rebuilt optimizer and restores the optimizer's state, so fit()
  * continues exactly where the saved run stopped.
  *
+ * trainingConfig.loss and .metrics keep compile()'s shape (one identifier, a list per output, a record by output
+ * name): names stay strings, as given, and Loss / Metric objects are written as their config, the JSON object
+ * `{ className, ...options }` of serializeLoss / serializeMetric, which loadModel rebuilds with lossFromConfig /
+ * metricFromConfig. Reading, an object with a string 'className' is such a config and any other object a
+ * record by output name. Functions (and FunctionLoss / FunctionMetric, unregistered custom classes) cannot be
+ * saved: they are listed in 'unsaved'. Files holding names only are what earlier versions wrote, and read the same.
+ *
  * Weights files (saveWeights/loadWeights) are single safetensors files keyed by variable name, written
  * atomically, with the sha256 of their data in the metadata (in a checkpoint, the manifest covers each file).
  * Loading reports every missing, unexpected and mis-shaped tensor at once, and writes no variable unless all
@@ -28,7 +35,9 @@ import { ValueError } from '../errors.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Variable } from '../nn/variable.js';
 import type { Optimizer, OptimizerConfig, OptimizerStateEntry } from '../optim/optimizer.js';
-import type { CompileConfig } from '../train/compile.js';
+import type { CompileConfig, LossIdentifier, MetricIdentifier } from '../train/compile.js';
+import { Loss, lossFromConfig, serializeLoss, type LossConfig } from '../train/losses.js';
+import { Metric, metricFromConfig, serializeMetric, type MetricConfig } from '../train/metrics.js';
 import { type Model, modelFromConfig } from '../nn/model.js';
 import type { LayerConfig } from '../nn/layer.js';
 import { optimizerFromConfig } from '../optim/registry.js';
@@ -86,14 +95,18 @@ export interface LoadModelOptions<M extends LoadableModel = Model> {
   compile?: boolean | Partial<Omit<CompileConfig, 'optimizer'>>;
 }
 
-/** The compile settings as saved: the optimizer's config, and the loss/metrics given by name. */
+/** The compile settings as saved: the optimizer's config, and the loss/metrics by name or config. */
 export interface TrainingConfig {
   optimizer: OptimizerConfig;
-  /** The loss identifier(s) as given to compile(), or null when one was a function or a Loss object. */
+  /**
+   * The loss identifier(s) as given to compile(), Loss objects as their config (`{ className, ...options }`);
+   * null when one was a function (or another loss without a config).
+   */
   loss: JsonValue | null;
+  /** As compile()'s metrics, Metric objects as their config; absent when not given or when one cannot be saved. */
   metrics?: JsonValue;
   lossWeights?: JsonValue;
-  /** What could not be saved ('loss', 'metrics'): objects and functions are not JSON. */
+  /** What could not be saved ('loss', 'metrics'): functions are not JSON. */
   unsaved?: string[];
 }
 
@@ -211,38 +224,108 @@ export async function loadWeights(model: SaveableModel, file: string, opts: Load
 // --------------------------------------------------------------------------------------------------------------
 // Checkpoint directories
 
-/** Compile identifiers as JSON: names (strings), numbers, and lists/records of them; undefined for anything else. */
-function identifiersToJson(v: unknown): JsonValue | undefined {
-  if (typeof v === 'string' || typeof v === 'number') return v;
-  if (Array.isArray(v)) {
-    const out = v.map(identifiersToJson);
-    return out.every((x) => x !== undefined) ? (out as JsonValue[]) : undefined;
-  }
-  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
-    const out: { [key: string]: JsonValue } = {};
-    for (const [k, x] of Object.entries(v)) {
-      const j = identifiersToJson(x);
-      if (j === undefined) return undefined;
-      out[k] = j;
-    }
-    return out;
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/**
+ * compile()'s loss as JSON: names as given, Loss objects as their config, in compile's shape (one, a list, a
+ * record by output name); undefined when one cannot be saved. A record with an output named 'className' whose
+ * loss is a name would read back as a config, so it is not saved either.
+ */
+function lossToJson(v: unknown, top = true): JsonValue | undefined {
+  if (typeof v === 'string') return v;
+  if (v instanceof Loss) return (serializeLoss(v) as JsonValue | null) ?? undefined;
+  if (!top) return undefined;
+  if (Array.isArray(v)) return allDefined(v.map((x) => lossToJson(x, false)));
+  if (isPlainObject(v)) {
+    if (typeof v.className === 'string') return undefined;
+    return recordOf(v, (x) => lossToJson(x, false));
   }
   return undefined;
+}
+
+/** compile()'s metrics as JSON: a list (or lists per output, or a record of lists) of names and configs. */
+function metricsToJson(v: unknown): JsonValue | undefined {
+  const one = (m: unknown): JsonValue | undefined => {
+    if (typeof m === 'string') return m;
+    if (m instanceof Metric) return (serializeMetric(m) as JsonValue | null) ?? undefined;
+    return undefined;
+  };
+  const list = (l: unknown): JsonValue | undefined => (Array.isArray(l) ? allDefined(l.map(one)) : undefined);
+  if (Array.isArray(v)) return allDefined(v.map((x) => (Array.isArray(x) ? list(x) : one(x))));
+  if (isPlainObject(v)) return recordOf(v, list);
+  return undefined;
+}
+
+function allDefined(a: (JsonValue | undefined)[]): JsonValue[] | undefined {
+  return a.every((x) => x !== undefined) ? (a as JsonValue[]) : undefined;
+}
+
+function recordOf(v: Record<string, unknown>, f: (x: unknown) => JsonValue | undefined): JsonValue | undefined {
+  const out: { [key: string]: JsonValue } = {};
+  for (const [k, x] of Object.entries(v)) {
+    const j = f(x);
+    if (j === undefined) return undefined;
+    out[k] = j;
+  }
+  return out;
+}
+
+/** Loss weights as JSON: numbers, a list or a record of them. */
+function weightsToJson(v: unknown): JsonValue | undefined {
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v)) return allDefined(v.map((x) => (typeof x === 'number' ? x : undefined)));
+  if (isPlainObject(v)) return recordOf(v, (x) => (typeof x === 'number' ? x : undefined));
+  return undefined;
+}
+
+/** The saved loss back as compile() identifiers: configs rebuilt with lossFromConfig. Throws for what does not rebuild. */
+function lossFromJson(v: unknown, top = true): LossIdentifier | LossIdentifier[] | Record<string, LossIdentifier> {
+  if (typeof v === 'string') return v;
+  if (isObject(v) && typeof v.className === 'string') return lossFromConfig(v as LossConfig);
+  if (top && Array.isArray(v)) return v.map((x) => lossFromJson(x, false) as LossIdentifier);
+  if (top && isObject(v)) {
+    const out: Record<string, LossIdentifier> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = lossFromJson(x, false) as LossIdentifier;
+    return out;
+  }
+  throw new ValueError(`expected a loss name or config, got ${JSON.stringify(v)}`);
+}
+
+/** The saved metrics back as compile() identifiers: configs rebuilt with metricFromConfig (fresh state). */
+function metricsFromJson(v: unknown): NonNullable<CompileConfig['metrics']> {
+  const one = (m: unknown): MetricIdentifier => {
+    if (typeof m === 'string') return m;
+    if (isObject(m) && typeof m.className === 'string') return metricFromConfig(m as MetricConfig);
+    throw new ValueError(`expected a metric name or config, got ${JSON.stringify(m)}`);
+  };
+  const list = (l: unknown): MetricIdentifier[] => {
+    if (!Array.isArray(l)) throw new ValueError(`expected a list of metrics, got ${JSON.stringify(l)}`);
+    return l.map(one);
+  };
+  if (Array.isArray(v)) return v.some((x) => Array.isArray(x)) ? v.map(list) : v.map(one);
+  if (isObject(v)) {
+    const out: Record<string, MetricIdentifier[]> = {};
+    for (const [k, l] of Object.entries(v)) out[k] = list(l);
+    return out;
+  }
+  throw new ValueError(`expected a list of metrics, got ${JSON.stringify(v)}`);
 }
 
 /** The training config to save: compile()'s settings with the optimizer's config, or null when not compiled. */
 function trainingConfigOf(model: SaveableModel): TrainingConfig | null {
   const c = model.compiled ?? null;
   if (c === null) return null;
-  const out: TrainingConfig = { optimizer: c.optimizer.getConfig(), loss: identifiersToJson(c.config.loss) ?? null };
+  const out: TrainingConfig = { optimizer: c.optimizer.getConfig(), loss: lossToJson(c.config.loss) ?? null };
   const unsaved: string[] = [];
   if (out.loss === null) unsaved.push('loss');
   if (c.config.metrics !== undefined) {
-    const m = identifiersToJson(c.config.metrics);
+    const m = metricsToJson(c.config.metrics);
     if (m === undefined) unsaved.push('metrics');
     else out.metrics = m;
   }
-  if (c.config.lossWeights !== undefined) out.lossWeights = identifiersToJson(c.config.lossWeights) ?? null;
+  if (c.config.lossWeights !== undefined) out.lossWeights = weightsToJson(c.config.lossWeights) ?? null;
   if (unsaved.length) out.unsaved = unsaved;
   return out;
 }
@@ -366,8 +449,11 @@ function optimizerStateFrom(file: SafetensorsFile, variables: readonly Variable[
  * so that fit() resumes exactly. Throws FileFormatError for a missing, truncated or corrupt file and
  * WeightsMismatchError when the weights do not fit the rebuilt model; nothing is written either way.
  *
- * A model compiled with a custom loss (a function or a Loss object) is saved without it: it loads uncompiled
- * with a warning, unless `compile: { loss }` supplies it.
+ * Built-in Loss and Metric objects (and classes registered with registerLoss / registerMetric) come back as
+ * equal objects, with fresh metric state. A model compiled with a custom loss (a function, a FunctionLoss, an
+ * unregistered class) is saved without it: it loads uncompiled with a warning, unless `compile: { loss }`
+ * supplies it; so does one whose saved loss does not rebuild here (say, a class registered when it was saved
+ * but not now). Custom metrics are left out with a warning the same way.
  */
 export async function loadModel(dir: string, opts?: LoadModelOptions<Model>): Promise<Model>;
 export async function loadModel<M extends LoadableModel>(dir: string, opts: LoadModelOptions<M> & { fromConfig: (config: JsonObject) => M }): Promise<M>;
@@ -398,23 +484,40 @@ export async function loadModel(dir: string, opts: LoadModelOptions<LoadableMode
   const compileOpt = opts.compile ?? true;
   if (compileOpt === false || !tc) return model;
   const overrides = typeof compileOpt === 'object' ? compileOpt : {};
-  const config = {
-    ...(tc.loss !== null ? { loss: tc.loss } : {}),
-    ...(tc.metrics !== undefined ? { metrics: tc.metrics } : {}),
-    ...(tc.lossWeights != null ? { lossWeights: tc.lossWeights } : {}),
-    ...overrides,
-  } as Partial<CompileConfig>;
-  const missing = (tc.unsaved ?? []).filter((k) => !(k in overrides));
-  if (config.loss === undefined || missing.includes('loss')) {
+  const config: Partial<CompileConfig> = {};
+  const uncompiled = (why: string): LoadableModel => {
     process.emitWarning(
-      `loadModel: ${dir} was compiled with a custom loss, which cannot be saved; the model is returned uncompiled. ` +
+      `loadModel: ${dir} ${why}; the model is returned uncompiled. ` +
         'Pass loadModel(dir, { compile: { loss } }) to compile it with its saved optimizer and optimizer state.',
       'NodegradWarning',
     );
     return model;
+  };
+  const unsaved = new Set(tc.unsaved ?? []);
+  if (!('loss' in overrides) && tc.loss != null && !unsaved.has('loss')) {
+    try {
+      config.loss = lossFromJson(tc.loss);
+    } catch (e) {
+      return uncompiled(`was compiled with a loss that does not rebuild here (${(e as Error).message})`);
+    }
   }
+  let metricsProblem: string | null = null;
+  if (!('metrics' in overrides) && tc.metrics != null) {
+    try {
+      config.metrics = metricsFromJson(tc.metrics);
+    } catch (e) {
+      metricsProblem = (e as Error).message;
+    }
+  }
+  if (tc.lossWeights != null) config.lossWeights = tc.lossWeights as CompileConfig['lossWeights'];
+  Object.assign(config, overrides);
+  const missing = [...unsaved].filter((k) => !(k in overrides));
+  if (config.loss === undefined || missing.includes('loss')) return uncompiled('was compiled with a custom loss, which cannot be saved');
   if (missing.length) {
     process.emitWarning(`loadModel: ${dir} was compiled with custom ${missing.join(' and ')}, which cannot be saved; compiled without them (pass them in compile: {...})`, 'NodegradWarning');
+  }
+  if (metricsProblem !== null) {
+    process.emitWarning(`loadModel: ${dir} was compiled with metrics that do not rebuild here (${metricsProblem}); compiled without them (pass them in compile: { metrics })`, 'NodegradWarning');
   }
   const optimizer = optimizerFromConfig(tc.optimizer);
   if (optimizerFile) optimizer.setState(optimizerStateFrom(optimizerFile, model.variables));

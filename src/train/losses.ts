@@ -23,6 +23,12 @@
  * - labelSmoothing s: categorical targets become y (1 - s) + s / C, binary ones z (1 - s) + s / 2.
  * - meanSquaredError, meanAbsoluteError: over the last axis; targets of shape [N] against predictions [N, 1]
  *   (or the reverse) are reshaped to match, as Keras squeezes them.
+ *
+ * Serialization (Keras' get_config / serialize / deserialize): every built-in class has `getConfig()`, JSON
+ * `{ className, ...options }` with every option spelled out, and `lossFromConfig(config)` rebuilds an equal
+ * loss. `serializeLoss(loss)` is the config when it round-trips (what saveModel stores), null for a loss that
+ * cannot be saved: a FunctionLoss (a function is not JSON), or a subclass of a built-in that does not register
+ * itself (`registerLoss`) with a getConfig of its own (its parent's config would rebuild the parent).
  */
 import { DTypeError, NodegradError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -53,6 +59,12 @@ export interface CrossEntropyOptions extends LossOptions {
 
 /** A loss a user writes: (yTrue, yPred) => a scalar, or per-sample losses that `compile` averages. */
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+
+/** A loss as JSON: its class name and its constructor options (`lossFromConfig` rebuilds it). */
+export interface LossConfig {
+  className: string;
+  [option: string]: unknown;
+}
 
 /** What a model's compiled loss is resolved to. */
 export abstract class Loss {
@@ -91,6 +103,14 @@ export abstract class Loss {
     if (this.reduction === 'none') return w;
     const total = sum(w);
     return this.reduction === 'sum' ? total : total.div(Math.max(l.size, 1));
+  }
+
+  /**
+   * The loss as JSON, `{ className, ...options }`, that `lossFromConfig` rebuilds it from (Keras' get_config);
+   * null when it has none (a FunctionLoss, or a custom subclass that does not override this).
+   */
+  getConfig(): LossConfig | null {
+    return null;
   }
 
   /** A plain description for summaries and errors. */
@@ -134,6 +154,9 @@ export class CategoricalCrossentropy extends Loss {
     this.fromLogits = checkBool('CategoricalCrossentropy', 'fromLogits', options.fromLogits);
     this.labelSmoothing = checkSmoothing('CategoricalCrossentropy', options.labelSmoothing);
   }
+  override getConfig(): LossConfig {
+    return { className: 'CategoricalCrossentropy', reduction: this.reduction, fromLogits: this.fromLogits, labelSmoothing: this.labelSmoothing };
+  }
   prepareTargets(yTrue: Tensor, predShape: readonly number[], dtype: FloatDType = 'float32'): Tensor {
     const op = this.name;
     checkTensor(op, 'yTrue', yTrue);
@@ -173,6 +196,9 @@ export class SparseCategoricalCrossentropy extends Loss {
     this.fromLogits = checkBool('SparseCategoricalCrossentropy', 'fromLogits', options.fromLogits);
     this.labelSmoothing = checkSmoothing('SparseCategoricalCrossentropy', options.labelSmoothing);
   }
+  override getConfig(): LossConfig {
+    return { className: 'SparseCategoricalCrossentropy', reduction: this.reduction, fromLogits: this.fromLogits, labelSmoothing: this.labelSmoothing };
+  }
   /** int32 class indices of shape predShape[:-1], each in [0, C). */
   prepareTargets(yTrue: Tensor, predShape: readonly number[]): Tensor {
     return sparseLabels(this.name, yTrue, predShape);
@@ -205,6 +231,9 @@ export class BinaryCrossentropy extends Loss {
     this.fromLogits = checkBool('BinaryCrossentropy', 'fromLogits', options.fromLogits);
     this.labelSmoothing = checkSmoothing('BinaryCrossentropy', options.labelSmoothing);
   }
+  override getConfig(): LossConfig {
+    return { className: 'BinaryCrossentropy', reduction: this.reduction, fromLogits: this.fromLogits, labelSmoothing: this.labelSmoothing };
+  }
   /** float32 targets in [0, 1] of the predictions' shape ([N] and [N, 1] are reshaped to match). */
   prepareTargets(yTrue: Tensor, predShape: readonly number[], dtype: FloatDType = 'float32'): Tensor {
     const op = this.name;
@@ -233,6 +262,9 @@ export class MeanSquaredError extends Loss {
     super(options);
     checkKeys('MeanSquaredError', options, ['reduction']);
   }
+  override getConfig(): LossConfig {
+    return { className: 'MeanSquaredError', reduction: this.reduction };
+  }
   prepareTargets(yTrue: Tensor, predShape: readonly number[], dtype: FloatDType = 'float32'): Tensor {
     return cast(matchShape(this.name, yTrue, predShape), dtype);
   }
@@ -247,6 +279,9 @@ export class MeanAbsoluteError extends Loss {
   constructor(options: LossOptions = {}) {
     super(options);
     checkKeys('MeanAbsoluteError', options, ['reduction']);
+  }
+  override getConfig(): LossConfig {
+    return { className: 'MeanAbsoluteError', reduction: this.reduction };
   }
   prepareTargets(yTrue: Tensor, predShape: readonly number[], dtype: FloatDType = 'float32'): Tensor {
     return cast(matchShape(this.name, yTrue, predShape), dtype);
@@ -301,6 +336,84 @@ export function getLoss(identifier: string | Loss | LossFn): Loss {
     );
   }
   throw new DTypeError(`compile: a loss must be a string, a Loss or a function, got ${describeValue(identifier)}`);
+}
+
+// --------------------------------------------------------------------------------------------------
+// Serialization
+
+type LossMaker = (options: Record<string, unknown>) => Loss;
+
+/** Loss classes by className (exact spelling, as getConfig writes it). */
+const lossClasses = new Map<string, LossMaker>([
+  ['CategoricalCrossentropy', (o) => new CategoricalCrossentropy(o)],
+  ['SparseCategoricalCrossentropy', (o) => new SparseCategoricalCrossentropy(o)],
+  ['BinaryCrossentropy', (o) => new BinaryCrossentropy(o)],
+  ['MeanSquaredError', (o) => new MeanSquaredError(o)],
+  ['MeanAbsoluteError', (o) => new MeanAbsoluteError(o)],
+]);
+const builtinLossClasses = new Set(lossClasses.keys());
+
+/**
+ * Makes `lossFromConfig` (and so loadModel) rebuild a custom Loss class from its getConfig(): `make` receives
+ * the config without className. The class's getConfig must return `{ className, ...options }` with this name.
+ */
+export function registerLoss(className: string, make: (options: Record<string, unknown>) => Loss): void {
+  if (typeof className !== 'string' || className === '') throw new ValueError(`registerLoss: 'className' must be a non-empty string`);
+  if (builtinLossClasses.has(className)) throw new ValueError(`registerLoss: '${className}' is a built-in loss class and cannot be replaced`);
+  if (typeof make !== 'function') throw new DTypeError(`registerLoss: 'make' must be a function (options) => Loss, got ${describeValue(make)}`);
+  lossClasses.set(className, make);
+}
+
+/**
+ * Rebuilds a loss from `getConfig()` output, `{ className, ...options }` (Keras' deserialize). Unknown classes and
+ * options throw; a null option means its default (JSON has no undefined).
+ */
+export function lossFromConfig(config: LossConfig): Loss {
+  const op = 'lossFromConfig';
+  if (typeof config !== 'object' || config === null || Array.isArray(config) || typeof config.className !== 'string') {
+    throw new ValueError(`${op}: expected an object with a string 'className', got ${describeJson(config)}`);
+  }
+  const make = lossClasses.get(config.className);
+  if (!make) {
+    throw new ValueError(`${op}: unknown loss class '${config.className}' (known: ${[...lossClasses.keys()].join(', ')}; register custom classes with registerLoss)`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) if (k !== 'className' && v !== null) options[k] = v;
+  const loss = make(options);
+  if (!(loss instanceof Loss)) throw new DTypeError(`${op}: the maker registered for '${config.className}' returned ${describeValue(loss)}, not a Loss`);
+  return loss;
+}
+
+/**
+ * The loss's config when it can be saved and loaded back (Keras' serialize): getConfig() is JSON and
+ * lossFromConfig rebuilds a loss of the same class with the same config. Null otherwise: a FunctionLoss, a
+ * subclass without a registered config of its own.
+ */
+export function serializeLoss(loss: Loss): LossConfig | null {
+  if (!(loss instanceof Loss)) return null;
+  const config = loss.getConfig();
+  if (config === null) return null;
+  let json: string;
+  let back: Loss;
+  try {
+    json = JSON.stringify(config);
+    back = lossFromConfig(JSON.parse(json) as LossConfig);
+  } catch {
+    return null;
+  }
+  if (back.constructor !== loss.constructor || JSON.stringify(back.getConfig()) !== json) return null;
+  return JSON.parse(json) as LossConfig;
+}
+
+/** A short description of a value for errors about configs. */
+function describeJson(v: unknown): string {
+  try {
+    const s = JSON.stringify(v);
+    if (s !== undefined) return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    // Not JSON: fall through.
+  }
+  return describeValue(v);
 }
 
 // --------------------------------------------------------------------------------------------------

@@ -28,11 +28,23 @@
  *   With no positives or no negatives the area is 0 (Keras' div_no_nan), NaN for `exact`.
  * - ConfusionMatrix: rows are true classes, columns predicted ones (tf.math.confusion_matrix); its result is
  *   a matrix, so it is not a compile metric: accumulate it over `predict` output, or call `confusionMatrix`.
+ *
+ * Serialization (Keras' get_config / serialize / deserialize): every built-in Metric class has `getConfig()`,
+ * JSON `{ className, ...options }` (name included; an option left to its default by the constructor, such as
+ * Precision's threshold, is null), and `metricFromConfig(config)` rebuilds an equal metric with fresh state.
+ * `serializeMetric(m)` is the config when it round-trips (what saveModel stores), null for a FunctionMetric,
+ * a bare MeanMetricWrapper (functions are not JSON) or an unregistered subclass (`registerMetric`).
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TensorData } from '../tensor/tensor.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { describeValue, snakeCase, type Loss } from './losses.js';
+
+/** A metric as JSON: its class name and its constructor options (`metricFromConfig` rebuilds it). */
+export interface MetricConfig {
+  className: string;
+  [option: string]: unknown;
+}
 
 /** A running metric. */
 export abstract class Metric {
@@ -49,6 +61,13 @@ export abstract class Metric {
   }
   resetState(): void {
     this.reset();
+  }
+  /**
+   * The metric as JSON, `{ className, ...options }`, that `metricFromConfig` rebuilds it from (Keras'
+   * get_config); null when it has none (a FunctionMetric, a custom subclass that does not override this).
+   */
+  getConfig(): MetricConfig | null {
+    return null;
   }
 }
 
@@ -236,35 +255,65 @@ export class CategoricalAccuracy extends MeanMetricWrapper {
   constructor(name = 'categorical_accuracy') {
     super(name, categoricalAccuracyFn);
   }
+  override getConfig(): MetricConfig {
+    return { className: 'CategoricalAccuracy', name: this.name };
+  }
 }
 export class SparseCategoricalAccuracy extends MeanMetricWrapper {
   constructor(name = 'sparse_categorical_accuracy') {
     super(name, sparseCategoricalAccuracyFn);
   }
+  override getConfig(): MetricConfig {
+    return { className: 'SparseCategoricalAccuracy', name: this.name };
+  }
 }
 export class BinaryAccuracy extends MeanMetricWrapper {
+  readonly threshold: number;
   constructor(options: { threshold?: number; name?: string } = {}) {
-    super(options.name ?? 'binary_accuracy', binaryAccuracyFn(checkThreshold('BinaryAccuracy', options.threshold ?? 0.5)));
+    const threshold = checkThreshold('BinaryAccuracy', options.threshold ?? 0.5);
+    super(options.name ?? 'binary_accuracy', binaryAccuracyFn(threshold));
+    this.threshold = threshold;
+  }
+  override getConfig(): MetricConfig {
+    return { className: 'BinaryAccuracy', threshold: this.threshold, name: this.name };
   }
 }
 export class TopKCategoricalAccuracy extends MeanMetricWrapper {
+  readonly k: number;
   constructor(options: { k?: number; name?: string } = {}) {
-    super(options.name ?? 'top_k_categorical_accuracy', topKFn(checkK('TopKCategoricalAccuracy', options.k), false));
+    const k = checkK('TopKCategoricalAccuracy', options.k);
+    super(options.name ?? 'top_k_categorical_accuracy', topKFn(k, false));
+    this.k = k;
+  }
+  override getConfig(): MetricConfig {
+    return { className: 'TopKCategoricalAccuracy', k: this.k, name: this.name };
   }
 }
 export class SparseTopKCategoricalAccuracy extends MeanMetricWrapper {
+  readonly k: number;
   constructor(options: { k?: number; name?: string } = {}) {
-    super(options.name ?? 'sparse_top_k_categorical_accuracy', topKFn(checkK('SparseTopKCategoricalAccuracy', options.k), true));
+    const k = checkK('SparseTopKCategoricalAccuracy', options.k);
+    super(options.name ?? 'sparse_top_k_categorical_accuracy', topKFn(k, true));
+    this.k = k;
+  }
+  override getConfig(): MetricConfig {
+    return { className: 'SparseTopKCategoricalAccuracy', k: this.k, name: this.name };
   }
 }
 export class MeanSquaredErrorMetric extends MeanMetricWrapper {
   constructor(name = 'mean_squared_error') {
     super(name, errorFn('mse'));
   }
+  override getConfig(): MetricConfig {
+    return { className: 'MeanSquaredErrorMetric', name: this.name };
+  }
 }
 export class MeanAbsoluteErrorMetric extends MeanMetricWrapper {
   constructor(name = 'mean_absolute_error') {
     super(name, errorFn('mae'));
+  }
+  override getConfig(): MetricConfig {
+    return { className: 'MeanAbsoluteErrorMetric', name: this.name };
   }
 }
 
@@ -274,12 +323,19 @@ export type AccuracyKind = 'categorical' | 'sparse' | 'binary';
 export class Accuracy extends Metric {
   readonly name: string;
   private inner: MeanMetricWrapper | null = null;
-  private readonly threshold: number;
+  readonly threshold: number;
+  /** The kind given to the constructor (null: chosen from the shapes of the first batch). */
+  private readonly givenKind: AccuracyKind | null;
   constructor(options: { name?: string; kind?: AccuracyKind; threshold?: number } = {}) {
     super();
     this.name = options.name ?? 'accuracy';
     this.threshold = checkThreshold('Accuracy', options.threshold ?? 0.5);
+    this.givenKind = options.kind || null;
     if (options.kind) this.inner = this.make(options.kind);
+  }
+  /** The constructor's options: `kind` is null when it is chosen from the shapes (the state is not saved). */
+  override getConfig(): MetricConfig {
+    return { className: 'Accuracy', kind: this.givenKind, threshold: this.threshold, name: this.name };
   }
   /** The variant in use (null until the first batch when it is chosen from the shapes). */
   get kind(): AccuracyKind | null {
@@ -337,8 +393,10 @@ abstract class ClassCounts extends Metric {
   protected readonly threshold: number | undefined;
   protected readonly average: Average;
   protected readonly classId: number | undefined;
+  private readonly className: string;
   constructor(op: string, options: ClassificationMetricOptions) {
     super();
+    this.className = op;
     checkOptionKeys(op, options, ['threshold', 'average', 'classId', 'name']);
     this.threshold = options.threshold === undefined ? undefined : checkThreshold(op, options.threshold);
     const avg = options.average ?? 'macro';
@@ -410,6 +468,10 @@ abstract class ClassCounts extends Metric {
     this.tp.fill(0);
     this.fp.fill(0);
     this.fn.fill(0);
+  }
+
+  override getConfig(): MetricConfig {
+    return { className: this.className, threshold: this.threshold ?? null, average: this.average, classId: this.classId ?? null, name: this.name };
   }
 
   /** The value from counts of one class (or pooled counts). */
@@ -512,6 +574,9 @@ export class AUC extends Metric {
     const n = options.numThresholds ?? 200;
     if (!(Number.isInteger(n) && n > 1)) throw new ValueError(`AUC: option 'numThresholds' must be an integer > 1, got ${String(n)}`);
     this.numThresholds = n;
+    for (const k of ['exact', 'fromLogits'] as const) {
+      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new DTypeError(`AUC: option '${k}' must be a boolean, got ${describeValue(options[k])}`);
+    }
     this.exact = options.exact ?? false;
     this.fromLogits = options.fromLogits ?? false;
     this.name = options.name ?? 'auc';
@@ -522,6 +587,10 @@ export class AUC extends Metric {
     this.thresholds = t;
     this.posHist = new Float64Array(n + 1);
     this.negHist = new Float64Array(n + 1);
+  }
+
+  override getConfig(): MetricConfig {
+    return { className: 'AUC', numThresholds: this.numThresholds, exact: this.exact, fromLogits: this.fromLogits, name: this.name };
   }
 
   update(yTrue: Tensor, yPred: Tensor, sampleWeight?: Tensor | null): void {
@@ -842,6 +911,109 @@ export function getMetric(identifier: string | Metric | MetricFn, loss?: Loss): 
     );
   }
   throw new DTypeError(`compile: a metric must be a string, a Metric or a function, got ${describeValue(identifier)}`);
+}
+
+// --------------------------------------------------------------------------------------------------
+// Serialization
+
+type MetricMaker = (options: Record<string, unknown>) => Metric;
+
+/** A maker for a class whose constructor takes the name alone. */
+function named(className: string, make: (name: string | undefined) => Metric): MetricMaker {
+  return (o) => {
+    checkOptionKeys(className, o, ['name']);
+    return make(checkName(className, o.name));
+  };
+}
+
+/** A maker for a class whose constructor takes an options object, which it does not check itself. */
+function withOptions<O extends { name?: string }>(className: string, keys: readonly string[], make: (o: O) => Metric): MetricMaker {
+  return (o) => {
+    checkOptionKeys(className, o, [...keys, 'name']);
+    checkName(className, o.name);
+    return make(o as O);
+  };
+}
+
+/** Metric classes by className (exact spelling, as getConfig writes it). */
+const metricClasses = new Map<string, MetricMaker>([
+  ['Accuracy', withOptions('Accuracy', ['kind', 'threshold'], (o) => new Accuracy(o))],
+  ['CategoricalAccuracy', named('CategoricalAccuracy', (n) => new CategoricalAccuracy(n))],
+  ['SparseCategoricalAccuracy', named('SparseCategoricalAccuracy', (n) => new SparseCategoricalAccuracy(n))],
+  ['BinaryAccuracy', withOptions('BinaryAccuracy', ['threshold'], (o) => new BinaryAccuracy(o))],
+  ['TopKCategoricalAccuracy', withOptions('TopKCategoricalAccuracy', ['k'], (o) => new TopKCategoricalAccuracy(o))],
+  ['SparseTopKCategoricalAccuracy', withOptions('SparseTopKCategoricalAccuracy', ['k'], (o) => new SparseTopKCategoricalAccuracy(o))],
+  ['MeanSquaredErrorMetric', named('MeanSquaredErrorMetric', (n) => new MeanSquaredErrorMetric(n))],
+  ['MeanAbsoluteErrorMetric', named('MeanAbsoluteErrorMetric', (n) => new MeanAbsoluteErrorMetric(n))],
+  ['Precision', withOptions('Precision', ['threshold', 'average', 'classId'], (o) => new Precision(o))],
+  ['Recall', withOptions('Recall', ['threshold', 'average', 'classId'], (o) => new Recall(o))],
+  ['F1Score', withOptions('F1Score', ['threshold', 'average', 'classId'], (o) => new F1Score(o))],
+  ['AUC', withOptions('AUC', ['numThresholds', 'exact', 'fromLogits'], (o) => new AUC(o))],
+]);
+const builtinMetricClasses = new Set(metricClasses.keys());
+
+/**
+ * Makes `metricFromConfig` (and so loadModel) rebuild a custom Metric class from its getConfig(): `make`
+ * receives the config without className. The class's getConfig must return `{ className, ...options }` with this name.
+ */
+export function registerMetric(className: string, make: (options: Record<string, unknown>) => Metric): void {
+  if (typeof className !== 'string' || className === '') throw new ValueError(`registerMetric: 'className' must be a non-empty string`);
+  if (builtinMetricClasses.has(className)) throw new ValueError(`registerMetric: '${className}' is a built-in metric class and cannot be replaced`);
+  if (typeof make !== 'function') throw new DTypeError(`registerMetric: 'make' must be a function (options) => Metric, got ${describeValue(make)}`);
+  metricClasses.set(className, make);
+}
+
+/**
+ * Rebuilds a metric (fresh state) from `getConfig()` output, `{ className, ...options }` (Keras' deserialize).
+ * Unknown classes and options throw; a null option means its default (JSON has no undefined).
+ */
+export function metricFromConfig(config: MetricConfig): Metric {
+  const op = 'metricFromConfig';
+  if (typeof config !== 'object' || config === null || Array.isArray(config) || typeof config.className !== 'string') {
+    let got: string;
+    try {
+      got = JSON.stringify(config) ?? describeValue(config);
+    } catch {
+      got = describeValue(config);
+    }
+    throw new ValueError(`${op}: expected an object with a string 'className', got ${got}`);
+  }
+  const make = metricClasses.get(config.className);
+  if (!make) {
+    throw new ValueError(`${op}: unknown metric class '${config.className}' (known: ${[...metricClasses.keys()].join(', ')}; register custom classes with registerMetric)`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) if (k !== 'className' && v !== null) options[k] = v;
+  const metric = make(options);
+  if (!(metric instanceof Metric)) throw new DTypeError(`${op}: the maker registered for '${config.className}' returned ${describeValue(metric)}, not a Metric`);
+  return metric;
+}
+
+/**
+ * The metric's config when it can be saved and loaded back (Keras' serialize): getConfig() is JSON and
+ * metricFromConfig rebuilds a metric of the same class with the same config. Null otherwise: a FunctionMetric,
+ * a bare MeanMetricWrapper, a subclass without a registered config of its own.
+ */
+export function serializeMetric(metric: Metric): MetricConfig | null {
+  if (!(metric instanceof Metric)) return null;
+  const config = metric.getConfig();
+  if (config === null) return null;
+  let json: string;
+  let back: Metric;
+  try {
+    json = JSON.stringify(config);
+    back = metricFromConfig(JSON.parse(json) as MetricConfig);
+  } catch {
+    return null;
+  }
+  if (back.constructor !== metric.constructor || JSON.stringify(back.getConfig()) !== json) return null;
+  return JSON.parse(json) as MetricConfig;
+}
+
+function checkName(op: string, name: unknown): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || name === '') throw new DTypeError(`${op}: option 'name' must be a non-empty string, got ${describeValue(name)}`);
+  return name;
 }
 
 /** What the loss says about 'accuracy' (Keras picks from the loss first). */

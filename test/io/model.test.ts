@@ -22,6 +22,8 @@ import {
   saveWeights,
   serializeSafetensors,
 } from '../../src/io/index.js';
+import { BinaryCrossentropy, FunctionLoss, Loss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy } from '../../src/train/losses.js';
+import { AUC, Accuracy, BinaryAccuracy, F1Score, FunctionMetric, Metric, Recall, TopKCategoricalAccuracy } from '../../src/train/metrics.js';
 import { SMALL, ToyModel, type ToyConfig } from './toy-model.js';
 
 let dir: string;
@@ -43,6 +45,33 @@ function compiled(config: ToyConfig = SMALL): ToyModel {
   });
   return m;
 }
+
+/** The warnings `fn` emits (process 'warning' events are delivered on a later tick). */
+async function warningsOf<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
+  const seen: string[] = [];
+  const on = (w: Error): void => void seen.push(w.message);
+  process.on('warning', on);
+  try {
+    const out = await fn();
+    await new Promise((r) => setImmediate(r));
+    return [out, seen];
+  } finally {
+    process.off('warning', on);
+  }
+}
+
+/** Loss and Metric objects as their class and config, anything else as is, through lists and records. */
+function described(v: unknown): unknown {
+  if (v instanceof Loss || v instanceof Metric) return { class: v.constructor, config: v.getConfig() };
+  if (Array.isArray(v)) return v.map(described);
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, described(x)]));
+  }
+  return v;
+}
+
+const modelJson = (d: string, gen = 1): { trainingConfig: Record<string, unknown> } & Record<string, unknown> =>
+  JSON.parse(readFileSync(join(d, `ckpt-${String(gen).padStart(6, '0')}`, 'model.json'), 'utf8'));
 
 /** Every file under `root` with its bytes: what "nothing was written" compares. */
 function tree(root: string): Map<string, string> {
@@ -232,6 +261,168 @@ describe('saveModel / loadModel', () => {
     await saveModel(compiled(), dir);
     const other: ToyConfig = { ...SMALL, variables: [{ name: 'conv2d/kernel', shape: [3, 3, 2, 8] }, { name: 'extra/bias', shape: [2] }] };
     await expect(loadModel(dir, { fromConfig: () => new ToyModel(other) })).rejects.toThrow(WeightsMismatchError);
+  });
+});
+
+describe('saveModel / loadModel: Loss and Metric objects', () => {
+  it('built-in objects are saved as their configs and come back equal (new instances, fresh state), the optimizer state restored', async () => {
+    const m = new ToyModel(SMALL);
+    const loss = new SparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.05 });
+    const metrics = [new TopKCategoricalAccuracy({ k: 3 }), 'accuracy', new Recall({ average: 'weighted', name: 'rec' }), new AUC({ numThresholds: 50 })];
+    m.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss, metrics });
+    m.trainStep();
+    m.trainStep();
+    await saveModel(m, dir);
+    const tc = modelJson(dir).trainingConfig;
+    expect(tc).toEqual({
+      optimizer: m.optimizer!.getConfig(),
+      loss: { className: 'SparseCategoricalCrossentropy', reduction: 'mean', fromLogits: true, labelSmoothing: 0.05 },
+      metrics: [
+        { className: 'TopKCategoricalAccuracy', k: 3, name: 'top_k_categorical_accuracy' },
+        'accuracy',
+        { className: 'Recall', threshold: null, average: 'weighted', classId: null, name: 'rec' },
+        { className: 'AUC', numThresholds: 50, exact: false, fromLogits: false, name: 'auc' },
+      ],
+    });
+
+    const back = await load(dir);
+    const c = back.compiled!.config;
+    expect(Object.keys(c).sort()).toEqual(['loss', 'metrics', 'optimizer']);
+    expect(c.loss).toBeInstanceOf(SparseCategoricalCrossentropy);
+    expect(c.loss).not.toBe(loss);
+    expect(described(c.loss)).toEqual(described(loss));
+    expect(described(c.metrics)).toEqual(described(metrics));
+    expect((c.metrics as Metric[])[0]).not.toBe(metrics[0]);
+    expect(back.optimizer!.iterations).toBe(2);
+    const a = m.optimizer!.getState();
+    const b = back.optimizer!.getState();
+    for (const e of a) expect(Array.from(b.find((x) => x.name === e.name)!.value.data), e.name).toEqual(Array.from(e.value.data));
+
+    // Saving the loaded model writes the same training config again.
+    const d2 = join(dir, 'again');
+    await saveModel(back, d2);
+    expect(modelJson(d2).trainingConfig).toEqual(tc);
+  });
+
+  it('per output: records and lists of objects and names, with loss weights', async () => {
+    for (const [label, config] of [
+      ['records', {
+        loss: { a: new BinaryCrossentropy({ fromLogits: true }), b: 'mae', c: new MeanSquaredError({ reduction: 'sum' }) },
+        metrics: { a: [new BinaryAccuracy({ threshold: 0 }), 'auc'], b: [], c: [new Accuracy({ kind: 'binary' })] },
+        lossWeights: { a: 1, b: 0.5, c: 2 },
+      }],
+      ['lists', {
+        loss: [new MeanAbsoluteError(), 'binaryCrossentropy'],
+        metrics: [['mse'], [new F1Score({ threshold: 0.4, name: 'f1' })]],
+        lossWeights: [0.25, 1],
+      }],
+    ] as const) {
+      const m = new ToyModel(SMALL);
+      m.compile({ optimizer: 'sgd', ...config });
+      const d = join(dir, label);
+      await saveModel(m, d);
+      expect(modelJson(d).trainingConfig.unsaved, label).toBeUndefined();
+      const back = await load(d);
+      const { optimizer: _o, ...rest } = back.compiled!.config;
+      expect(described(rest), label).toEqual(described(config));
+    }
+  });
+
+  it('functions and FunctionLoss / FunctionMetric keep the warning: loss -> uncompiled, metrics -> compiled without them', async () => {
+    const m = new ToyModel(SMALL);
+    m.compile({ optimizer: 'adam', loss: new FunctionLoss((t, p) => p.sub(t).abs().mean()), metrics: [new TopKCategoricalAccuracy()] });
+    await saveModel(m, dir);
+    expect(modelJson(dir).trainingConfig).toMatchObject({ loss: null, unsaved: ['loss'], metrics: [{ className: 'TopKCategoricalAccuracy', k: 5 }] });
+    const [plain, w1] = await warningsOf(() => load(dir));
+    expect(plain.compiled).toBeNull();
+    expect(w1.join('\n')).toContain('was compiled with a custom loss, which cannot be saved; the model is returned uncompiled');
+    const [withLoss, w2] = await warningsOf(() => loadModel(dir, { fromConfig: ToyModel.fromConfig, compile: { loss: 'mae' } }));
+    expect(w2).toEqual([]);
+    expect(withLoss.compiled!.config.loss).toBe('mae');
+    expect(described(withLoss.compiled!.config.metrics)).toEqual(described([new TopKCategoricalAccuracy()]));
+
+    const d2 = join(dir, 'metric');
+    const m2 = new ToyModel(SMALL);
+    m2.compile({ optimizer: 'adam', loss: new MeanSquaredError(), metrics: [new AUC(), new FunctionMetric('ones', () => 1), (_t: Tensor, _p: Tensor) => 0] });
+    await saveModel(m2, d2);
+    expect(modelJson(d2).trainingConfig).toMatchObject({ loss: { className: 'MeanSquaredError' }, unsaved: ['metrics'] });
+    expect(modelJson(d2).trainingConfig.metrics).toBeUndefined();
+    const [back, w3] = await warningsOf(() => load(d2));
+    expect(back.compiled!.config.loss).toBeInstanceOf(MeanSquaredError);
+    expect(back.compiled!.config.metrics).toBeUndefined();
+    expect(w3.join('\n')).toContain('was compiled with custom metrics, which cannot be saved; compiled without them');
+  });
+
+  it('a custom Loss subclass is not saved as its parent', async () => {
+    class Doubled extends MeanSquaredError {
+      override call(yTrue: Tensor, yPred: Tensor): Tensor {
+        return super.call(yTrue, yPred).mul(2);
+      }
+    }
+    const m = new ToyModel(SMALL);
+    m.compile({ optimizer: 'adam', loss: new Doubled() });
+    await saveModel(m, dir);
+    expect(modelJson(dir).trainingConfig).toMatchObject({ loss: null, unsaved: ['loss'] });
+  });
+
+  it("a record with an output named 'className' whose loss is a name is not saved (it would read as a config)", async () => {
+    const m = new ToyModel(SMALL);
+    m.compile({ optimizer: 'adam', loss: { className: 'MeanSquaredError', other: 'mae' } });
+    await saveModel(m, dir);
+    expect(modelJson(dir).trainingConfig).toMatchObject({ loss: null, unsaved: ['loss'] });
+    const d2 = join(dir, 'obj');
+    m.compile({ optimizer: 'adam', loss: { className: new MeanSquaredError(), other: 'mae' } });
+    await saveModel(m, d2);
+    const back = await load(d2);
+    expect(described(back.compiled!.config.loss)).toEqual(described({ className: new MeanSquaredError(), other: 'mae' }));
+  });
+
+  it('a saved config that does not rebuild here: warned, uncompiled (loss) or compiled without it (metrics)', async () => {
+    const m = new ToyModel(SMALL);
+    m.compile({ optimizer: 'adam', loss: 'mse', metrics: ['mae'] });
+    await saveModel(m, dir);
+    const ck = join(dir, 'ckpt-000001');
+    const spec = modelJson(dir);
+    writeFileSync(join(ck, 'model.json'), JSON.stringify({ ...spec, trainingConfig: { ...spec.trainingConfig, loss: { className: 'HuberFromElsewhere', delta: 1 } } }));
+    const [a, w1] = await warningsOf(() => load(ck));
+    expect(a.compiled).toBeNull();
+    expect(w1.join('\n')).toContain("was compiled with a loss that does not rebuild here (lossFromConfig: unknown loss class 'HuberFromElsewhere'");
+    expect(a.snapshot()).toEqual(m.snapshot());
+    const withLoss = await loadModel(ck, { fromConfig: ToyModel.fromConfig, compile: { loss: 'mse' } });
+    expect(withLoss.optimizer!.getConfig()).toEqual(m.optimizer!.getConfig());
+
+    writeFileSync(join(ck, 'model.json'), JSON.stringify({ ...spec, trainingConfig: { ...spec.trainingConfig, metrics: ['mae', { className: 'AUC', numThresholds: 1 }] } }));
+    const [b, w2] = await warningsOf(() => load(ck));
+    expect(b.compiled!.config).toEqual({ loss: 'mse', optimizer: b.optimizer });
+    expect(w2.join('\n')).toContain("was compiled with metrics that do not rebuild here (AUC: option 'numThresholds' must be an integer > 1");
+  });
+
+  it('reads a checkpoint as this version wrote it before configs (names only), unchanged', async () => {
+    // A generation folder by hand, as saveModel wrote it: per-output names, lists of metric names, loss weights.
+    const m = new ToyModel(SMALL);
+    await saveWeights(m, join(dir, 'weights.safetensors'));
+    const trainingConfig = {
+      optimizer: { className: 'SGD', learningRate: 0.1, momentum: 0.5 },
+      loss: { out_a: 'meanSquaredError', out_b: 'binary_crossentropy' },
+      metrics: [['mae'], ['accuracy', 'auc']],
+      lossWeights: [1, 2],
+    };
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({
+      format: 'nodegrad-model', formatVersion: 1, generatedBy: 'nodegrad 0.1.0', modelConfig: m.getConfig(), trainingConfig,
+      weights: m.variables.map((v) => ({ name: v.name, shape: [...v.shape], trainable: v.trainable })), optimizerState: false,
+    }));
+    const back = await load(dir);
+    expect(back.snapshot()).toEqual(m.snapshot());
+    const { optimizer, ...rest } = back.compiled!.config;
+    expect(rest).toEqual({ loss: trainingConfig.loss, metrics: trainingConfig.metrics, lossWeights: trainingConfig.lossWeights });
+    expect((optimizer as SGD).getConfig()).toMatchObject(trainingConfig.optimizer);
+
+    // And a string-only compile config is still written exactly so.
+    const d2 = join(dir, 'new');
+    back.compile({ optimizer: new SGD({ learningRate: 0.1, momentum: 0.5 }), loss: trainingConfig.loss, metrics: trainingConfig.metrics, lossWeights: trainingConfig.lossWeights });
+    await saveModel(back, d2);
+    const { optimizer: _o, ...saved } = modelJson(d2).trainingConfig;
+    expect(saved).toEqual({ loss: trainingConfig.loss, metrics: trainingConfig.metrics, lossWeights: trainingConfig.lossWeights });
   });
 });
 

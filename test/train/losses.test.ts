@@ -13,9 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { tensor } from '../../src/tensor/creation.js';
 import {
-  BinaryCrossentropy, CategoricalCrossentropy, FunctionLoss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
-  binaryCrossentropy, categoricalCrossentropy, getLoss, meanAbsoluteError, meanSquaredError, sparseCategoricalCrossentropy,
-  sigmoidCrossEntropyWithLogits,
+  BinaryCrossentropy, CategoricalCrossentropy, FunctionLoss, Loss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
+  binaryCrossentropy, categoricalCrossentropy, getLoss, lossFromConfig, meanAbsoluteError, meanSquaredError, registerLoss,
+  serializeLoss, sparseCategoricalCrossentropy, sigmoidCrossEntropyWithLogits, type LossConfig,
 } from '../../src/train/losses.js';
 import { DTypeError, ShapeError, ValueError } from '../../src/errors.js';
 import { EPS32 } from '../helpers/close.js';
@@ -305,5 +305,85 @@ describe('bad targets', () => {
     expect(getLoss('categoricalCrossentropy')).toBeInstanceOf(CategoricalCrossentropy);
     expect(getLoss('mse')).toBeInstanceOf(MeanSquaredError);
     expect(getLoss('mae')).toBeInstanceOf(MeanAbsoluteError);
+  });
+});
+
+describe('getConfig / lossFromConfig / serializeLoss', () => {
+  const y = tensor([[0, 1, 0], [0, 0, 1]]);
+  const p = tensor([[0.5, 2, -1], [0.1, 0.3, 1.2]]);
+  const cases: [Loss, LossConfig, Tensor, Tensor][] = [
+    [new CategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.1, reduction: 'sum' }),
+      { className: 'CategoricalCrossentropy', reduction: 'sum', fromLogits: true, labelSmoothing: 0.1 }, y, p],
+    [new SparseCategoricalCrossentropy({ fromLogits: true }),
+      { className: 'SparseCategoricalCrossentropy', reduction: 'mean', fromLogits: true, labelSmoothing: 0 }, tensor([1, 2], undefined, 'int32'), p],
+    [new BinaryCrossentropy({ labelSmoothing: 0.2, reduction: 'none' }),
+      { className: 'BinaryCrossentropy', reduction: 'none', fromLogits: false, labelSmoothing: 0.2 }, y, tensor([[0.2, 0.7, 0.1], [0.4, 0.4, 0.9]])],
+    [new MeanSquaredError({ reduction: 'sum' }), { className: 'MeanSquaredError', reduction: 'sum' }, y, p],
+    [new MeanAbsoluteError(), { className: 'MeanAbsoluteError', reduction: 'mean' }, y, p],
+  ];
+  for (const [loss, config, yt, yp] of cases) {
+    it(`${config.className}: every option in the config, rebuilt equal, computing the same`, () => {
+      expect(loss.getConfig()).toEqual(config);
+      expect(serializeLoss(loss)).toEqual(config);
+      const json = JSON.parse(JSON.stringify(loss.getConfig())) as LossConfig;
+      const back = lossFromConfig(json);
+      expect(back.constructor).toBe(loss.constructor);
+      expect(back).not.toBe(loss);
+      expect(back.getConfig()).toEqual(config);
+      expect(Array.from(back.call(yt, yp).data)).toEqual(Array.from(loss.call(yt, yp).data));
+    });
+  }
+
+  it('defaults: a config of the className alone (or with null options) is the default loss', () => {
+    expect(lossFromConfig({ className: 'SparseCategoricalCrossentropy' }).getConfig()).toEqual(new SparseCategoricalCrossentropy().getConfig());
+    expect(lossFromConfig({ className: 'BinaryCrossentropy', fromLogits: null, labelSmoothing: null }).getConfig())
+      .toEqual({ className: 'BinaryCrossentropy', reduction: 'mean', fromLogits: false, labelSmoothing: 0 });
+    expect(getLoss('mse').getConfig()).toEqual({ className: 'MeanSquaredError', reduction: 'mean' });
+  });
+
+  it('functions cannot be serialized: FunctionLoss has no config', () => {
+    const f = new FunctionLoss((a, b) => b.sub(a).abs().mean());
+    expect(f.getConfig()).toBeNull();
+    expect(serializeLoss(f)).toBeNull();
+    expect(serializeLoss(getLoss((a: Tensor, b: Tensor) => b.sub(a)))).toBeNull();
+  });
+
+  it('a subclass of a built-in is not saved as its parent; a registered class round-trips', () => {
+    class Tweaked extends MeanSquaredError {
+      override call(yTrue: Tensor, yPred: Tensor): Tensor {
+        return super.call(yTrue, yPred).mul(2);
+      }
+    }
+    const t = new Tweaked();
+    expect(t.getConfig()!.className).toBe('MeanSquaredError'); // inherited, would rebuild the parent
+    expect(serializeLoss(t)).toBeNull();
+
+    class Scaled extends MeanSquaredError {
+      constructor(readonly scale = 1) {
+        super();
+      }
+      override call(yTrue: Tensor, yPred: Tensor): Tensor {
+        return super.call(yTrue, yPred).mul(this.scale);
+      }
+      override getConfig(): LossConfig {
+        return { className: 'TestScaledMse', scale: this.scale };
+      }
+    }
+    expect(serializeLoss(new Scaled(3))).toBeNull(); // not registered yet
+    registerLoss('TestScaledMse', (o) => new Scaled(o.scale as number));
+    expect(serializeLoss(new Scaled(3))).toEqual({ className: 'TestScaledMse', scale: 3 });
+    const back = lossFromConfig({ className: 'TestScaledMse', scale: 3 });
+    expect(back).toBeInstanceOf(Scaled);
+    expect((back as Scaled).scale).toBe(3);
+    expectError(() => registerLoss('MeanSquaredError', () => new MeanSquaredError()), ValueError, "'MeanSquaredError' is a built-in loss class");
+  });
+
+  it('bad configs are clear errors', () => {
+    expectError(() => lossFromConfig({ className: 'Huber' }), ValueError, "unknown loss class 'Huber'", 'CategoricalCrossentropy', 'registerLoss');
+    expectError(() => lossFromConfig({ className: 'categoricalCrossentropy' }), ValueError, "unknown loss class 'categoricalCrossentropy'");
+    expectError(() => lossFromConfig({ fromLogits: true } as never), ValueError, "expected an object with a string 'className'");
+    expectError(() => lossFromConfig(null as never), ValueError, "expected an object with a string 'className', got null");
+    expectError(() => lossFromConfig({ className: 'MeanSquaredError', fromLogits: true }), ValueError, "MeanSquaredError: unknown option 'fromLogits'");
+    expectError(() => lossFromConfig({ className: 'BinaryCrossentropy', fromLogits: 'yes' }), DTypeError, "'fromLogits' must be a boolean");
   });
 });

@@ -8,12 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { tensor } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import {
-  AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, ConfusionMatrix, F1Score, Mean, Precision, Recall, SparseCategoricalAccuracy,
-  accuracy, auc, binaryAccuracy, categoricalAccuracy, confusionMatrix, f1Score, getMetric, inferAccuracyKind, precision, recall,
-  sparseCategoricalAccuracy, sparseTopKCategoricalAccuracy, topKCategoricalAccuracy,
+  AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, ConfusionMatrix, F1Score, FunctionMetric, Mean, MeanAbsoluteErrorMetric,
+  MeanMetricWrapper, MeanSquaredErrorMetric, Metric, Precision, Recall, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+  TopKCategoricalAccuracy, accuracy, auc, binaryAccuracy, categoricalAccuracy, confusionMatrix, f1Score, getMetric, inferAccuracyKind,
+  metricFromConfig, precision, recall, registerMetric, serializeMetric, sparseCategoricalAccuracy, sparseTopKCategoricalAccuracy,
+  topKCategoricalAccuracy, type MetricConfig,
 } from '../../src/train/metrics.js';
 import { BinaryCrossentropy, SparseCategoricalCrossentropy } from '../../src/train/losses.js';
-import { ShapeError, ValueError } from '../../src/errors.js';
+import { DTypeError, ShapeError, ValueError } from '../../src/errors.js';
 import { expectError } from '../helpers/errors.js';
 import { uniformF32 } from '../helpers/random.js';
 
@@ -228,5 +230,98 @@ describe('resolution and bad input', () => {
     m.update(1, 2);
     m.update(4, 1);
     expect(m.result()).toBe(2);
+  });
+});
+
+describe('getConfig / metricFromConfig / serializeMetric', () => {
+  const oneHot = tensor([[0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 0]]);
+  const sparse = int([2, 1, 0, 1]);
+  const probs = tensor([[0.1, 0.2, 0.7], [0.5, 0.4, 0.1], [0.3, 0.3, 0.4], [0, 1, 0]]);
+  const bin = tensor([[1], [0], [1], [1]]);
+  const binP = tensor([[0.8], [0.3], [0.45], [0.9]]);
+  const cases: [Metric, MetricConfig, Tensor, Tensor][] = [
+    [new Accuracy(), { className: 'Accuracy', kind: null, threshold: 0.5, name: 'accuracy' }, sparse, probs],
+    [new Accuracy({ kind: 'binary', threshold: 0.4, name: 'acc' }), { className: 'Accuracy', kind: 'binary', threshold: 0.4, name: 'acc' }, bin, binP],
+    [new CategoricalAccuracy('top1'), { className: 'CategoricalAccuracy', name: 'top1' }, oneHot, probs],
+    [new SparseCategoricalAccuracy(), { className: 'SparseCategoricalAccuracy', name: 'sparse_categorical_accuracy' }, sparse, probs],
+    [new BinaryAccuracy({ threshold: 0.4 }), { className: 'BinaryAccuracy', threshold: 0.4, name: 'binary_accuracy' }, bin, binP],
+    [new TopKCategoricalAccuracy({ k: 2 }), { className: 'TopKCategoricalAccuracy', k: 2, name: 'top_k_categorical_accuracy' }, oneHot, probs],
+    [new SparseTopKCategoricalAccuracy({ k: 1, name: 'top1' }), { className: 'SparseTopKCategoricalAccuracy', k: 1, name: 'top1' }, sparse, probs],
+    [new MeanSquaredErrorMetric(), { className: 'MeanSquaredErrorMetric', name: 'mean_squared_error' }, oneHot, probs],
+    [new MeanAbsoluteErrorMetric('mae'), { className: 'MeanAbsoluteErrorMetric', name: 'mae' }, oneHot, probs],
+    [new Precision({ average: 'micro' }), { className: 'Precision', threshold: null, average: 'micro', classId: null, name: 'precision' }, sparse, probs],
+    [new Recall({ classId: 1, name: 'recall_1' }), { className: 'Recall', threshold: null, average: 'macro', classId: 1, name: 'recall_1' }, sparse, probs],
+    [new F1Score({ threshold: 0.3, average: 'weighted' }), { className: 'F1Score', threshold: 0.3, average: 'weighted', classId: null, name: 'f1_score' }, oneHot, probs],
+    [new AUC({ numThresholds: 3 }), { className: 'AUC', numThresholds: 3, exact: false, fromLogits: false, name: 'auc' }, bin, binP],
+    [new AUC({ exact: true, fromLogits: true, name: 'roc' }), { className: 'AUC', numThresholds: 200, exact: true, fromLogits: true, name: 'roc' }, bin, binP],
+  ];
+  for (const [m, config, y, p] of cases) {
+    it(`${config.className} ${JSON.stringify(config)}: rebuilt equal, fresh, computing the same`, () => {
+      m.update(y, p); // state is not part of the config
+      expect(m.getConfig()).toEqual(config);
+      expect(serializeMetric(m)).toEqual(config);
+      const back = metricFromConfig(JSON.parse(JSON.stringify(m.getConfig())) as MetricConfig);
+      expect(back.constructor).toBe(m.constructor);
+      expect(back.name).toBe(m.name);
+      expect(back.getConfig()).toEqual(config);
+      const fresh = back.result();
+      back.update(y, p);
+      expect(back.result()).toBe(m.result());
+      m.reset();
+      expect(m.result()).toBe(fresh); // 0, or NaN for the exact AUC of nothing
+    });
+  }
+
+  it("the metrics compile makes from names have configs (the 'accuracy' kind from the loss)", () => {
+    expect(serializeMetric(getMetric('topKCategoricalAccuracy'))).toEqual({ className: 'TopKCategoricalAccuracy', k: 5, name: 'top_k_categorical_accuracy' });
+    expect(serializeMetric(getMetric('mae'))).toEqual({ className: 'MeanAbsoluteErrorMetric', name: 'mae' });
+    expect(serializeMetric(getMetric('acc', new BinaryCrossentropy({ fromLogits: true })))).toEqual({ className: 'Accuracy', kind: 'binary', threshold: 0, name: 'acc' });
+  });
+
+  it('functions have no config: FunctionMetric, a bare MeanMetricWrapper, an unregistered subclass', () => {
+    expect(serializeMetric(new FunctionMetric('m', () => 1))).toBeNull();
+    expect(serializeMetric(getMetric(function myMetric() {
+      return 1;
+    }))).toBeNull();
+    expect(new MeanMetricWrapper('w', () => new Float64Array(0)).getConfig()).toBeNull();
+    class Strict extends BinaryAccuracy {}
+    expect(serializeMetric(new Strict())).toBeNull(); // its inherited config would rebuild a BinaryAccuracy
+  });
+
+  it('a registered custom class round-trips', () => {
+    class Count extends Metric {
+      n = 0;
+      constructor(readonly name = 'count') {
+        super();
+      }
+      update(_y: Tensor, p: Tensor): void {
+        this.n += p.shape[0];
+      }
+      result(): number {
+        return this.n;
+      }
+      reset(): void {
+        this.n = 0;
+      }
+      override getConfig(): MetricConfig {
+        return { className: 'TestCount', name: this.name };
+      }
+    }
+    expect(serializeMetric(new Count('c'))).toBeNull();
+    registerMetric('TestCount', (o) => new Count(o.name as string));
+    expect(serializeMetric(new Count('c'))).toEqual({ className: 'TestCount', name: 'c' });
+    expect(metricFromConfig({ className: 'TestCount', name: 'c' })).toBeInstanceOf(Count);
+    expectError(() => registerMetric('AUC', () => new AUC()), ValueError, "'AUC' is a built-in metric class");
+  });
+
+  it('bad configs are clear errors', () => {
+    expectError(() => metricFromConfig({ className: 'MeanIoU' }), ValueError, "unknown metric class 'MeanIoU'", 'TopKCategoricalAccuracy', 'registerMetric');
+    expectError(() => metricFromConfig({ name: 'x' } as never), ValueError, "expected an object with a string 'className'");
+    expectError(() => metricFromConfig({ className: 'TopKCategoricalAccuracy', k: 0 }), ValueError, "option 'k' must be a positive integer");
+    expectError(() => metricFromConfig({ className: 'CategoricalAccuracy', k: 3 }), ValueError, "CategoricalAccuracy: unknown option 'k'");
+    expectError(() => metricFromConfig({ className: 'Precision', average: 'samples' }), ValueError, "option 'average' must be");
+    expectError(() => metricFromConfig({ className: 'Accuracy', kind: 'fuzzy' }), ValueError, "option 'kind' must be");
+    expectError(() => metricFromConfig({ className: 'AUC', exact: 1 }), DTypeError, "option 'exact' must be a boolean");
+    expectError(() => metricFromConfig({ className: 'BinaryAccuracy', name: 3 }), DTypeError, "option 'name' must be a non-empty string");
   });
 });
