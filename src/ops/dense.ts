@@ -55,8 +55,8 @@ export function dense(x: Tensor, w: Tensor, options: DenseOptions = {}): Tensor 
   ), [...lead, n]);
   return record(op, y, [xt, wt, bias], (dy) => {
     const b = getBackend();
-    // relu: y is 0 or positive, so sign(y) is the 0/1 mask of y > 0.
-    const dz = activation === 'relu' ? fromKernel(b.binary('mul', f32(dy), f32(fromKernel(b.unary('sign', f32(y), {}))), dy.shape)) : dy;
+    // relu: y > 0 exactly where the pre-activation is, so y stands in for it (relu'(0) = 0, one fused pass).
+    const dz = activation === 'relu' ? fromKernel(b.unaryGrad('relu', f32(y), f32(y), f32(dy), {}), dy.shape) : dy;
     const dz3 = f32(view(dz, [1, m, n]));
     const dx = xt.requiresGrad ? fromKernel(b.matmul(dz3, f32(view(wt, [1, k, n])), { transposeA: false, transposeB: true }), xt.shape) : null;
     const dw = wt.requiresGrad ? fromKernel(b.matmul(f32(view(xt, [1, m, k])), dz3, { transposeA: true, transposeB: false }), wt.shape) : null;
