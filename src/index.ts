@@ -53,3 +53,6 @@ export { referenceBackend } from './backends/reference/index.js';
 export { nativeInfo, getNumThreads, setNumThreads } from './backends/native/index.js';
 
 export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';
+
+export { Dataset, AUTOTUNE, datasets, readIdx, loadIdxDataset, readCifar10Batch, readCifar100Batch, downloadFile, DataFormatError, DownloadError } from './data/index.js';
+export * as data from './data/index.js';

@@ -6,7 +6,9 @@
  *   their rows (into pooled storage that the step's scope gives back).
  * - A DataSource: any sync or async iterable of batches, each `{ x, y, sampleWeight? }` or `[x, y, sampleWeight?]`
  *   (x / y a Tensor or Tensor[]); predict also takes bare x batches. An array of such batches works, and so
- *   does any Dataset that is iterable. Batches a source yields belong to it: fit never disposes them.
+ *   does any Dataset that is iterable. Batches a source yields belong to it; a source that wants them back (a
+ *   Dataset, which disposes the batch tensors it does not keep) has a method under RELEASE_BATCH, which fit,
+ *   evaluate and predict call with each batch once its step is done. Other sources' batches are never disposed.
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -23,6 +25,24 @@ export interface BatchObject {
 }
 export type BatchTuple = readonly [Inputs, Inputs?, (Tensor | null)?];
 export type BatchLike = BatchObject | BatchTuple;
+
+/**
+ * The method a DataSource may have to take each batch back after its step (a well-known symbol, so sources need
+ * not import this module; src/data's Dataset implements it).
+ */
+export const RELEASE_BATCH: unique symbol = Symbol.for('nodegrad.releaseBatch') as never;
+
+/** Hands a used batch back to its source, if the source asks for them (see RELEASE_BATCH). */
+export function releaseBatch(source: unknown, item: unknown): void {
+  const f = (source as { [RELEASE_BATCH]?: unknown } | null)?.[RELEASE_BATCH];
+  if (typeof f === 'function') f.call(source, item);
+}
+
+/** The number of batches a source announces (a Dataset's finite `size`), or null. */
+export function sourceSize(source: unknown): number | null {
+  const n = (source as { size?: unknown } | null)?.size;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : null;
+}
 
 /** A sync or async iterable of batches (issue 5's Dataset is one). */
 export type DataSource<B = BatchLike> = Iterable<B> | AsyncIterable<B>;

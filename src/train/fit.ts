@@ -21,7 +21,9 @@
  *
  * Errors: an error inside a step is rethrown with its class and "fit: epoch E/N, batch B/S: " in front; fit
  * then rejects without calling onTrainEnd (Keras), and a NonFiniteLossError carries the History so far.
- * Batches a DataSource yields are not disposed by fit (they belong to the source); everything fit creates is.
+ * Batches a DataSource yields belong to the source: after each batch's step fit hands it back through the
+ * source's RELEASE_BATCH method when it has one (a Dataset then disposes the tensors it does not keep, so batch
+ * storage is reused), and never disposes it otherwise; everything fit creates is disposed.
  */
 import { NodegradError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TensorData as Storage } from '../tensor/tensor.js';
@@ -34,7 +36,7 @@ import type { Compiled, Head } from './compile.js';
 import { Callback, CallbackList, History, type Logs, type TrainingParams } from './callbacks.js';
 import { ProgressLogger, formatLogs, formatPerStep, type ProgressStream } from './progress.js';
 import {
-  SourceReader, isDataSource, isTensorList, normalizeBatch, permutation, rowsView, sampleCount, tensorBatch, toList,
+  SourceReader, isDataSource, isTensorList, normalizeBatch, permutation, releaseBatch, rowsView, sourceSize, sampleCount, tensorBatch, toList,
   type Batch, type BatchLike, type DataSource, type Inputs,
 } from './data.js';
 import { describeValue } from './losses.js';
@@ -416,6 +418,8 @@ async function runEvaluation(
           testStep(model, compiled, normalizeBatch(op, r.value, true));
         } catch (e) {
           throw located(e, `${op}: batch ${seen + 1}`);
+        } finally {
+          releaseBatch(d.source, r.value);
         }
         seen++;
         await yieldToEventLoop();
@@ -520,7 +524,7 @@ export async function fit(
   if (verbose > 0 && !progress) callbacks.push((progress = new ProgressLogger({ verbose: verbose === 2 ? 2 : 1, stream: options.progressStream })));
   const list = new CallbackList(callbacks);
 
-  const trainSteps = train.kind === 'tensors' ? Math.ceil(train.n / batchSize) : (stepsPerEpoch ?? null);
+  const trainSteps = train.kind === 'tensors' ? Math.ceil(train.n / batchSize) : (stepsPerEpoch ?? sourceSize(train.source));
   const params: TrainingParams = {
     epochs,
     initialEpoch,
@@ -592,6 +596,8 @@ export async function fit(
               trainStep(model, compiled, batch, cw, place(seen));
             } catch (e) {
               throw located(e, where(seen));
+            } finally {
+              releaseBatch(train.source, r.value);
             }
             seen++;
             await list.batchEnd(seen - 1, compiled.results());
@@ -702,6 +708,8 @@ export async function predictOutputs(model: TrainableModel, x: Inputs | DataSour
           run(normalizeBatch(op, r.value, false).xs);
         } catch (e) {
           throw located(e, `${op}: batch ${seen + 1}`);
+        } finally {
+          releaseBatch(d.source, r.value);
         }
         seen++;
         await yieldToEventLoop();
