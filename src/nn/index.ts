@@ -38,3 +38,15 @@ export type { InitializerIdentifier, InitializerConfig } from './initializers.js
 export { Regularizer } from './regularizers.js';
 export type { RegularizerIdentifier, RegularizerConfig } from './regularizers.js';
 export type { Shape } from './shapes.js';
+export { Normalization, Resizing, CenterCrop, ImageLayer } from './preprocessing.js';
+export type { NormalizationArgs, ResizingArgs, CenterCropArgs, AdaptData, AdaptElement } from './preprocessing.js';
+export {
+  RandomImageLayer, RandomAffineLayer, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomShear, RandomCrop, RandomContrast,
+  RandomBrightness, GaussianNoise,
+} from './augmentation.js';
+export type {
+  Factor, FlipMode, RandomLayerArgs, RandomAffineArgs, RandomFlipArgs, RandomRotationArgs, RandomZoomArgs, RandomTranslationArgs,
+  RandomShearArgs, RandomCropArgs, RandomContrastArgs, RandomBrightnessArgs, GaussianNoiseArgs,
+} from './augmentation.js';
+export { affineTransform, resizeImages, flipImages, cropImages } from './image-sampling.js';
+export type { FillMode, Interpolation, AffineTransformOptions, ResizeOptions } from './image-sampling.js';

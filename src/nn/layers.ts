@@ -17,7 +17,14 @@ import { BatchNormalization, type BatchNormalizationArgs } from './normalization
 import {
   AveragePooling2D, GlobalAveragePooling2D, type GlobalPooling2DArgs, GlobalMaxPooling2D, MaxPooling2D, type Pooling2DArgs,
 } from './pooling.js';
-import { Rescaling, type RescalingArgs } from './preprocessing.js';
+import {
+  CenterCrop, type CenterCropArgs, Normalization, type NormalizationArgs, Rescaling, type RescalingArgs, Resizing, type ResizingArgs,
+} from './preprocessing.js';
+import {
+  GaussianNoise, type GaussianNoiseArgs, RandomBrightness, type RandomBrightnessArgs, RandomContrast, type RandomContrastArgs, RandomCrop,
+  type RandomCropArgs, RandomFlip, type RandomFlipArgs, RandomRotation, type RandomRotationArgs, RandomShear, type RandomShearArgs,
+  RandomTranslation, type RandomTranslationArgs, RandomZoom, type RandomZoomArgs,
+} from './augmentation.js';
 import { Flatten, Reshape, type ReshapeArgs, ZeroPadding2D, type ZeroPadding2DArgs } from './reshaping.js';
 
 export const dense = (args: DenseArgs): Dense => new Dense(args);
@@ -50,3 +57,15 @@ export const add = (args: LayerArgs = {}): Add => new Add(args);
 export const concatenate = (args: ConcatenateArgs = {}): Concatenate => new Concatenate(args);
 /** The InputLayer itself (most code wants input(), which returns its symbolic tensor). */
 export const inputLayer = (args: InputArgs): InputLayer => new InputLayer(args);
+export const normalization = (args: NormalizationArgs = {}): Normalization => new Normalization(args);
+export const resizing = (args: ResizingArgs): Resizing => new Resizing(args);
+export const centerCrop = (args: CenterCropArgs): CenterCrop => new CenterCrop(args);
+export const randomFlip = (args: RandomFlipArgs = {}): RandomFlip => new RandomFlip(args);
+export const randomRotation = (args: RandomRotationArgs): RandomRotation => new RandomRotation(args);
+export const randomZoom = (args: RandomZoomArgs): RandomZoom => new RandomZoom(args);
+export const randomTranslation = (args: RandomTranslationArgs): RandomTranslation => new RandomTranslation(args);
+export const randomShear = (args: RandomShearArgs = {}): RandomShear => new RandomShear(args);
+export const randomCrop = (args: RandomCropArgs): RandomCrop => new RandomCrop(args);
+export const randomContrast = (args: RandomContrastArgs): RandomContrast => new RandomContrast(args);
+export const randomBrightness = (args: RandomBrightnessArgs): RandomBrightness => new RandomBrightness(args);
+export const gaussianNoise = (args: GaussianNoiseArgs): GaussianNoise => new GaussianNoise(args);
