@@ -54,5 +54,8 @@ export { nativeInfo, getNumThreads, setNumThreads } from './backends/native/inde
 
 export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';
 
-export { Dataset, AUTOTUNE, datasets, readIdx, loadIdxDataset, readCifar10Batch, readCifar100Batch, downloadFile, DataFormatError, DownloadError } from './data/index.js';
+export {
+  Dataset, AUTOTUNE, datasets, readIdx, loadIdxDataset, readCifar10Batch, readCifar100Batch, downloadFile, DataFormatError, DownloadError,
+  imageDatasetFromDirectory, ImageFolderDataset, loadImage, ImageDecodeError,
+} from './data/index.js';
 export * as data from './data/index.js';

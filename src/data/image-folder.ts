@@ -8,8 +8,8 @@
  * Listing (as Keras): one sub-folder per class (names starting with '.' skipped), each walked recursively
  * (symbolic links to folders followed only with followLinks), files kept by extension (.jpeg .jpg .png .bmp
  * .gif, and .webp), ordered by folder path then file name (code point order, as Python's sorted()). With
- * `labels: null` the whole tree is listed without labels; with an array of integer labels, one per file in
- * that order.
+ * `labels: null` or `labelMode: null` the whole tree is listed (class folders or not) without labels; with an
+ * array of integer labels, one per file in that order.
  *
  * Split (bit-identical to Keras): with shuffle, the file list is shuffled by NumPy's legacy
  * `RandomState(seed).shuffle` (MT19937, reproduced here), then the last floor(validationSplit * n) files are
@@ -403,15 +403,16 @@ export async function imageDatasetFromDirectory<const O extends ImageDatasetOpti
     }
     if (o.classNames !== undefined) throw new ValueError(`${OP}: classNames can only be given with labels: 'inferred' (explicit labels name their classes by their values)`);
   }
-  if (labels === null && o.classNames !== undefined) throw new ValueError(`${OP}: classNames cannot be given with labels: null (no labels)`);
   let labelMode: LabelMode | null = o.labelMode === undefined ? 'int' : o.labelMode;
   if (labelMode !== null && labelMode !== 'int' && labelMode !== 'categorical' && labelMode !== 'binary') {
     throw new ValueError(`${OP}: option 'labelMode' must be 'int', 'categorical', 'binary' or null, got ${describe(labelMode)}`);
   }
+  // Keras: no labels either way means the whole tree is listed, class folders or not.
   if (labels === null || labelMode === null) {
-    labels = labels === 'inferred' ? 'inferred' : labels;
+    labels = null;
     labelMode = null;
   }
+  if (labels === null && o.classNames !== undefined) throw new ValueError(`${OP}: classNames cannot be given without labels (labels: null or labelMode: null)`);
   const classNames = o.classNames;
   if (classNames !== undefined) {
     if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((c) => typeof c === 'string' && c !== '')) {
@@ -562,10 +563,7 @@ async function* iterate(plan: Plan, skipped: string[], root: Generator): AsyncGe
       const path = plan.paths[idx[first.index]];
       if (plan.onInvalidImage === 'error') {
         const more = r.failed.length > 1 ? ` (and ${r.failed.length - 1} more file(s) of this batch)` : '';
-        throw new ImageDecodeError(
-          `${OP}: cannot decode '${path}': ${first.message}${more}; pass onInvalidImage: 'skip' to leave unreadable files out with a warning`,
-          path,
-        );
+        throw new ImageDecodeError(OP, path, `cannot decode: ${first.message}${more}; pass onInvalidImage: 'skip' to leave unreadable files out with a warning`);
       }
       const bad = new Set(r.failed.map((f) => f.index));
       for (const f of r.failed) {

@@ -5,13 +5,14 @@
  * the npm registry as its optional dependencies, no install script) decodes JPEG (baseline and progressive),
  * PNG (every colour type and bit depth), BMP and WebP; GIF (the first frame, as Keras) is decoded here, in
  * TypeScript. It was chosen over sharp (libvips) because a pipeline call of sharp costs 0.3-0.8 ms of CPU
- * per image whatever its size (measured on 28x28 JPEGs), 20-40x what this decoder costs on small images,
- * and the input pipeline must not starve training (issue 5). The library is loaded lazily: without it (a
- * platform with no prebuilt binary, or `npm install --omit=optional`) image loading says so clearly and the
- * rest of nodegrad works.
+ * per image whatever its size (measured on 28x28 JPEGs), 20-40x what this decoder costs on small images
+ * (~13 us fixed per call, ~25 us per 28x28 JPEG all in: read, decode, convert, hand-over), and on large
+ * photos it is as fast or faster; the input pipeline must not starve training (issue 5; bench/data.js). The
+ * library is loaded lazily: without it (a platform with no prebuilt binary, or `npm install --omit=optional`)
+ * image loading says so clearly and the rest of nodegrad works.
  *
  * Threads: decoding, channel conversion and resizing run in a small pool of worker threads
- * (`imageWorkers()`), a batch per message; the main thread only receives each finished batch as one
+ * (`imageWorkers`), a batch per message; the main thread only receives each finished batch as one
  * Float32Array (transferred, not copied). So a training step (synchronous, on the main thread) overlaps the
  * decoding of the next batches.
  *
@@ -32,6 +33,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DTypeError, NodegradError, ValueError } from '../errors.js';
+import { DataFormatError } from './errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export type ColorMode = 'grayscale' | 'rgb' | 'rgba';
@@ -57,14 +59,8 @@ export interface DecodeSpec {
   fit: AspectFit;
 }
 
-/** An image could not be read or decoded; `path` names the file. */
-export class ImageDecodeError extends NodegradError {
-  readonly path: string;
-  constructor(message: string, path: string) {
-    super(message);
-    this.path = path;
-  }
-}
+/** An image file that could not be read or decoded: a DataFormatError; `file` names it. */
+export class ImageDecodeError extends DataFormatError {}
 
 export function channelsOf(op: string, colorMode: unknown): 1 | 3 | 4 {
   if (colorMode === 'grayscale') return 1;
@@ -317,8 +313,11 @@ export function pixelKernels() {
     return { width: md.width, height: md.height, channels, data };
   }
 
-  /** The image as float32 [h, w, c] (c = 1, 3 or 4) with values 0..255 (integers). */
-  function toChannels(img: Img, c: number, out?: Float32Array, off = 0): Float32Array {
+  /**
+   * The image as [h, w, c] (c = 1, 3 or 4) with values 0..255 (integers): written into `out` from `off`, or
+   * into a new Uint8Array (a quarter of the memory of float32, for large images on their way to a resize).
+   */
+  function toChannels(img: Img, c: number, out?: Float32Array | Uint8Array, off = 0): Float32Array | Uint8Array {
     const px = img.width * img.height;
     const s = img.channels;
     let d: Uint8Array;
@@ -331,7 +330,7 @@ export function pixelKernels() {
       d = new Uint8Array(img.data.length);
       for (let i = 0; i < d.length; i++) d[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255);
     }
-    const o = out ?? new Float32Array(px * c);
+    const o = out ?? new Uint8Array(px * c);
     let k = off;
     if (c === 1) {
       if (s <= 2) for (let p = 0; p < px; p++) o[k++] = d[p * s];
@@ -364,13 +363,13 @@ export function pixelKernels() {
   }
 
   /** Keras 3 pad_to_aspect_ratio: the image centred on zeros with the target's aspect ratio. */
-  function padImage(src: Float32Array, h: number, w: number, c: number, th: number, tw: number): { data: Float32Array; h: number; w: number } {
+  function padImage<A extends Float32Array | Uint8Array>(src: A, h: number, w: number, c: number, th: number, tw: number): { data: A; h: number; w: number } {
     const ph = Math.max(h, Math.floor((w * th) / tw));
     const pw = Math.max(w, Math.floor((h * tw) / th));
     if (ph === h && pw === w) return { data: src, h, w };
     const y0 = Math.floor((ph - h) / 2);
     const x0 = Math.floor((pw - w) / 2);
-    const out = new Float32Array(ph * pw * c);
+    const out = (src instanceof Uint8Array ? new Uint8Array(ph * pw * c) : new Float32Array(ph * pw * c)) as A;
     for (let y = 0; y < h; y++) out.set(src.subarray(y * w * c, (y + 1) * w * c), ((y + y0) * pw + x0) * c);
     return { data: out, h: ph, w: pw };
   }
@@ -468,17 +467,18 @@ export function pixelKernels() {
   }
 
   /**
-   * Resizes the window [y0, y0+rh) x [x0, x0+rw) of src [h, w, c] (float32) to [oh, ow, c], written to out
-   * from element `off`: separable, rows first into a [rh, ow, c] temporary, then columns.
+   * Resizes the window [y0, y0+rh) x [x0, x0+rw) of src [h, w, c] to [oh, ow, c] (float32), written to out
+   * from element `off`: separable, rows first into a [rh, ow, c] float32 temporary (only the rows the output
+   * reads), then columns.
    */
   function resize(
-    src: Float32Array, w: number, c: number, y0: number, x0: number, rh: number, rw: number,
+    src: Float32Array | Uint8Array, w: number, c: number, y0: number, x0: number, rh: number, rw: number,
     oh: number, ow: number, method: string, out: Float32Array, off: number,
   ): void {
     if (rh === oh && rw === ow) {
       for (let y = 0; y < oh; y++) {
         const s = ((y0 + y) * w + x0) * c;
-        out.set(src.subarray(s, s + ow * c), off + y * ow * c);
+        for (let i = 0; i < ow * c; i++) out[off + y * ow * c + i] = src[s + i];
       }
       return;
     }
@@ -487,7 +487,7 @@ export function pixelKernels() {
     // Only the rows some output row reads.
     const need = new Uint8Array(rh);
     for (let k = 0; k < Y.idx.length; k++) if (Y.wt[k] !== 0 || Y.taps === 1) need[Y.idx[k]] = 1;
-    const tmp = new Float64Array(rh * ow * c);
+    const tmp = new Float32Array(rh * ow * c);
     const tx = X.taps;
     for (let y = 0; y < rh; y++) {
       if (!need[y]) continue;
@@ -632,6 +632,26 @@ let codec = null;
 let codecError = null;
 try { codec = require(workerData.codecPath); } catch (e) { codecError = String((e && e.message) || e).split('\\n')[0]; }
 const K = (${kernelsSource})();
+// Files are read into one buffer that grows as needed (no allocation per file; decoding copies what it keeps).
+let rbuf = Buffer.allocUnsafe(1 << 16);
+function readAll(path) {
+  const fd = fs.openSync(path, 'r');
+  try {
+    let n = 0;
+    for (;;) {
+      if (n === rbuf.length) {
+        const b = Buffer.allocUnsafe(rbuf.length * 2);
+        rbuf.copy(b, 0, 0, n);
+        rbuf = b;
+      }
+      const k = fs.readSync(fd, rbuf, n, rbuf.length - n, null);
+      if (k === 0) return rbuf.subarray(0, n);
+      n += k;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 parentPort.on('message', (job) => {
   const { id, paths, spec } = job;
   if (codecError) { parentPort.postMessage({ id, fatal: 'the image decoder cannot be loaded in a worker thread: ' + codecError }); return; }
@@ -643,7 +663,7 @@ parentPort.on('message', (job) => {
   let row = 0;
   for (let i = 0; i < paths.length; i++) {
     try {
-      const bytes = fs.readFileSync(paths[i]);
+      const bytes = readAll(paths[i]);
       const img = K.decode(bytes, codec);
       if (px === 0) {
         const r = K.prepare(img, spec);
@@ -785,7 +805,7 @@ export async function loadImage(path: string, options: LoadImageOptions = {}): P
   const interpolation = checkInterpolation(op, options.interpolation ?? 'bilinear');
   const fit = aspectFit(op, options.cropToAspectRatio, options.padToAspectRatio);
   const r = await decodeBatch(op, [path], { height: size[0], width: size[1], channels, interpolation, fit }, 1);
-  if (r.failed.length > 0) throw new ImageDecodeError(`${op}: cannot decode '${path}': ${r.failed[0].message}`, path);
+  if (r.failed.length > 0) throw new ImageDecodeError(op, path, `cannot decode: ${r.failed[0].message}`);
   return new Tensor(r.data, [r.height, r.width, channels]);
 }
 

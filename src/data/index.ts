@@ -13,3 +13,7 @@ export type { DownloadOptions } from './download.js';
 export { DataFormatError, DownloadError } from './errors.js';
 export * as datasets from './datasets.js';
 export type { LoadedDataset, LoadOptions, FashionMnistOptions, Split } from './datasets.js';
+export { imageDatasetFromDirectory, ImageFolderDataset } from './image-folder.js';
+export type { ImageDatasetOptions, LabeledImageBatch, LabelMode } from './image-folder.js';
+export { loadImage, ImageDecodeError } from './image.js';
+export type { ColorMode, Interpolation } from './image.js';

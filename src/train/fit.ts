@@ -434,14 +434,20 @@ async function runEvaluation(
 }
 
 /** Keras `model.evaluate`: the loss and metrics over the data, batched, in inference mode. */
+/** `fit(dataset, { epochs })`: with a DataSource, a plain options object may stand where y would (Keras' form). */
+function optionsInPlaceOfY(x: unknown, y: unknown): boolean {
+  return isDataSource(x) && typeof y === 'object' && y !== null && !(y instanceof Tensor) && !Array.isArray(y) && Object.getPrototypeOf(y) === Object.prototype;
+}
+
 export async function evaluate(
   model: TrainableModel,
   compiled: Compiled,
   x: Inputs | DataSource,
-  y?: Inputs,
+  y?: Inputs | EvaluateOptions,
   options: EvaluateOptions = {},
 ): Promise<Record<string, number>> {
   const op = 'evaluate';
+  if (optionsInPlaceOfY(x, y)) [y, options] = [undefined, y as EvaluateOptions];
   checkKeys(op, options, ['batchSize', 'steps', 'sampleWeight', 'verbose', 'progressStream']);
   const batchSize = checkInt(op, 'batchSize', options.batchSize ?? 32, 1);
   const steps = options.steps === undefined ? undefined : checkInt(op, 'steps', options.steps, 1);
@@ -468,10 +474,11 @@ export async function fit(
   model: TrainableModel,
   compiled: Compiled,
   x: Inputs | DataSource,
-  y?: Inputs,
+  y?: Inputs | FitOptions,
   options: FitOptions = {},
 ): Promise<History> {
   const op = 'fit';
+  if (optionsInPlaceOfY(x, y)) [y, options] = [undefined, y as FitOptions];
   checkKeys(op, options, FIT_KEYS);
   const epochs = checkInt(op, 'epochs', options.epochs ?? 1, 0);
   const initialEpoch = checkInt(op, 'initialEpoch', options.initialEpoch ?? 0, 0);

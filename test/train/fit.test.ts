@@ -261,6 +261,18 @@ describe('DataSources', () => {
     expect(h.history.loss[5]).toBeLessThan(h.history.loss[0]);
   });
 
+  it("takes Keras' fit(dataset, options) and evaluate(dataset, options) forms", async () => {
+    const model = new DenseModel({ inputs: 4, units: 3, activation: 'softmax' });
+    const c = compile(model, { optimizer: sgd(0.5), loss: 'sparseCategoricalCrossentropy' });
+    const src = [0, 1, 2, 3].map((b) => batch(b));
+    const h = await fit(model, c, src, { ...quiet, epochs: 2 });
+    expect(h.history.loss).toHaveLength(2);
+    const r = await evaluate(model, c, src, { verbose: 0 });
+    expect(Number.isFinite(r.loss)).toBe(true);
+    // A tensor in y's place is still y, and y with a DataSource is still refused.
+    await expect(fit(model, c, src, labels, { ...quiet, epochs: 1 })).rejects.toThrow(/DataSource/);
+  });
+
   it('a re-iterable source (an array of batches, tuples) is iterated afresh each epoch', async () => {
     const model = new DenseModel({ inputs: 4, units: 3, activation: 'softmax' });
     const c = compile(model, { optimizer: sgd(0.5), loss: 'sparseCategoricalCrossentropy' });
