@@ -3,7 +3,11 @@
  * and onnxruntime-node, through the scripts of ../shared/anchors (README.md there: setup, workloads, protocol).
  *
  * - torch W3:    /usr/bin/python3 <anchors>/peers_torch.py --threads T --only W3 --layouts cl
- *                (bn_train is NCHW: the script measures batch norm in that layout only)
+ *                (its bn_train is NCHW: the script measures batch norm in that layout only)
+ * - torch BN CL: /usr/bin/python3 bench/peers/torch_bn_cl.py --threads T: the same bn_train on channels_last,
+ *                nodegrad's NHWC layout. Its results come before the anchors' NCHW ones, so the table's torch
+ *                column and ratio for the bn rows are channels_last; the NCHW figures stay in the results
+ *                (--json, --results) and in a note under the table.
  * - torch SGEMM: /usr/bin/python3 bench/peers/torch_sgemm.py --threads T --sizes ...
  * - onnxruntime: node <anchors>/peers_ort.mjs --threads T --dir <W3 models>; inference only, so the
  *                conv3x3 / conv1x1 / dw3x3 / maxpool forward rows (NCHW, as exported from torch)
@@ -67,7 +71,7 @@ export function detectPeers({ anchorsDir } = {}) {
   if (!t) found.torch = { ok: false, why: `PyTorch not installed: skipped (no ${PYTHON}); install with ${INSTALL_TORCH}` };
   else if (t.status !== 0) found.torch = { ok: false, why: `PyTorch not installed: skipped; install with ${INSTALL_TORCH}` };
   else found.torch = { ok: true, version: t.stdout.trim() };
-  if (found.torch.ok && !anchorsOk) found.torch = { ok: false, why: `PyTorch: ${p.anchors}/peers_torch.py not found: W3 skipped (SGEMM still runs)`, sgemmOnly: true, version: found.torch.version };
+  if (found.torch.ok && !anchorsOk) found.torch = { ok: false, why: `PyTorch: ${p.anchors}/peers_torch.py not found: W3 skipped (SGEMM and batch norm channels_last still run)`, sgemmOnly: true, version: found.torch.version };
 
   const ortPkg = path.join(p.peersDir, 'node_modules', 'onnxruntime-node', 'package.json');
   if (!existsSync(ortPkg)) {
@@ -121,12 +125,33 @@ export function runPeers({ threads, names, found, quick = false, log = () => {} 
       results.push(...parseResults(r.stdout));
       if (r.status !== 0) notes.push(`torch SGEMM failed (exit ${r.status ?? r.error?.message}): ${lastLine(r.stderr)}`);
     }
+    // Batch norm on channels_last first: run.js shows the first torch result of a row, and this is the layout
+    // nodegrad's NHWC kernels compare with. It needs no anchors, so it runs when only SGEMM does too.
+    const bn = w3.filter((n) => n.startsWith('W3.bn_train.'));
+    if (bn.length) {
+      const args = [path.join(ROOT, 'bench', 'peers', 'torch_bn_cl.py'), '--threads', String(threads)];
+      if (quick) args.push('--min-time', '0.5');
+      log(`# torch batch norm channels_last (bench/peers/torch_bn_cl.py), ${threads} thread(s)`);
+      const r = run(PYTHON, args, torchEnv, 600);
+      results.push(...parseResults(r.stdout).filter((x) => bn.includes(x.w)));
+      if (r.status !== 0) notes.push(`torch batch norm channels_last failed (exit ${r.status ?? r.error?.message}): ${lastLine(r.stderr)}`);
+      if (/channels_last=False/.test(r.stdout)) notes.push('torch batch norm channels_last: torch returned NCHW output, so its time is not a channels_last figure');
+    }
     if (w3.length && found.torch.ok) {
       log(`# torch W3 (peers_torch.py --only W3 --layouts cl), ${threads} thread(s)`);
       const args = [path.join(found.paths.anchors, 'peers_torch.py'), '--threads', String(threads), '--only', 'W3', '--layouts', 'cl'];
       const r = run(PYTHON, args, torchEnv, 1200);
-      results.push(...parseResults(r.stdout).filter((x) => w3.includes(x.w)));
+      const w3Results = parseResults(r.stdout).filter((x) => w3.includes(x.w));
+      results.push(...w3Results);
       if (r.status !== 0) notes.push(`torch W3 failed (exit ${r.status ?? r.error?.message}): ${lastLine(r.stderr)}`);
+      // The anchors' NCHW batch norm, beside the channels_last figure the table shows.
+      const ms = (p) => (p.median_ms >= 10 ? p.median_ms.toFixed(2) : p.median_ms.toFixed(3));
+      const pairs = bn.map((w) => [w, results.find((x) => x.w === w && x.variant === 'channels_last' && !x.error),
+        w3Results.find((x) => x.w === w && x.variant === 'NCHW' && !x.error)]).filter(([, , n]) => n);
+      if (pairs.length) {
+        notes.push(`torch batch norm, anchors' NCHW median (the table shows channels_last where it ran): ` +
+          pairs.map(([w, c, n]) => `${w} ${ms(n)} ms${c ? ` (channels_last ${ms(c)} ms)` : ' (no channels_last figure: the table shows NCHW)'}`).join(', '));
+      }
     }
   }
 

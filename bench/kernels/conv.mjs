@@ -5,16 +5,21 @@
  *
  *   node bench/kernels/conv.mjs                       # all workloads, threads 1 and 2, torch if present
  *   node bench/kernels/conv.mjs --only dw3x3 --threads 2 --time 1 --no-torch
+ *   node bench/kernels/conv.mjs --only conv1x1 --aligned  # inputs 64-byte aligned, as pooled activations are
  *
  * Workloads (NHWC, HWIO, no bias, as the anchors' torch layers):
  *   W3.conv3x3  x [8, 56, 56, 64]   w [3, 3, 64, 64]  pad 1
  *   W3.conv1x1  x [8, 56, 56, 256]  w [1, 1, 256, 64]
  *   W3.dw3x3    x [8, 112, 112, 32] w [3, 3, 1, 32]   groups 32, pad 1
- * fwd = conv2dF32; bwd = conv2dBackwardDataF32 + conv2dBackwardFilterF32 (dX + dW, as torch's backward).
- * FLOPs: fwd = 2*N*OH*OW*KH*KW*(Cin/groups)*Cout (direct-conv count, also for Winograd); bwd = 2 x fwd. Each
- * pass is checked first (sampled output elements against float64 sums in JS, bound 2(L+2)u sum|terms| from the
- * reduction length L; the worst ratios are printed as the accuracy lines), then timed: median of >= 10 calls and
- * >= --time seconds, after 3 warm-up calls. Ratio = torch ms / nodegrad ms (> 1: nodegrad is faster).
+ * fwd = conv2dF32; bwd = conv2dBackwardDataF32 + conv2dBackwardFilterF32 (dX + dW, as torch's backward), also
+ * timed apart as the rows dx and dw (no torch figure: torch's backward is timed as one). Inputs are plain
+ * Float32Arrays (16-byte aligned by V8) unless --aligned puts them on 64-byte boundaries, as the storage pool
+ * does for kernel outputs (the 1x1 backward filter reads x in place: ~10% faster aligned, measured).
+ * FLOPs: fwd = 2*N*OH*OW*KH*KW*(Cin/groups)*Cout (direct-conv count, also for Winograd); bwd = 2 x fwd; dx and
+ * dw = fwd each. Each pass is checked first (sampled output elements against float64 sums in JS, bound
+ * 2(L+2)u sum|terms| from the reduction length L; the worst ratios are printed as the accuracy lines), then
+ * timed: median of >= 10 calls and >= --time seconds, after 3 warm-up calls. Ratio = torch ms / nodegrad ms
+ * (> 1: nodegrad is faster).
  * NODEGRAD_WINOGRAD=0 times the im2col path for conv3x3 instead of Winograd F(2x2, 3x3).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,6 +39,7 @@ const THREADS = opt('threads', '1,2').split(',').map(Number);
 const ONLY = new RegExp(opt('only', '.'));
 const MIN_TIME = Number(opt('time', '2')) * 1000;
 const WITH_TORCH = !args.includes('--no-torch');
+const ALIGNED = args.includes('--aligned');
 
 const WORKLOADS = [
   { name: 'W3.conv3x3', x: [8, 56, 56, 64], w: [3, 3, 64, 64], pad: 1, groups: 1 },
@@ -43,10 +49,17 @@ const WORKLOADS = [
 
 const prod = (s) => s.reduce((a, b) => a * b, 1);
 
+// n floats, on a 64-byte boundary with --aligned (the addon reports where that is in a buffer).
+function floats(n) {
+  if (!ALIGNED || typeof addon.alignmentOffset !== 'function') return new Float32Array(n);
+  const buf = new ArrayBuffer(n * 4 + 64);
+  return new Float32Array(buf, addon.alignmentOffset(buf), n);
+}
+
 // mulberry32: seeded inputs in [-1, 1).
 function fill(n, seed) {
   let s = seed >>> 0;
-  const a = new Float32Array(n);
+  const a = floats(n);
   for (let i = 0; i < n; i++) {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = Math.imul(s ^ (s >>> 15), s | 1);
@@ -65,7 +78,7 @@ function setup(wl) {
   return {
     geo, n, h, width, cin, kh, kw, cg, cout, oh, ow,
     x: fill(prod(wl.x), 1), w: fill(prod(wl.w), 2), dy: fill(n * oh * ow * cout, 3),
-    y: new Float32Array(n * oh * ow * cout), dx: new Float32Array(prod(wl.x)), dw: new Float32Array(prod(wl.w)),
+    y: floats(n * oh * ow * cout), dx: floats(prod(wl.x)), dw: floats(prod(wl.w)),
     flops: 2 * n * oh * ow * kh * kw * cg * cout,
   };
 }
@@ -186,7 +199,8 @@ const torch = hasTorch();
 const torchVersion = torch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : null;
 const info = addon.isaInfo();
 console.log(`# nodegrad conv kernels: isa ${info.isa}, dwconv ${info.kernels.dwconv2dForward}, sgemm ${info.kernels.sgemm ?? '?'}; ` +
-  `torch ${torchVersion ?? 'not available'}; node ${process.version}; load ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
+  `torch ${torchVersion ?? 'not available'}; node ${process.version}; load ${(await import('node:os')).loadavg()[0].toFixed(2)}; ` +
+  `inputs ${ALIGNED ? '64-byte aligned' : 'plain Float32Arrays'}`);
 console.log('| workload | pass | threads | nodegrad ms | GFLOP/s | torch CL ms | GFLOP/s | torch/nodegrad |');
 console.log('|---|---|---|---|---|---|---|---|');
 
@@ -199,9 +213,11 @@ for (const threads of THREADS) {
   for (const wl of WORKLOADS) {
     const s = setup(wl);
     const fwd = () => addon.conv2dF32(s.x, s.w, null, s.y, ...s.geo);
+    const dx = () => addon.conv2dBackwardDataF32(s.dy, s.w, s.dx, ...s.geo);
+    const dw = () => addon.conv2dBackwardFilterF32(s.x, s.dy, s.dw, ...s.geo);
     const bwd = () => {
-      addon.conv2dBackwardDataF32(s.dy, s.w, s.dx, ...s.geo);
-      addon.conv2dBackwardFilterF32(s.x, s.dy, s.dw, ...s.geo);
+      dx();
+      dw();
     };
     fwd();
     bwd();
@@ -210,7 +226,7 @@ for (const threads of THREADS) {
       accuracy.push(`# accuracy ${wl.name} (64 sampled outputs per pass vs float64 sums): ` +
         acc.map(([p, a]) => `${p} worst |err|/(2(L+2)u sum|terms|) ${a.worst.toFixed(3)}, |err|/sum|terms| ${a.worstRel.toExponential(2)}`).join('; '));
     }
-    for (const [pass, fn, flops] of [['fwd', fwd, s.flops], ['bwd', bwd, 2 * s.flops]]) {
+    for (const [pass, fn, flops] of [['fwd', fwd, s.flops], ['bwd', bwd, 2 * s.flops], ['dx', dx, s.flops], ['dw', dw, s.flops]]) {
       const t = time(fn);
       const tm = peer[wl.name]?.[pass];
       const r = { workload: wl.name, pass, threads, ms: t.median, gflops: flops / t.median / 1e6, torchMs: tm, torchGflops: tm && flops / tm / 1e6 };

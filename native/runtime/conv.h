@@ -14,7 +14,9 @@
  *   conv2dTranspose is the same entry. 1x1 stride-1 unpadded: one GEMM on dy.
  * - backward filter: dW = cols^T x dy summed over row tiles; each of T tasks (T = thread count) sums a fixed
  *   range of tiles into its own partial dW, and the partials are added in task order: deterministic for a
- *   fixed thread count.
+ *   fixed thread count. 1x1 stride-1 unpadded with a small dW (SgemmSplitsK): one GEMM on x and dy in place,
+ *   whose reduction-major path splits the pixels in chunks fixed by the shape: the same bits at every thread
+ *   count.
  * - 3x3 stride 1 (forward and backward data): Winograd F(2x2, 3x3) when the channels are wide enough.
  * - depthwise (Cin/groups == 1, any multiplier): direct SIMD row kernels, threads over rows.
  *

@@ -290,8 +290,21 @@ void RunFilter(const GemmConv& p, const float* dy, std::size_t cout, float* dw) 
     std::memset(dw, 0, wsize * sizeof(float));
     return;
   }
-  const std::size_t T = static_cast<std::size_t>(NumThreads());
   const bool direct = p.direct();
+  if (direct) {
+    // Long K, small dW (1x1 convs on large images): one GEMM over every pixel, which splits K itself in chunks
+    // fixed by the shape, balanced over the threads, and gives the same bits at every thread count.
+    GemmArgs whole;
+    whole.trans_a = true;
+    whole.m = K;
+    whole.n = p.co_g;
+    whole.k = P;
+    if (SgemmSplitsK(whole)) {
+      FilterTile(p, dy, cout, 0, P, dw, 0.0f, true);
+      return;
+    }
+  }
+  const std::size_t T = static_cast<std::size_t>(NumThreads());
   // Direct: no column buffer to bound, so one tile per thread.
   const std::size_t rt = direct ? std::max(CeilDiv(P, T), kMinFilterTileRows)
                                 : TileRows(P, K, kFilterTileBytes, kMinFilterTileRows, 1);

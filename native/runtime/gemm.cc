@@ -12,6 +12,10 @@
  *             micro-kernel: C tile = epilogue(alpha * A_panel * B_panel + beta' * C)
  *   beta' is the caller's beta on the first K slice and 1 afterwards; bias and relu go with the last slice.
  *
+ * Reduction-major path (RunTn): transposed A, long K and a small output (backward filter X^T dY, K = N*H*W):
+ * no packing; K cut into chunks fixed by the shape, each summed serially by the tn micro-kernel straight from
+ * both operands into its own partial C, the partials added in chunk order (same bits at any thread count).
+ *
  * Blocking (measured on a 2-core Xeon with AVX-512, 48 KiB L1d / 2 MiB L2, 1024^3, against OpenBLAS in the
  * same process): KC = 256 (ir-outer order; 192-384 measured within noise, 512 lost ~12% as the B slice outgrew L2), NC from the
  * L2 size so KC x NC x 4 bytes is half of it. Row chunks are balanced across the threads, and output columns
@@ -40,6 +44,8 @@ struct KernelConfig {
   ng_sgemm_pack_a_fn pack_a;
   ng_sgemm_pack_b_fn pack_b;
   ng_sgemm_ukernel_direct_fn direct;  // unpacked-A kernel, or null (NEON: not written yet)
+  ng_sgemm_ukernel_tn_fn tn;          // reduction-major kernel, or null (AVX-512 only: sgemm.h says why)
+  std::size_t tn_mr, tn_nr, tn_vl;    // its tile and vector width (columns per load)
   std::size_t mr, nr;
   std::size_t kc;          // K slice length
   std::size_t max_chunk;   // most rows of A one task packs: bounds its Scratch (the ir-outer order keeps only
@@ -58,26 +64,26 @@ std::size_t L2Budget() {
 }
 
 KernelConfig SelectConfig() {
-  KernelConfig k{ng_sgemm_ukernel_4x4_ref, ng_sgemm_pack_a_4_ref, ng_sgemm_pack_b_4_ref, ng_sgemm_ukernel_direct_4x4_ref, 4, 4, 256, 256,
-                 "ng_sgemm_ukernel_4x4_ref"};
+  KernelConfig k{ng_sgemm_ukernel_4x4_ref, ng_sgemm_pack_a_4_ref, ng_sgemm_pack_b_4_ref,
+                 ng_sgemm_ukernel_direct_4x4_ref, nullptr, 0, 0, 0, 4, 4, 256, 256, "ng_sgemm_ukernel_4x4_ref"};
   switch (ng_dispatch_get()->isa) {
 #if defined(NG_HAVE_AVX512_KERNELS)
     case NG_ISA_AVX512:
       k = {ng_sgemm_ukernel_14x32_avx512, ng_sgemm_pack_a_14_avx512, ng_sgemm_pack_b_32_avx512,
-           ng_sgemm_ukernel_direct_14x32_avx512, 14, 32, 256, 14 * 48,
+           ng_sgemm_ukernel_direct_14x32_avx512, ng_sgemm_ukernel_tn_8x48_avx512, 8, 48, 16, 14, 32, 256, 14 * 48,
            "ng_sgemm_ukernel_14x32_avx512"};
       break;
 #endif
 #if defined(NG_HAVE_AVX2_KERNELS)
     case NG_ISA_AVX2:
-      k = {ng_sgemm_ukernel_6x16_avx2, ng_sgemm_pack_a_6_avx2, ng_sgemm_pack_b_16_avx2, ng_sgemm_ukernel_direct_6x16_avx2, 6, 16, 256, 6 * 96,
-           "ng_sgemm_ukernel_6x16_avx2"};
+      k = {ng_sgemm_ukernel_6x16_avx2, ng_sgemm_pack_a_6_avx2, ng_sgemm_pack_b_16_avx2,
+           ng_sgemm_ukernel_direct_6x16_avx2, nullptr, 0, 0, 0, 6, 16, 256, 6 * 96, "ng_sgemm_ukernel_6x16_avx2"};
       break;
 #endif
 #if defined(NG_HAVE_NEON_KERNELS)
     case NG_ISA_NEON:
-      k = {ng_sgemm_ukernel_8x12_neon, ng_sgemm_pack_a_8_neon, ng_sgemm_pack_b_12_neon, nullptr, 8, 12, 256, 8 * 64,
-           "ng_sgemm_ukernel_8x12_neon"};
+      k = {ng_sgemm_ukernel_8x12_neon, ng_sgemm_pack_a_8_neon, ng_sgemm_pack_b_12_neon, nullptr, nullptr, 0, 0, 0, 8,
+           12, 256, 8 * 64, "ng_sgemm_ukernel_8x12_neon"};
       break;
 #endif
     default:
@@ -200,12 +206,194 @@ bool UseDirect(const GemmArgs& g, const KernelConfig& k) {
   return k.direct != nullptr && !g.trans_a && g.n <= kDirectMaxN && g.m >= k.mr && g.lda % 1024 != 0;
 }
 
+// Reduction-major products: op(A) = A^T (A stored k x m), B not transposed, long K, small output, as the
+// backward filter's X^T dY (k = N*H*W). Both operands are read in place by the tn micro-kernel, so neither long
+// operand is packed. K is cut into chunks fixed by the shape alone, each summed serially into its own partial
+// C, and the partials are added in chunk order: every thread count gives the same bits, and the chunks balance
+// over the threads as they come free. The tile's vectors run along the wider of m and n (the partials then
+// hold C or C transposed), since a narrow vector dimension would leave lanes idle.
+constexpr std::size_t kTnMaxOutput = 64 * 1024;  // m*n: a partial C stays in L2 while K streams past it
+constexpr std::size_t kTnMinK = 512;             // below this the packing the tn path saves is small
+constexpr std::size_t kTnMinChunk = 512;         // rows of K per chunk, at least (two K blocks)
+// Chunks: 8 balance 2, 4 and 8 threads; 16 measured 1-3% slower on x [25088, 256] (each chunk's first block
+// runs without prefetch, and the finish adds every partial), 4 about as fast but balances only 2 or 4.
+constexpr std::size_t kTnMaxChunks = 8;
+constexpr std::size_t kTnPartialBytes = 2 * 1024 * 1024;  // the partials' size, at most
+constexpr std::size_t kTnKc = 256;  // K block, read from L3 once (prefetched), then from L2; 128 same, 512 -2%
+constexpr std::size_t kTnFinishRows = 16;        // rows of C per finishing task
+
+bool UseTn(const GemmArgs& g, const KernelConfig& k) {
+  return k.tn != nullptr && g.trans_a && !g.trans_b && g.k >= kTnMinK && g.m * g.n <= kTnMaxOutput;
+}
+
+struct TnPlan {
+  const GemmArgs* g;
+  const KernelConfig* k;
+  bool swapped;                   // partials hold C^T: B's rows broadcast, A's rows as vectors
+  const float* bc;                // broadcast operand, K-major: kdim x rows, row stride ldbc
+  std::size_t ldbc;
+  const float* vec;               // vector operand, K-major: kdim x cols, row stride ldvec
+  std::size_t ldvec;
+  std::size_t rows, cols, kdim;
+  std::size_t nchunks;
+  std::size_t skew;               // columns the vector operand's rows start past a vector boundary, or 0
+  std::size_t nvec, nstrips;      // vectors across skew + cols, and the strips (<= tn_nr wide) they form
+  float* partials;                // nchunks x rows x cols
+};
+
+// Strip s: columns [j0, j1), which start *skew columns past a vector boundary (0 but for the first strip). The
+// strips are cut on the vector operand's own vector boundaries: a 16-byte-aligned Float32Array would otherwise
+// split every load across two cache lines (-15% measured on the 1x1 backward filter).
+void StripCols(const TnPlan& t, std::size_t s, std::size_t* j0, std::size_t* j1, std::size_t* skew) {
+  const std::size_t vl = t.k->tn_vl;
+  const std::size_t v0 = t.nvec * s / t.nstrips * vl, v1 = t.nvec * (s + 1) / t.nstrips * vl;
+  *j0 = s == 0 ? 0 : v0 - t.skew;
+  *j1 = Min(t.cols, v1 - t.skew);
+  *skew = s == 0 ? t.skew : 0;
+}
+
+// Cache lines of rows [p, p + n) of a K-major operand read `width` floats per row, as one contiguous span when
+// the rows nearly are (row stride <= 2 x width); otherwise none (not worth fetching mostly unused bytes).
+struct LineSpan {
+  const char* p;
+  std::size_t lines;
+};
+LineSpan RowSpan(const float* base, std::size_t ld, std::size_t width, std::size_t p, std::size_t n) {
+  if (n == 0 || ld > 2 * width) return {nullptr, 0};
+  const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(base + p * ld) & ~static_cast<std::uintptr_t>(63);
+  const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(base + (p + n - 1) * ld + width);
+  return {reinterpret_cast<const char*>(first), (end - first + 63) / 64};
+}
+
+// Chunk c: K rows [q0, q1) into partial c, one K block at a time (strips of the vector operand outer, so a
+// strip's block is reread from L1/L2 by the row tiles). Each block's tile calls also prefetch the next block
+// of both operands toward L2, spread evenly over the calls (without it: ~10% slower).
+void TnChunk(const TnPlan& t, std::size_t c) {
+  const KernelConfig& k = *t.k;
+  const std::size_t q0 = t.kdim * c / t.nchunks, q1 = t.kdim * (c + 1) / t.nchunks;
+  float* part = t.partials + c * t.rows * t.cols;
+  const std::size_t calls = t.nstrips * CeilDiv(t.rows, k.tn_mr);
+  // Equal blocks of at most kTnKc rows: a short last block would pay a full pass over the tiles for little work.
+  const std::size_t bk = q1 > q0 ? CeilDiv(q1 - q0, CeilDiv(q1 - q0, kTnKc)) : 1;
+  for (std::size_t q = q0; q < q1; q += bk) {
+    const std::size_t kc = Min(bk, q1 - q), next = q + kc, kn = Min(bk, q1 - next);
+    const LineSpan s0 = RowSpan(t.vec, t.ldvec, t.cols, next, kn), s1 = RowSpan(t.bc, t.ldbc, t.rows, next, kn);
+    const std::size_t per = CeilDiv(s0.lines + s1.lines, calls);
+    std::size_t line = 0;  // prefetch cursor over s0, then s1; a call's lines never straddle the two
+    for (std::size_t s = 0; s < t.nstrips; ++s) {
+      std::size_t j0, j1, skew;
+      StripCols(t, s, &j0, &j1, &skew);
+      for (std::size_t i = 0; i < t.rows; i += k.tn_mr) {
+        const char* pf = nullptr;
+        std::size_t npf = 0;
+        if (line < s0.lines) {
+          pf = s0.p + line * 64;
+          npf = Min(per, s0.lines - line);
+        } else if (line - s0.lines < s1.lines) {
+          pf = s1.p + (line - s0.lines) * 64;
+          npf = Min(per, s1.lines - (line - s0.lines));
+        }
+        line += npf;
+        k.tn(kc, t.bc + q * t.ldbc + i, t.ldbc, t.vec + q * t.ldvec + j0, t.ldvec, part + i * t.cols + j0, t.cols,
+             Min(k.tn_mr, t.rows - i), j1 - j0, skew, q == q0 ? 0 : 1, pf, npf);
+      }
+    }
+  }
+}
+
+float Finish(const GemmArgs& g, float v, const float* crow, std::size_t j) {
+  if (g.alpha != 1.0f) v *= g.alpha;
+  if (g.beta != 0.0f) v += g.beta * crow[j];
+  if (g.bias != nullptr) v += g.bias[j];
+  if (g.act == Activation::kRelu && v < 0.0f) v = 0.0f;  // NaN and -0 pass through, as in the kernels
+  return v;
+}
+
+// C rows [i0, i1) (at most kTnFinishRows): the partials added in chunk order, then the epilogue.
+void TnFinish(const TnPlan& t, std::size_t i0, std::size_t i1) {
+  const GemmArgs& g = *t.g;
+  const std::size_t psize = t.rows * t.cols;
+  float sum[kTnFinishRows];
+  if (t.swapped) {
+    // Partial (j, i) at j*m + i: for each column j of C, the run of rows i0..i1 is contiguous.
+    for (std::size_t j = 0; j < g.n; ++j) {
+      const float* p0 = t.partials + j * g.m + i0;
+      for (std::size_t r = 0; r < i1 - i0; ++r) sum[r] = p0[r];
+      for (std::size_t c = 1; c < t.nchunks; ++c) {
+        const float* pc = p0 + c * psize;
+        for (std::size_t r = 0; r < i1 - i0; ++r) sum[r] += pc[r];
+      }
+      for (std::size_t r = 0; r < i1 - i0; ++r) {
+        float* crow = g.c + (i0 + r) * g.ldc;
+        crow[j] = Finish(g, sum[r], crow, j);
+      }
+    }
+    return;
+  }
+  for (std::size_t i = i0; i < i1; ++i) {
+    float* crow = g.c + i * g.ldc;
+    const float* p0 = t.partials + i * g.n;
+    for (std::size_t j0 = 0; j0 < g.n; j0 += kTnFinishRows) {
+      const std::size_t w = Min(kTnFinishRows, g.n - j0);
+      for (std::size_t r = 0; r < w; ++r) sum[r] = p0[j0 + r];
+      for (std::size_t c = 1; c < t.nchunks; ++c) {
+        const float* pc = p0 + c * psize + j0;
+        for (std::size_t r = 0; r < w; ++r) sum[r] += pc[r];
+      }
+      for (std::size_t r = 0; r < w; ++r) crow[j0 + r] = Finish(g, sum[r], crow, j0 + r);
+    }
+  }
+}
+
+void RunTn(const GemmArgs& g, const KernelConfig& k, int threads) {
+  TnPlan t;
+  t.g = &g;
+  t.k = &k;
+  t.swapped = g.m > g.n;
+  t.kdim = g.k;
+  t.rows = t.swapped ? g.n : g.m;
+  t.cols = t.swapped ? g.m : g.n;
+  t.bc = t.swapped ? g.b : g.a;
+  t.ldbc = t.swapped ? g.ldb : g.lda;
+  t.vec = t.swapped ? g.a : g.b;
+  t.ldvec = t.swapped ? g.lda : g.ldb;
+  const std::size_t psize = g.m * g.n;
+  std::size_t nchunks = g.k / kTnMinChunk;
+  nchunks = Min(nchunks, kTnMaxChunks);
+  nchunks = Min(nchunks, kTnPartialBytes / (psize * sizeof(float)));
+  t.nchunks = nchunks < 1 ? 1 : nchunks;
+  // Rows that all start at the same offset within a vector (row stride a multiple of it) can be cut there.
+  const std::size_t vbytes = k.tn_vl * sizeof(float);
+  const std::size_t off = static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(t.vec) % vbytes);
+  t.skew = off % sizeof(float) == 0 && t.ldvec % k.tn_vl == 0 ? off / sizeof(float) : 0;
+  t.nvec = CeilDiv(t.skew + t.cols, k.tn_vl);
+  t.nstrips = CeilDiv(t.nvec, k.tn_nr / k.tn_vl);
+  t.partials = Scratch(kGemmScratchSlotB, t.nchunks * psize * sizeof(float));
+  const std::size_t finish_tasks = CeilDiv(g.m, kTnFinishRows);
+  auto chunk = [&t](std::size_t c, int) { TnChunk(t, c); };
+  auto finish = [&t](std::size_t f, int) {
+    const std::size_t i0 = f * kTnFinishRows;
+    TnFinish(t, i0, Min(t.g->m, i0 + kTnFinishRows));
+  };
+  if (threads > 1) {
+    ParallelFor(t.nchunks, chunk);
+    ParallelFor(finish_tasks, finish);
+  } else {
+    for (std::size_t c = 0; c < t.nchunks; ++c) chunk(c, 0);
+    for (std::size_t f = 0; f < finish_tasks; ++f) finish(f, 0);
+  }
+}
+
 // Runs the loop nest; threads == 1 runs every task inline on the calling thread.
 void Run(const GemmArgs& g, int threads) {
   if (g.m == 0 || g.n == 0) return;
   const KernelConfig& k = Config();
   if (g.k == 0) {
     EpilogueOnly(g, k);
+    return;
+  }
+  if (UseTn(g, k)) {
+    RunTn(g, k, threads);
     return;
   }
   Plan s;
@@ -264,6 +452,8 @@ constexpr double kParallelMinMacs = 1 << 21;
 }  // namespace
 
 void SgemmSerial(const GemmArgs& g) { Run(g, 1); }
+
+bool SgemmSplitsK(const GemmArgs& g) { return g.m != 0 && g.n != 0 && UseTn(g, Config()); }
 
 void Sgemm(const GemmArgs& g) {
   const double macs = static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);

@@ -41,6 +41,11 @@ void Sgemm(const GemmArgs& args);
 // Always on the calling thread: for drivers that already parallelise over independent GEMMs.
 void SgemmSerial(const GemmArgs& args);
 
+// True when Sgemm runs `g` (only its shape and transposes are read) on the reduction-major path: transposed A,
+// long K, small output. That path splits K itself, in chunks fixed by the shape, so a driver that would split K
+// over the threads (backward filter) passes the whole K instead and gets the same bits at every thread count.
+bool SgemmSplitsK(const GemmArgs& g);
+
 // `batch` independent products: item t uses a + t*stride_a, b + t*stride_b, c + t*stride_c (a stride of 0
 // broadcasts that operand); bias and everything else as in `g`. Splits large items over the pool one after
 // another, and spreads small items themselves over the pool. Results equal `batch` Sgemm calls bit for bit.

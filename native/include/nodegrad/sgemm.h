@@ -64,6 +64,22 @@ typedef void (*ng_sgemm_pack_a_fn)(size_t mc, size_t kc, const float* a, size_t 
  */
 typedef void (*ng_sgemm_pack_b_fn)(size_t kc, size_t nc, const float* b, size_t ldb, int trans, float* pb);
 
+/*
+ * One tile of a reduction-major product over UNPACKED operands (long K, small output: the backward filter's
+ * X^T dY, matmul with transposeA): T[i][j] = sum_{p < kc} a[p*lda + i] * b[p*ldb + j] for i < mr, j < nr, each
+ * a sum in increasing p; then C[0:mr, 0:nr] (row stride ldc) = T (accumulate == 0) or C += T. Both operands are
+ * K-major and read in place (a's rows broadcast, b's rows loaded as vectors); nothing outside rows [0, kc),
+ * columns [0, mr) of a and [0, nr) of b is read, nothing outside C[0:mr, 0:nr] written. skew (< the vector
+ * width, skew + nr <= NR) lets the vectors start skew columns before b and c, masked, so that a caller can
+ * keep b's loads aligned when b is not. While it runs the kernel prefetches npf cache lines from pf toward L2
+ * (the caller's next block; pf need not be a valid address). 1 <= mr <= MR, 1 <= nr, kc >= 1.
+ * Naming: ng_sgemm_ukernel_tn_<MR>x<NR>_<isa>. AVX-512 only so far: an AVX2 4x24 (and 6x16, 12x8) version ran
+ * 4-16% slower than the packed 6x16 path on most backward-filter shapes on the dev box, the scalar one 50%.
+ */
+typedef void (*ng_sgemm_ukernel_tn_fn)(size_t kc, const float* a, size_t lda, const float* b, size_t ldb, float* c,
+                                       size_t ldc, size_t mr, size_t nr, size_t skew, int accumulate, const char* pf,
+                                       size_t npf);
+
 /* Scalar reference path, 4x4 tile: plain loops, any CPU. */
 void ng_sgemm_ukernel_4x4_ref(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr, size_t nr,
                               const ng_sgemm_epilogue* ep);
@@ -87,6 +103,10 @@ void ng_sgemm_ukernel_direct_14x32_avx512(size_t kc, const float* a, size_t lda,
                                           size_t ldc, size_t nr, const ng_sgemm_epilogue* ep);
 void ng_sgemm_pack_a_14_avx512(size_t mc, size_t kc, const float* a, size_t lda, int trans, float* pa);
 void ng_sgemm_pack_b_32_avx512(size_t kc, size_t nc, const float* b, size_t ldb, int trans, float* pb);
+/* AVX-512 F reduction-major tile 8x48: 24 zmm accumulators, 3 b vectors, 1 broadcast. */
+void ng_sgemm_ukernel_tn_8x48_avx512(size_t kc, const float* a, size_t lda, const float* b, size_t ldb, float* c,
+                                     size_t ldc, size_t mr, size_t nr, size_t skew, int accumulate, const char* pf,
+                                     size_t npf);
 
 /* AArch64 NEON, 8x12 tile (24 q accumulators, fmla by lane). arm64 only. */
 void ng_sgemm_ukernel_8x12_neon(size_t kc, const float* pa, const float* pb, float* c, size_t ldc, size_t mr,
