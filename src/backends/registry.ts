@@ -7,8 +7,12 @@ import { NodegradError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { referenceBackend } from './reference/index.js';
 import { loadNativeBackend } from './native/index.js';
+import { setAlignmentProbeInit } from './storage.js';
 
 export type BackendName = 'reference' | 'native';
+
+// Tensors made before any kernel runs (creation ops) are aligned too: loading the addon installs the probe.
+setAlignmentProbeInit(() => void loadNativeBackend());
 
 let current: Backend | undefined;
 

@@ -35,10 +35,16 @@ let hits = 0;
 let misses = 0;
 const poison = typeof process !== 'undefined' && process.env.NODEGRAD_POISON_OUTPUTS === '1';
 let alignmentOffset: ((buffer: ArrayBuffer) => number) | null = null;
+let probeInit: (() => void) | null = null;
 
 function defaultLimit(): number {
   const mb = Number(typeof process !== 'undefined' ? process.env.NODEGRAD_POOL_MB : undefined);
   return Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 1024 * 2 ** 20;
+}
+
+/** Called once before the first fresh buffer, so the addon (if any) can install its probe first. */
+export function setAlignmentProbeInit(init: () => void): void {
+  probeInit = init;
 }
 
 /** Lets the native backend report backing-store addresses, so pooled views start 64-byte aligned. */
@@ -47,6 +53,11 @@ export function setAlignmentProbe(probe: ((buffer: ArrayBuffer) => number) | nul
 }
 
 function fresh(n: number): Float32Array {
+  if (probeInit) {
+    const init = probeInit;
+    probeInit = null;
+    init();
+  }
   // allocUnsafeSlow: a non-pooled ArrayBuffer of its own, not zero-filled (the caller overwrites it).
   const bytes = n * 4 + (alignmentOffset ? ALIGN_SLACK : 0);
   const b = Buffer.allocUnsafeSlow(bytes);

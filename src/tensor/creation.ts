@@ -11,6 +11,7 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import { type DType, allocFor, isDType } from './dtype.js';
+import { allocF32 } from '../backends/storage.js';
 import { checkFinite, checkNonNegativeInt, checkShape, sizeOf } from './shape.js';
 import { describe } from './convert.js';
 import { Tensor } from './tensor.js';
@@ -289,7 +290,7 @@ function floatOption(op: string, dtype: unknown): 'float32' | 'float64' {
 
 /** Storage for a random creator's values: float64 keeps its draws unrounded. */
 function floatStorage(dtype: 'float32' | 'float64', n: number): Float32Array | Float64Array {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  return dtype === 'float64' ? new Float64Array(n) : allocF32(n);
 }
 
 /** Uniform in [0, 1), 24 random bits per value (the same values in float32 and float64; use randInt for integers). */
@@ -316,7 +317,7 @@ export function uniform(shape: readonly number[], min = 0, max = 1, options: Ran
   const gen = resolveGenerator(op, checkOptions(op, options).seed as SeedLike | undefined);
   const maxF = Math.fround(max);
   const top = float32Below(maxF);
-  const data = new Float32Array(sizeOf(s));
+  const data = allocF32(sizeOf(s));
   for (let i = 0; i < data.length; i++) {
     const v = Math.fround(min + (max - min) * gen.nextFloat64());
     data[i] = v >= maxF ? top : v;

@@ -3,6 +3,8 @@
  * gradient checks and reference computations only ("reference checks run in float64"): it runs on the reference
  * kernels (the native backend hands Float64Array to them), is never the default, and wins every promotion.
  */
+import { zerosF32 } from '../backends/storage.js';
+
 export type DType = 'float32' | 'int32' | 'float64';
 /** The float dtypes: what autograd differentiates and what float-only kernels take. */
 export type FloatDType = 'float32' | 'float64';
@@ -19,8 +21,9 @@ export function isFloatDType(d: DType): d is FloatDType {
   return d !== 'int32';
 }
 
+/** Zero-filled storage; float32 comes from the aligned, recycled pool (src/backends/storage.ts). */
 export function allocFor(dtype: DType, size: number): Float32Array | Int32Array | Float64Array {
-  return dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Float64Array(size);
+  return dtype === 'float32' ? zerosF32(size) : dtype === 'int32' ? new Int32Array(size) : new Float64Array(size);
 }
 
 export function dtypeOf(data: Float32Array | Int32Array | Float64Array): DType {
