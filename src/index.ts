@@ -59,3 +59,6 @@ export {
   imageDatasetFromDirectory, ImageFolderDataset, loadImage, ImageDecodeError,
 } from './data/index.js';
 export * as data from './data/index.js';
+
+export * as models from './models/index.js';
+export { MeanIoU, meanIoU } from './models/index.js';
