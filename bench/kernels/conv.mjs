@@ -212,7 +212,7 @@ for (const threads of THREADS) {
   const peer = torch ? torchTimes(threads, WORKLOADS.map((w) => w.name)) : {};
   for (const wl of WORKLOADS) {
     const s = setup(wl);
-    const fwd = () => addon.conv2dF32(s.x, s.w, null, s.y, ...s.geo);
+    const fwd = () => addon.conv2dF32(s.x, s.w, null, s.y, ...s.geo, 0);  // activation 0: linear
     const dx = () => addon.conv2dBackwardDataF32(s.dy, s.w, s.dx, ...s.geo);
     const dw = () => addon.conv2dBackwardFilterF32(s.x, s.dy, s.dw, ...s.geo);
     const bwd = () => {

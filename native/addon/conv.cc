@@ -1,6 +1,6 @@
 // Convolution entry points: check every array and integer, then run the drivers (native/runtime/conv.h).
 //
-//   conv2dF32(x, w, bias | null, out, <geometry>)              y  [n, oh, ow, cout]      = conv2d(x, w) + bias
+//   conv2dF32(x, w, bias | null, out, <geometry>, activation)  y  [n, oh, ow, cout]      = act(conv2d(x, w) + bias)
 //   conv2dBackwardDataF32(dy, w, dx, <geometry>)               dx [n, h, width, cin]     (also conv2dTranspose)
 //   conv2dBackwardFilterF32(x, dy, dw, <geometry>)             dw [kh, kw, cin/groups, cout]
 //   ...Async(same arguments) -> Promise resolving with the output array, computed on the libuv thread pool.
@@ -129,15 +129,22 @@ void RunSync(Napi::Env env, const char* fn, F&& f) {
 
 // --- forward ---------------------------------------------------------------------------------------------
 
+// activation: 0 linear, 1 relu (gemm.h Activation; relu keeps NaN and -0).
+constexpr const char* kActivationNames = "0 linear, 1 relu";
+constexpr int kActivationCount = 2;
+static_assert(static_cast<int>(Activation::kRelu) == 1, "conv activation codes follow gemm.h");
+
 struct ForwardCall {
   Geometry g;
   F32Span x, w, out;
   const float* bias;
+  Activation act = Activation::kNone;
 };
 
 ForwardCall ForwardArgs(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
-  ExpectArgCount(info, fn, 4 + kGeometryCount, (std::string("x, w, bias, out, ") + kGeometryNames).c_str());
+  ExpectArgCount(info, fn, 5 + kGeometryCount,
+                 (std::string("x, w, bias, out, ") + kGeometryNames + ", activation").c_str());
   ForwardCall c;
   c.x = Float32Arg(info, 0, fn, "x");
   c.w = Float32Arg(info, 1, fn, "w");
@@ -145,6 +152,7 @@ ForwardCall ForwardArgs(const Napi::CallbackInfo& info, const char* fn) {
   const F32Span bias = OptionalFloat32Arg(info, 2, fn, "bias", &has_bias);
   c.out = Float32Arg(info, 3, fn, "out");
   c.g = GeometryArgs(info, 4, fn);
+  c.act = static_cast<Activation>(EnumArg(info, 4 + kGeometryCount, fn, "activation", kActivationCount, kActivationNames));
   const ConvShape& s = c.g.s;
   ExpectLength(env, fn, "x", c.x.length, XLength(s), "n*h*width*cin");
   ExpectLength(env, fn, "w", c.w.length, WLength(s), "kh*kw*(cin/groups)*cout");
@@ -160,7 +168,7 @@ ForwardCall ForwardArgs(const Napi::CallbackInfo& info, const char* fn) {
 Napi::Value Conv2dF32(const Napi::CallbackInfo& info) {
   static const char* const kFn = "conv2dF32";
   const ForwardCall c = ForwardArgs(info, kFn);
-  RunSync(info.Env(), kFn, [&] { Conv2dForward(c.g.s, c.x.data, c.w.data, c.bias, c.out.data); });
+  RunSync(info.Env(), kFn, [&] { Conv2dForward(c.g.s, c.x.data, c.w.data, c.bias, c.out.data, c.act); });
   return info.Env().Undefined();
 }
 
@@ -168,7 +176,7 @@ Napi::Value Conv2dF32Async(const Napi::CallbackInfo& info) {
   static const char* const kFn = "conv2dF32Async";
   const ForwardCall c = ForwardArgs(info, kFn);
   return RunAsync(info.Env(), kFn, {info[0], info[1], info[2], info[3]}, info[3],
-                  [c] { Conv2dForward(c.g.s, c.x.data, c.w.data, c.bias, c.out.data); });
+                  [c] { Conv2dForward(c.g.s, c.x.data, c.w.data, c.bias, c.out.data, c.act); });
 }
 
 // --- backward data ---------------------------------------------------------------------------------------

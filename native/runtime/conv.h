@@ -28,6 +28,8 @@
 
 #include <cstddef>
 
+#include "gemm.h"  // Activation
+
 namespace nodegrad {
 
 // One convolution's geometry; x [n, h, w, cin], filter [kh, kw, cin/groups, cout], y [n, oh, ow, cout].
@@ -42,8 +44,11 @@ struct ConvShape {
   std::size_t groups = 1;
 };
 
-// y[n, oh, ow, cout] = conv2d(x, w) + bias (bias: cout values or null). y is overwritten.
-void Conv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+// y[n, oh, ow, cout] = act(conv2d(x, w) + bias) (bias: cout values or null). y is overwritten. The activation
+// is applied where each output is written (GEMM epilogue, Winograd output transform, depthwise row); relu is
+// `v < 0 ? 0 : v`, so NaN and -0 pass through (as the SGEMM epilogue).
+void Conv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y,
+                   Activation act = Activation::kNone);
 
 // dx[n, h, w, cin] = gradient of conv2d with respect to x, given dy [n, oh, ow, cout]. dx is overwritten;
 // input pixels no window reads get 0. Also conv2dTranspose's forward.
@@ -62,11 +67,11 @@ const char* DwConvBackwardFilterKernelName();
 bool WinogradForwardApplies(const ConvShape& s);
 bool WinogradBackwardDataApplies(const ConvShape& s);
 // false (nothing written) when the input or filter holds Inf or NaN: the caller runs im2col instead.
-bool WinogradForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+bool WinogradForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act);
 bool WinogradBackwardData(const ConvShape& s, const float* dy, const float* w, float* dx);
 
 // Internal: the depthwise drivers (conv_dw.cc), used when cin/groups == 1.
-void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act);
 void DwConv2dBackwardData(const ConvShape& s, const float* dy, const float* w, float* dx);
 void DwConv2dBackwardFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
 

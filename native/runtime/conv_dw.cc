@@ -168,13 +168,19 @@ void TapRange(sidx a, sidx d, sidx n, sidx kh_count, sidx* lo, sidx* hi) {
   *hi = std::max(h, l);
 }
 
+// The fused relu of the forward rows: v < 0 ? 0 : v (NaN and -0 pass through, as the SGEMM epilogue).
+void ReluInPlace(float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+}
+
 }  // namespace
 
 const char* DwConvForwardKernelName() { return Kernels().fwd_name; }
 const char* DwConvBackwardDataKernelName() { return Kernels().bwd_data_name; }
 const char* DwConvBackwardFilterKernelName() { return Kernels().bwd_filter_name; }
 
-void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act) {
+  const bool relu = act == Activation::kRelu;
   const DwKernels& k = Kernels();
   const std::size_t C = s.cin, M = s.cout / s.cin, Ce = s.cout;
   ng_dwconv2d_row g;
@@ -207,11 +213,13 @@ void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const f
         const float* x0 = xs.Get(b, iy0, nr + 1, &x_step);
         k.fwd2(&g, nr, x0, x_step, wr, static_cast<sidx>(s.kw * Ce), bias, y + row * out_row,
                static_cast<sidx>(out_row));
+        if (relu) ReluInPlace(y + row * out_row, 2 * out_row);  // the two rows just written, still in L1
         ++row;
         continue;
       }
       const float* x0 = xs.Get(b, iy0 + lo * static_cast<sidx>(s.dil_h), nr, &x_step);
       k.fwd(&g, nr, x0, x_step, wr, static_cast<sidx>(s.kw * Ce), bias, y + row * out_row);
+      if (relu) ReluInPlace(y + row * out_row, out_row);
     }
   };
   ParallelFor(CeilDiv(rows, chunk), task);

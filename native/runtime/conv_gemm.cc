@@ -38,8 +38,8 @@ struct TapRun {
   std::size_t len = 0;  // taps in the run
 };
 
-// out[pixel (b, oy, ox), g*co_g + j] = bias[g*co_g + j]
-//   + sum_{t, ci} in[b, oy*sy + dy_t, ox*sx + dx_t, g*ci_g + ci] * wm[(t*ci_g + ci)*ldw + g*co_g + j]
+// out[pixel (b, oy, ox), g*co_g + j] = act(bias[g*co_g + j]
+//   + sum_{t, ci} in[b, oy*sy + dy_t, ox*sx + dx_t, g*ci_g + ci] * wm[(t*ci_g + ci)*ldw + g*co_g + j])
 // with input pixels outside [0, in_h) x [0, in_w) read as zero. Grid pixel (b, oy, ox) is stored at
 // out + ((b*out_h + oy*ry + oy0)*out_w + ox*rx + ox0)*out_c.
 struct GemmConv {
@@ -53,6 +53,7 @@ struct GemmConv {
   const float* wm = nullptr;
   std::size_t ldw = 0;
   const float* bias = nullptr;
+  Activation act = Activation::kNone;  // applied by the GEMM epilogue
   float* out = nullptr;
   std::size_t out_c = 0, out_h = 0, out_w = 0, ry = 1, rx = 1, oy0 = 0, ox0 = 0;
 
@@ -142,7 +143,11 @@ void RunTile(const GemmConv& p, std::size_t r0, std::size_t nrows, bool threaded
     float* c = cbase + g * p.co_g;
     if (K == 0) {  // no taps reach these pixels (a stride phase) or no input channels: bias only
       for (std::size_t r = 0; r < nrows; ++r) {
-        for (std::size_t j = 0; j < p.co_g; ++j) c[r * p.out_c + j] = p.bias ? p.bias[g * p.co_g + j] : 0.0f;
+        for (std::size_t j = 0; j < p.co_g; ++j) {
+          float v = p.bias ? p.bias[g * p.co_g + j] : 0.0f;
+          if (p.act == Activation::kRelu && v < 0.0f) v = 0.0f;
+          c[r * p.out_c + j] = v;
+        }
       }
       continue;
     }
@@ -163,6 +168,7 @@ void RunTile(const GemmConv& p, std::size_t r0, std::size_t nrows, bool threaded
     a.c = c;
     a.ldc = p.out_c;
     a.bias = p.bias ? p.bias + g * p.co_g : nullptr;
+    a.act = p.act;
     if (threaded) Sgemm(a);
     else SgemmSerial(a);
   }
@@ -341,17 +347,18 @@ void RunFilter(const GemmConv& p, const float* dy, std::size_t cout, float* dw) 
 
 }  // namespace
 
-void Conv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+void Conv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act) {
   if (s.n == 0 || s.oh == 0 || s.ow == 0 || s.cout == 0) return;
   if (s.cin / s.groups == 1) {
-    DwConv2dForward(s, x, w, bias, y);
+    DwConv2dForward(s, x, w, bias, y, act);
     return;
   }
-  if (WinogradForwardApplies(s) && WinogradForward(s, x, w, bias, y)) return;
+  if (WinogradForwardApplies(s) && WinogradForward(s, x, w, bias, y, act)) return;
   GemmConv p = ForwardProblem(s, x);
   p.wm = w;
   p.ldw = s.cout;
   p.bias = bias;
+  p.act = act;
   p.out = y;
   p.out_c = s.cout;
   p.out_h = s.oh;

@@ -1,7 +1,7 @@
 // Winograd F(2x2, 3x3) for 3x3 stride-1 undilated ungrouped convolutions (forward, and backward data as the
 // forward conv of dy with the flipped, transposed filter): 2.25x fewer multiplications than im2col + GEMM.
 // Per block of tiles (in per-thread scratch, sized to stay in L2): input transform -> 16 GEMMs
-// [tiles x Cin] x [Cin x Cout] -> output transform (+ bias). Threads take blocks.
+// [tiles x Cin] x [Cin x Cout] -> output transform (+ bias, then the fused activation). Threads take blocks.
 //
 // Accuracy: every output is a sum over Cin channels and 16 transform positions of V * U products, with
 // transforms whose coefficients are 0, +-1 and +-1/2, so its rounding error is bounded by gamma_{Cin+12} times
@@ -119,7 +119,8 @@ bool AllFinite(const float* x, std::size_t n) {
 }
 
 // out [n, g.out_h, g.out_w, g.out_c] = Winograd conv of in [n, g.in_h, g.in_w, g.in_c] with u (16 x in_c x out_c).
-void Run(const ng_wino23_geom& g, std::size_t n, const float* in, const float* u, const float* bias, float* out) {
+void Run(const ng_wino23_geom& g, std::size_t n, const float* in, const float* u, const float* bias, Activation act,
+         float* out) {
   const WinoKernels& k = Kernels();
   const std::size_t C = g.in_c, K = g.out_c, tiles = n * g.tiles_h * g.tiles_w;
   if (tiles == 0) return;
@@ -152,7 +153,7 @@ void Run(const ng_wino23_geom& g, std::size_t n, const float* in, const float* u
       if (parallel_blocks) SgemmSerial(a);
       else Sgemm(a);
     }
-    k.output(&g, m, bias, sink, first, count, out);
+    k.output(&g, m, bias, act == Activation::kRelu ? 1 : 0, sink, first, count, out);
   };
   if (parallel_blocks) {
     ParallelFor(nblocks, block);
@@ -191,14 +192,14 @@ bool WinogradBackwardDataApplies(const ConvShape& s) {
   return Shape3x3(s) && s.pad_top <= 2 && s.pad_left <= 2 && s.h >= 2 && s.w >= 2;
 }
 
-bool WinogradForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+bool WinogradForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act) {
   if (!AllFinite(x, s.n * s.h * s.w * s.cin) || !AllFinite(w, 9 * s.cin * s.cout)) return false;
   float* u = Scratch(kCallerSlot, 16 * s.cin * s.cout * sizeof(float));
   const std::size_t cin = s.cin, cout = s.cout;
   TransformFilter(cin, cout, [&](int a, int b, std::size_t ci, std::size_t co) {
     return w[((static_cast<std::size_t>(a) * 3 + static_cast<std::size_t>(b)) * cin + ci) * cout + co];
   }, u);
-  Run(Geometry(s.h, s.w, s.cin, s.pad_top, s.pad_left, s.oh, s.ow, s.cout), s.n, x, u, bias, y);
+  Run(Geometry(s.h, s.w, s.cin, s.pad_top, s.pad_left, s.oh, s.ow, s.cout), s.n, x, u, bias, act, y);
   return true;
 }
 
@@ -210,7 +211,7 @@ bool WinogradBackwardData(const ConvShape& s, const float* dy, const float* w, f
   TransformFilter(cout, cin, [&](int a, int b, std::size_t co, std::size_t ci) {
     return w[((static_cast<std::size_t>(2 - a) * 3 + static_cast<std::size_t>(2 - b)) * cin + ci) * cout + co];
   }, u);
-  Run(Geometry(s.oh, s.ow, s.cout, 2 - s.pad_top, 2 - s.pad_left, s.h, s.w, s.cin), s.n, dy, u, nullptr, dx);
+  Run(Geometry(s.oh, s.ow, s.cout, 2 - s.pad_top, 2 - s.pad_left, s.h, s.w, s.cin), s.n, dy, u, nullptr, Activation::kNone, dx);
   return true;
 }
 

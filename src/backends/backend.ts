@@ -71,6 +71,11 @@ export interface Conv2DAttrs {
   readonly pads: Pads4;
   /** Cin and Cout are both divisible by groups; the filter is [KH, KW, Cin/groups, Cout]. */
   readonly groups: number;
+  /**
+   * conv2d only (the backward kernels ignore it): applied to conv + bias in the kernel's epilogue, as matmul's.
+   * relu keeps NaN and -0 (`v < 0 ? 0 : v`). Default 'linear'.
+   */
+  readonly activation?: FusedActivation;
 }
 
 export interface Pool2DAttrs {

@@ -2,8 +2,9 @@
  * Convolution layers (Keras names and weight layouts): Conv1D, Conv2D (groups, dilation), Conv2DTranspose,
  * DepthwiseConv2D, SeparableConv2D. Inputs are channels-last; kernels are HWIO [KH, KW, Cin/groups, filters],
  * depthwise [KH, KW, C, depthMultiplier], transpose [KH, KW, filters, Cin], conv1d [K, Cin/groups, filters].
- * Padding is 'valid' (default) or 'same' as TensorFlow ('causal' too for Conv1D). The activation is applied
- * after the op (a separate tensor function) so that autograd covers every activation the same way.
+ * Padding is 'valid' (default) or 'same' as TensorFlow ('causal' too for Conv1D). relu is fused into the conv
+ * op (its kernel's epilogue, and a masked dy in its gradient); every other activation (and Conv2DTranspose's)
+ * is applied after the op as a separate tensor function.
  *
  * strides > 1 together with dilationRate > 1 is allowed (Keras rejects it; the ops compute it as PyTorch does).
  */
@@ -127,6 +128,16 @@ abstract class BaseConv extends Layer {
     return activationFn(this.activation)(y);
   }
 
+  /** The op option that fuses the activation into the conv kernel: relu only (one pass, no separate tensor). */
+  protected fusedActivation(): { activation?: 'relu' } {
+    return this.activation === 'relu' ? { activation: 'relu' } : {};
+  }
+
+  /** The activation the op did not fuse (see fusedActivation), applied as a separate tensor function. */
+  protected activateUnfused(y: Tensor): Tensor {
+    return this.activation === 'relu' ? y : this.activate(y);
+  }
+
   protected bareWindow(): { strides: [number, number]; dilation: [number, number] } {
     return { strides: [this.strides[0], this.strides[1]], dilation: [this.dilationRate[0], this.dilationRate[1]] };
   }
@@ -202,8 +213,9 @@ export class Conv2D extends GroupedConv {
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const y = conv2d(this.single(inputs), readWeight(this.kernel!), {
       ...this.bareWindow(), padding: this.padding as 'valid' | 'same', groups: this.groups, ...(this.bias ? { bias: readWeight(this.bias) } : {}),
+      ...this.fusedActivation(),
     });
-    return this.activate(y);
+    return this.activateUnfused(y);
   }
 }
 
@@ -216,9 +228,9 @@ export class Conv1D extends GroupedConv {
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const y = conv1d(this.single(inputs), readWeight(this.kernel!), {
       strides: this.strides[0], dilation: this.dilationRate[0], padding: this.padding, groups: this.groups,
-      ...(this.bias ? { bias: readWeight(this.bias) } : {}),
+      ...(this.bias ? { bias: readWeight(this.bias) } : {}), ...this.fusedActivation(),
     });
-    return this.activate(y);
+    return this.activateUnfused(y);
   }
 }
 
@@ -334,8 +346,9 @@ export class DepthwiseConv2D extends BaseConv {
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const y = depthwiseConv2d(this.single(inputs), readWeight(this.depthwiseKernel!), {
       ...this.bareWindow(), padding: this.padding as 'valid' | 'same', ...(this.bias ? { bias: readWeight(this.bias) } : {}),
+      ...this.fusedActivation(),
     });
-    return this.activate(y);
+    return this.activateUnfused(y);
   }
 
   override getConfig(): LayerConfig {
@@ -381,8 +394,9 @@ export class SeparableConv2D extends DepthwiseConv2D {
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const y = separableConv2d(this.single(inputs), readWeight(this.depthwiseKernel!), readWeight(this.pointwiseKernel!), {
       ...this.bareWindow(), padding: this.padding as 'valid' | 'same', ...(this.bias ? { bias: readWeight(this.bias) } : {}),
+      ...this.fusedActivation(),
     });
-    return this.activate(y);
+    return this.activateUnfused(y);
   }
 
   override getConfig(): LayerConfig {

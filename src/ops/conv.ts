@@ -23,7 +23,7 @@
 import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
-import type { Conv2DAttrs } from '../backends/backend.js';
+import type { Conv2DAttrs, FusedActivation } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { assertRank, checkPositiveInt, checkShape, pair, shapesEqual } from '../tensor/shape.js';
 import {
@@ -43,6 +43,8 @@ export interface Conv2DOptions {
   readonly groups?: number;
   /** [Cout], added to every output pixel. */
   readonly bias?: Tensor;
+  /** Default 'linear'; 'relu' is applied to conv + bias in the kernel's epilogue (no separate pass). */
+  readonly activation?: FusedActivation;
 }
 
 export interface Conv1DOptions {
@@ -57,6 +59,8 @@ export interface Conv1DOptions {
   readonly groups?: number;
   /** [Cout]. */
   readonly bias?: Tensor;
+  /** Default 'linear'; 'relu' is fused into the kernel (as conv2d). */
+  readonly activation?: FusedActivation;
 }
 
 export interface DepthwiseConv2DOptions {
@@ -65,6 +69,8 @@ export interface DepthwiseConv2DOptions {
   readonly dilation?: number | readonly [number, number];
   /** [C * multiplier]. */
   readonly bias?: Tensor;
+  /** Default 'linear'; 'relu' is fused into the kernel (as conv2d; separableConv2d: into the pointwise step). */
+  readonly activation?: FusedActivation;
 }
 
 /** Strides, padding and dilation apply to the depthwise step; the pointwise step is a 1x1 'valid' conv. */
@@ -91,9 +97,9 @@ export interface Conv2DGradOptions {
   readonly groups?: number;
 }
 
-const CONV2D_KEYS = ['strides', 'padding', 'dilation', 'groups', 'bias'] as const;
-const CONV1D_KEYS = ['stride', 'strides', 'padding', 'dilation', 'groups', 'bias'] as const;
-const DEPTHWISE_KEYS = ['strides', 'padding', 'dilation', 'bias'] as const;
+const CONV2D_KEYS = ['strides', 'padding', 'dilation', 'groups', 'bias', 'activation'] as const;
+const CONV1D_KEYS = ['stride', 'strides', 'padding', 'dilation', 'groups', 'bias', 'activation'] as const;
+const DEPTHWISE_KEYS = ['strides', 'padding', 'dilation', 'bias', 'activation'] as const;
 const TRANSPOSE_KEYS = ['strides', 'padding', 'outputPadding', 'dilation', 'bias', 'outputShape'] as const;
 const GRAD_KEYS = ['strides', 'padding', 'dilation', 'groups'] as const;
 
@@ -137,6 +143,17 @@ function checkKernelDims(op: string, arg: string, shape: readonly number[], axes
   for (const a of axes) {
     if (shape[a] < 1) throw opError(ShapeError, op, `argument '${arg}' ${fmtShape(shape)} ${layout} has an empty axis ${a}`);
   }
+}
+
+/** The fused activation option: 'linear' (default) or 'relu'. */
+function fusedActivation(op: string, v: unknown): FusedActivation {
+  if (v === undefined || v === 'linear' || v === 'relu') return v ?? 'linear';
+  throw opError(ValueError, op, `argument 'activation' must be 'linear' or 'relu', got ${JSON.stringify(v)}`);
+}
+
+/** The forward kernel's attributes: the geometry plus the fused activation (omitted when linear). */
+function withActivation(attrs: Conv2DAttrs, act: FusedActivation): Conv2DAttrs {
+  return act === 'linear' ? attrs : { ...attrs, activation: act };
 }
 
 function optionalBias(op: string, v: unknown, cout: number, of: string): Tensor | undefined {
@@ -185,11 +202,15 @@ interface Views4 {
 }
 
 /**
- * Records on y (= conv(x, w) + bias, as the kernel computed it on the views `v`) the gradients of x, w and
- * bias, each in its caller's shape. Views are made in the backward, so none outlives a scope.
+ * Records on y (= act(conv(x, w) + bias), as the kernel computed it on the views `v`, act from
+ * fwdAttrs.activation) the gradients of x, w and bias, each in its caller's shape. Views are made in the backward, so none outlives a scope.
  */
-function recordConv(op: string, y: Tensor, x: Tensor, w: Tensor, bias: Tensor | undefined, attrs: Conv2DAttrs, v: Views4 = {}): Tensor {
-  return record(op, y, [x, w, bias], (g) => {
+function recordConv(op: string, y: Tensor, x: Tensor, w: Tensor, bias: Tensor | undefined, fwdAttrs: Conv2DAttrs, v: Views4 = {}): Tensor {
+  const { activation: act, ...attrs } = fwdAttrs;
+  return record(op, y, [x, w, bias], (dy) => {
+    // relu: y > 0 exactly where conv + bias is (relu keeps neither -0 nor NaN above 0), so y stands in for the
+    // pre-activation and relu'(0) = 0; the masked dy then feeds the linear conv's three gradients.
+    const g = act === 'relu' ? fromKernel(getBackend().unaryGrad('relu', f32(y), f32(y), f32(dy), {}), dy.shape) : dy;
     const g4 = v.y ? view(g, v.y) : g;
     const x4 = v.x ? view(x, v.x) : x;
     const w4 = v.w ? view(w, v.w) : w;
@@ -243,9 +264,10 @@ function conv2dArgs(op: string, x: Tensor, w: Tensor, options: Conv2DOptions) {
   checkKernelDims(op, 'w', wt.shape, [0, 1, 3], '[KH, KW, Cin/groups, Cout]');
   const cout = checkConvChannels(op, 'x', xt.shape, xt.shape[3], 'w', wt.shape, wt.shape[2], wt.shape[3], groups);
   const bias = optionalBias(op, o.bias, cout, `'w' ${fmtShape(wt.shape)}`);
+  const act = fusedActivation(op, o.activation);
   sameFloatDType(op, [['x', xt], ['w', wt], ['bias', bias]]);
   const { attrs } = convAttrs(op, 'x', xt.shape, 'w', wt.shape, strides, dilations, padding, groups);
-  return { x: xt, w: wt, attrs, bias };
+  return { x: xt, w: wt, attrs: withActivation(attrs, act), bias };
 }
 
 /**
@@ -277,7 +299,7 @@ export function conv1d(x: Tensor, w: Tensor, options: Conv1DOptions = {}): Tenso
   const g = windowGeometry(op, ['valid', padW], [1, width], [1, k], [1, stride], [1, dilation], {
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of 'w' ${fmtShape(wt.shape)}`,
   });
-  const attrs: Conv2DAttrs = { strides: [1, stride], dilations: [1, dilation], pads: g.pads, groups };
+  const attrs = withActivation({ strides: [1, stride], dilations: [1, dilation], pads: g.pads, groups }, fusedActivation(op, o.activation));
   const y = getBackend().conv2d(f32(view(xt, x4)), f32(view(wt, w4)), attrs, bias && f32(bias));
   const y4 = [n, 1, g.outHW[1], cout];
   return recordConv(op, fromKernel(y, [n, g.outHW[1], cout]), xt, wt, bias, attrs, { x: x4, w: w4, y: y4 });
@@ -297,12 +319,12 @@ export function depthwiseConv2d(x: Tensor, w: Tensor, options: DepthwiseConv2DOp
   const strides = pair(op, 'strides', o.strides ?? 1);
   const dilations = pair(op, 'dilation', o.dilation ?? 1);
   const padding = parsePadding2d(op, o.padding);
-  return depthwiseCore(op, xt, wt, strides, dilations, padding, o.bias);
+  return depthwiseCore(op, xt, wt, strides, dilations, padding, o.bias, fusedActivation(op, o.activation));
 }
 
 function depthwiseCore(
   op: string, xt: Tensor, wt: Tensor, strides: [number, number], dilations: [number, number],
-  padding: readonly [AxisPadding, AxisPadding], biasArg: unknown, wArg = 'w',
+  padding: readonly [AxisPadding, AxisPadding], biasArg: unknown, act: FusedActivation, wArg = 'w',
 ): Tensor {
   const c = xt.shape[3];
   const [kh, kw, wc, m] = wt.shape;
@@ -319,7 +341,7 @@ function depthwiseCore(
   const g = windowGeometry(op, padding, [xt.shape[1], xt.shape[2]], [kh, kw], strides, dilations, {
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of '${wArg}' ${fmtShape(wt.shape)}`,
   });
-  const attrs: Conv2DAttrs = { strides, dilations, pads: g.pads, groups: c };
+  const attrs = withActivation({ strides, dilations, pads: g.pads, groups: c }, act);
   const y = convKernel(xt, view(wt, grouped), attrs, bias);
   return recordConv(op, y, xt, wt, bias, attrs, { w: grouped });
 }
@@ -351,8 +373,9 @@ export function separableConv2d(x: Tensor, depthwiseW: Tensor, pointwiseW: Tenso
   const bias = optionalBias(op, o.bias, cout, `'pointwiseW' ${fmtShape(pw.shape)}`);
   sameFloatDType(op, [['x', xt], ['depthwiseW', dw], ['pointwiseW', pw], ['bias', bias]]);
   // Two recorded steps: the depthwise output is an intermediate of the graph like any other.
-  const depth = depthwiseCore(op, xt, dw, strides, dilations, padding, undefined, 'depthwiseW');
-  const attrs: Conv2DAttrs = { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1 };
+  const act = fusedActivation(op, o.activation);
+  const depth = depthwiseCore(op, xt, dw, strides, dilations, padding, undefined, 'linear', 'depthwiseW');
+  const attrs = withActivation({ strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], groups: 1 }, act);
   return recordConv(op, convKernel(depth, pw, attrs, bias), depth, pw, bias, attrs);
 }
 

@@ -3,6 +3,12 @@
  * reference backend (test/helpers/tapecheck.ts: L = <dy, y>, central differences, tolerance 1e-6 relative).
  * Every op here is linear in each of its arguments (bilinear in x and w), so the central difference has no
  * truncation error and only float64 rounding (~1e-10 at these sizes) is left: no data needs to avoid kinks.
+ * The exception is the fused activation 'relu' (conv2d, conv1d, depthwiseConv2d, separableConv2d): relu has a
+ * kink at 0, and a central difference whose two evaluations put one pre-activation on either side of it
+ * measures neither derivative. So those cases draw data whose every pre-activation is at least GAP = 1e-3 from 0
+ * (reluInputs): one step of h = 1e-5 on one input moves each pre-activation by at most h times a coefficient
+ * of magnitude <= 1 (|x|, |w| < 1; the bias enters with 1), a hundred times less than GAP, so every difference
+ * stays on one linear piece and is exact again; and both signs occur, so the mask on dy is exercised.
  *
  * Shapes and attributes are drawn from a seeded stream: strides larger than the kernel, dilation, groups
  * (depthwise included), 'same' / 'valid' / explicit padding, kernels wider than the input under padding,
@@ -17,7 +23,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { withBackend } from '../../src/backends/registry.js';
 import { referenceBackend } from '../../src/backends/reference/index.js';
 import { gradients, noGrad } from '../../src/autograd/index.js';
-import { ShapeError } from '../../src/errors.js';
+import { ShapeError, ValueError } from '../../src/errors.js';
 import { randF64, tapeGradCheck } from '../helpers/tapecheck.js';
 import { Rng } from '../helpers/random.js';
 
@@ -74,6 +80,33 @@ const conv2dForward = (c: Conv2DCase) => ops.conv2d(f64(c.x), f64(c.w), c.o);
 
 const describeCase = (c: object): string => JSON.stringify(c).replace(/"/g, '');
 
+/** Every pre-activation of relu cases is at least this far from the kink (see the header). */
+const GAP = 1e-3;
+
+/**
+ * Float64 inputs of these shapes (drawn from the seed stream, redrawn until it holds) on which every output of
+ * `linear` (the op without its activation) is at least GAP away from 0, with both signs present when there are
+ * two outputs or more where a draw allows it. Outputs with no terms at all (windows wholly in the padding, no bias: the op on absolute
+ * values gives 0) are exactly 0 whatever the inputs, so no step moves them and they are exempt.
+ */
+function reluInputs(shapes: readonly (readonly number[])[], linear: (...t: Tensor[]) => Tensor): Tensor[] {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const ts = shapes.map(f64);
+    const pre = onRef(() => noGrad(() => linear(...ts))).data;
+    const absTerms = onRef(() => noGrad(() => linear(...ts.map((t) => new Tensor(Float64Array.from(t.data, Math.abs), t.shape))))).data;
+    let near = false, pos = false, neg = false;
+    for (let i = 0; i < pre.length; i++) {
+      const v = pre[i];
+      near ||= Math.abs(v) < GAP && absTerms[i] !== 0;
+      pos ||= v > 0;
+      neg ||= v < 0;
+    }
+    // Both signs when the geometry allows it (some, e.g. windows wholly in the padding, give one value per channel).
+    if (!near && (pre.length < 2 || (pos && neg) || attempt >= 500)) return ts;
+  }
+  throw new Error(`reluInputs: no draw kept the pre-activations ${GAP} away from 0 for shapes ${JSON.stringify(shapes)}`);
+}
+
 describe('conv2d: x, w, bias (float64 finite differences, reference)', () => {
   const rng = new Rng(4242);
   for (let i = 0; i < 10; i++) {
@@ -83,6 +116,43 @@ describe('conv2d: x, w, bias (float64 finite differences, reference)', () => {
       tapeGradCheck({ what: `conv2d ${describeCase(c)}`, inputs, fn: (x, w, bias) => ops.conv2d(x, w, { ...c.o, bias }) });
     }));
   }
+
+  const reluRng = new Rng(5151);
+  for (let i = 0; i < 8; i++) {
+    const c = draw(reluRng, conv2dCase, conv2dForward);
+    it(`activation relu: ${describeCase(c)}`, () => onRef(() => {
+      const shapes = [c.x, c.w, ...(c.bias ? [[c.w[3]]] : [])];
+      const inputs = reluInputs(shapes, (x, w, bias) => ops.conv2d(x, w, { ...c.o, bias }));
+      const fn = (x: Tensor, w: Tensor, bias?: Tensor): Tensor => ops.conv2d(x, w, { ...c.o, bias, activation: 'relu' });
+      // The fused forward is relu of the linear one, exactly (float64 reference).
+      const y = noGrad(() => fn(...(inputs as [Tensor, Tensor, Tensor?])));
+      const lin = noGrad(() => ops.conv2d(inputs[0], inputs[1], { ...c.o, bias: inputs[2] }));
+      expect(Array.from(y.data)).toEqual(Array.from(lin.data, (v) => (v < 0 ? 0 : v)));
+      tapeGradCheck({ what: `conv2d relu ${describeCase(c)}`, inputs, fn });
+    }));
+  }
+
+  it('activation relu: conv2dAsync records the masked gradient conv2d records (bit for bit)', async () => {
+    const [x, w, bias] = reluInputs([[2, 5, 4, 3], [3, 2, 3, 2], [2]], (a, b, c) => ops.conv2d(a, b, { strides: 2, padding: 'same', bias: c }));
+    for (const t of [x, w, bias]) t.requireGrad();
+    const o = { strides: 2, padding: 'same' as const, bias, activation: 'relu' as const };
+    const y = await onRef(() => ops.conv2dAsync(x, w, o));
+    onRef(() => {
+      const dy = f64(y.shape);
+      const got = gradients(y, [x, w, bias], { gradient: dy });
+      const want = gradients(ops.conv2d(x, w, o), [x, w, bias], { gradient: dy });
+      for (let k = 0; k < 3; k++) expect(Array.from(got[k].data)).toEqual(Array.from(want[k].data));
+    });
+  });
+
+  it('activation other than linear or relu -> ValueError', () => {
+    const x = f64([1, 3, 3, 1]);
+    const w = f64([2, 2, 1, 1]);
+    expect(() => ops.conv2d(x, w, { activation: 'tanh' as never })).toThrow(/argument 'activation' must be 'linear' or 'relu', got "tanh"/);
+    expect(() => ops.conv1d(f64([1, 3, 1]), f64([2, 1, 1]), { activation: 'sigmoid' as never })).toThrow(ValueError);
+    expect(() => ops.depthwiseConv2d(x, f64([2, 2, 1, 1]), { activation: 'elu' as never })).toThrow(ValueError);
+    expect(ops.conv2d(x, w, { activation: 'linear' }).shape).toEqual([1, 2, 2, 1]);
+  });
 
   it('conv2dAsync records the gradient conv2d records (float64: the same reference kernels, bit for bit)', async () => {
     const x = f64([2, 5, 4, 3]).requireGrad();
@@ -145,6 +215,63 @@ describe('conv1d, depthwiseConv2d, separableConv2d (float64 finite differences, 
     it(`separableConv2d ${describeCase(c)}`, () => onRef(() => {
       const inputs = [f64(c.x), f64(c.dw), f64(c.pw), f64([c.pw[3]])];
       tapeGradCheck({ what: `separableConv2d ${describeCase(c)}`, inputs, fn: (x, d, p, bias) => ops.separableConv2d(x, d, p, { ...c.o, bias }) });
+    }));
+  }
+});
+
+describe('conv1d, depthwiseConv2d, separableConv2d with activation relu (float64, data away from the kink)', () => {
+  const rng = new Rng(8080);
+  for (let i = 0; i < 4; i++) {
+    const c = draw(rng, (r) => {
+      const [cin, groups] = r.pick(CHANNEL_GROUPS);
+      const pads = ['valid', 'same', 'causal'] as const;
+      return {
+        x: [r.int(1, 2), r.int(2, 8), cin],
+        w: [r.int(1, 3), cin / groups, groups * r.int(1, 2)],
+        o: { stride: r.int(1, 3), dilation: r.int(1, 2), groups, padding: r.pick(pads) as 'valid' | 'same' | 'causal' },
+      };
+    }, (c) => ops.conv1d(f64(c.x), f64(c.w), c.o));
+    it(`conv1d ${describeCase(c)}`, () => onRef(() => {
+      const inputs = reluInputs([c.x, c.w, [c.w[2]]], (x, w, bias) => ops.conv1d(x, w, { ...c.o, bias }));
+      tapeGradCheck({ what: `conv1d relu ${describeCase(c)}`, inputs, fn: (x, w, bias) => ops.conv1d(x, w, { ...c.o, bias, activation: 'relu' }) });
+    }));
+  }
+
+  for (let i = 0; i < 4; i++) {
+    const c = draw(rng, (r) => {
+      const ch = r.int(1, 3);
+      return {
+        x: [r.int(1, 2), r.int(1, 5), r.int(1, 5), ch],
+        w: [r.int(1, 3), r.int(1, 3), ch, r.int(1, 2)],
+        o: { strides: pair(r, 1, 2), dilation: pair(r, 1, 2), padding: padding2d(r) },
+      };
+    }, (c) => ops.depthwiseConv2d(f64(c.x), f64(c.w), c.o));
+    it(`depthwiseConv2d ${describeCase(c)}`, () => onRef(() => {
+      const inputs = reluInputs([c.x, c.w, [c.w[2] * c.w[3]]], (x, w, bias) => ops.depthwiseConv2d(x, w, { ...c.o, bias }));
+      tapeGradCheck({
+        what: `depthwiseConv2d relu ${describeCase(c)}`, inputs,
+        fn: (x, w, bias) => ops.depthwiseConv2d(x, w, { ...c.o, bias, activation: 'relu' }),
+      });
+    }));
+  }
+
+  for (let i = 0; i < 2; i++) {
+    const c = draw(rng, (r) => {
+      const ch = r.int(1, 3);
+      const m = r.int(1, 2);
+      return {
+        x: [r.int(1, 2), r.int(2, 4), r.int(2, 4), ch],
+        dw: [r.int(1, 3), r.int(1, 3), ch, m],
+        pw: [1, 1, ch * m, r.int(1, 3)],
+        o: { strides: pair(r, 1, 2), dilation: pair(r, 1, 2), padding: padding2d(r) },
+      };
+    }, (c) => ops.separableConv2d(f64(c.x), f64(c.dw), f64(c.pw), c.o));
+    it(`separableConv2d ${describeCase(c)}`, () => onRef(() => {
+      const inputs = reluInputs([c.x, c.dw, c.pw, [c.pw[3]]], (x, d, p, bias) => ops.separableConv2d(x, d, p, { ...c.o, bias }));
+      tapeGradCheck({
+        what: `separableConv2d relu ${describeCase(c)}`, inputs,
+        fn: (x, d, p, bias) => ops.separableConv2d(x, d, p, { ...c.o, bias, activation: 'relu' }),
+      });
     }));
   }
 });

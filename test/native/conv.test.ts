@@ -16,6 +16,11 @@
  * summation order, plus the reference's own double sum and final rounding (sumBound in test/helpers/backends.ts).
  * 3x3 stride-1 cases may run as Winograd F(2x2, 3x3); they are held to the larger of that bound and Winograd's
  * own (winogradAbsSum below), also derived, not fitted.
+ *
+ * Fused relu (attrs.activation 'relu', every case and path: im2col, 1x1 direct GEMM, Winograd, depthwise, and the
+ * K = 0 bias-only tiles): relu is 1-Lipschitz, so |relu(native) - relu(ref)| <= |native - ref| and the linear
+ * forward's bound at the pre-activation reference holds. Stronger, and exact: the fused output is bit for bit
+ * relu(the linear output) (v < 0 ? 0 : v), because every path applies it to the value it would have stored.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +34,7 @@ import { windowOutSize } from '../../src/backends/backend.js';
 import type { IsaName } from '../../src/backends/native/index.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
 import { convGeometry, type ConvAddon } from '../../src/backends/native/conv.js';
-import { nativeInfo } from '../../src/backends/native/index.js';
+import { getNumThreads, nativeInfo, setNumThreads } from '../../src/backends/native/index.js';
 import { referenceBackend } from '../../src/backends/reference/index.js';
 import { checkKernel, compareTensors, isNative, nativeBackend, nativeLoadError, sumBound, type Tol } from '../helpers/backends.js';
 import { uniformF32 } from '../helpers/random.js';
@@ -120,12 +125,19 @@ function inputsOf(c: ConvCase, k: number): Inputs {
   };
 }
 
-type Pass = 'fwd' | 'bwdData' | 'bwdFilter';
-const PASSES: readonly Pass[] = ['fwd', 'bwdData', 'bwdFilter'];
+type Pass = 'fwd' | 'fwdRelu' | 'bwdData' | 'bwdFilter';
+const PASSES: readonly Pass[] = ['fwd', 'fwdRelu', 'bwdData', 'bwdFilter'];
+
+/** The bytes of a typed array's own elements (kernel outputs may be views into a larger buffer). */
+const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** The fused epilogue's relu, as the kernels apply it: NaN and -0 pass through. */
+const relu32 = (a: Float32Array): Float32Array => a.map((v) => (v < 0 ? 0 : v));
 
 function runPass(b: Backend, pass: Pass, c: ConvCase, t: Inputs): KTensor {
   const a = attrsOf(c);
   if (pass === 'fwd') return b.conv2d(t.x, t.w, a, t.bias);
+  if (pass === 'fwdRelu') return b.conv2d(t.x, t.w, { ...a, activation: 'relu' }, t.bias);
   if (pass === 'bwdData') return b.conv2dBackwardData(t.dy, t.w, c.x, a);
   return b.conv2dBackwardFilter(t.x, t.dy, c.w, a);
 }
@@ -134,7 +146,7 @@ function runPass(b: Backend, pass: Pass, c: ConvCase, t: Inputs): KTensor {
 function reductionLength(pass: Pass, c: ConvCase): number {
   const g = c.groups ?? 1;
   const [n, oh, ow, cout] = outShapeOf(c);
-  if (pass === 'fwd') return c.w[0] * c.w[1] * c.w[2] + (c.bias ? 1 : 0);
+  if (pass === 'fwd' || pass === 'fwdRelu') return c.w[0] * c.w[1] * c.w[2] + (c.bias ? 1 : 0);
   if (pass === 'bwdData') return c.w[0] * c.w[1] * (cout / g);
   return n * oh * ow;
 }
@@ -219,6 +231,12 @@ function winogradShaped(c: ConvCase): boolean {
 function tolOf(pass: Pass, c: ConvCase, t: Inputs): Tol {
   const absInputs: Inputs = { x: abs64(t.x) as never, w: abs64(t.w) as never, dy: abs64(t.dy) as never, bias: t.bias && (abs64(t.bias) as never) };
   const s = runPass(referenceBackend, pass, c, absInputs).data;
+  if (pass === 'fwdRelu') {
+    // 1-Lipschitz: the linear forward's bound, taken at the pre-activation reference.
+    const pre = runPass(referenceBackend, 'fwd', c, t).data;
+    const linear = tolOf('fwd', c, t);
+    return typeof linear === 'function' ? (i, _ref, got) => linear(i, pre[i], got) : linear;
+  }
   const L = reductionLength(pass, c);
   let sw: Float64Array | undefined;
   const a = attrsOf(c);
@@ -248,7 +266,7 @@ describe('native conv vs the reference, in process (1, 2, 3 threads)', () => {
 
   CASES.forEach((c, k) => {
     const kernelOf: Record<Pass, 'conv2d' | 'conv2dBackwardData' | 'conv2dBackwardFilter'> = {
-      fwd: 'conv2d', bwdData: 'conv2dBackwardData', bwdFilter: 'conv2dBackwardFilter',
+      fwd: 'conv2d', fwdRelu: 'conv2d', bwdData: 'conv2dBackwardData', bwdFilter: 'conv2dBackwardFilter',
     };
     for (const pass of PASSES) {
       it(`${pass}: ${c.name} x${JSON.stringify(c.x)} w${JSON.stringify(c.w)}`, () => {
@@ -261,6 +279,22 @@ describe('native conv vs the reference, in process (1, 2, 3 threads)', () => {
           inputs: [t.x, t.w, t.dy, ...(t.bias ? [t.bias] : [])],
         });
       });
+    }
+  });
+
+  it('fused relu is bit for bit relu(linear) on every case (1 and 2 threads)', () => {
+    const saved = getNumThreads();
+    try {
+      for (const th of [1, 2]) {
+        setNumThreads(th);
+        CASES.forEach((c, k) => {
+          const lin = runPass(nativeBackend, 'fwd', c, INPUTS[k]).data as Float32Array;
+          const fused = runPass(nativeBackend, 'fwdRelu', c, INPUTS[k]).data as Float32Array;
+          expect(bytes(fused).equals(bytes(relu32(lin))), `${c.name} threads=${th}`).toBe(true);
+        });
+      }
+    } finally {
+      setNumThreads(saved);
     }
   });
 
@@ -311,13 +345,17 @@ describe('every ISA path (child process per NODEGRAD_ISA, 1 and 2 threads)', () 
       expect(report.info?.kernels.dwconv2dForward).toMatch(new RegExp(`^ng_f32_dwconv2d_fwd_c\\d+x\\d+_${suffix}$`));
       expect(report.nondeterministic).toEqual([]);
       const results = JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, (number | null)[]>[];
+      const got = (k: number, key: string): Float32Array => Float32Array.from(results[k][key], (v) => (v === null ? NaN : v));
       CASES.forEach((c, k) => {
         for (const pass of PASSES) {
           for (const th of [1, 2]) {
-            const got = Float32Array.from(results[k][`${pass}@${th}`], (v) => (v === null ? NaN : v));
             const ref = REFS[k][pass];
-            compareTensors({ data: got, shape: ref.shape }, ref, TOLS[k][pass], `${isa} threads=${th} ${pass} ${c.name}`);
+            compareTensors({ data: got(k, `${pass}@${th}`), shape: ref.shape }, ref, TOLS[k][pass], `${isa} threads=${th} ${pass} ${c.name}`);
           }
+        }
+        for (const th of [1, 2]) {
+          const same = bytes(got(k, `fwdRelu@${th}`)).equals(bytes(relu32(got(k, `fwd@${th}`))));
+          expect(same, `${isa} threads=${th} fused relu = relu(linear) bit for bit: ${c.name}`).toBe(true);
         }
       });
     });
@@ -332,6 +370,8 @@ const addon = loadAddon().addon as ConvAddon;
 type Fn = 'conv2dF32' | 'conv2dBackwardDataF32' | 'conv2dBackwardFilterF32';
 const FNS: readonly Fn[] = ['conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32'];
 const GEOMETRY_NAMES = ['n', 'h', 'width', 'cin', 'kh', 'kw', 'cout', 'oh', 'ow', 'strideH', 'strideW', 'dilH', 'dilW', 'padTop', 'padBottom', 'padLeft', 'padRight', 'groups'];
+/** Arguments after the geometry: the forward's fused activation (0 linear, 1 relu). */
+const TAIL: Record<Fn, readonly unknown[]> = { conv2dF32: [1], conv2dBackwardDataF32: [], conv2dBackwardFilterF32: [] };
 const ARRAY_NAMES: Record<Fn, readonly string[]> = {
   conv2dF32: ['x', 'w', 'bias', 'out'],
   conv2dBackwardDataF32: ['dy', 'w', 'dx'],
@@ -376,13 +416,13 @@ describe('conv addon entries reject bad input with named errors', () => {
   afterAll(() => {
     // The addon still works afterwards.
     const arrays = goodArrays('conv2dF32');
-    call('conv2dF32', [...arrays, ...GOOD_GEOMETRY]);
+    call('conv2dF32', [...arrays, ...GOOD_GEOMETRY, 0]);
     expect(arrays[3].some((v) => v !== 7)).toBe(true);
   });
 
   for (const fn of FNS) {
     const names = ARRAY_NAMES[fn];
-    const good = (): unknown[] => [...goodArrays(fn), ...GOOD_GEOMETRY];
+    const good = (): unknown[] => [...goodArrays(fn), ...GOOD_GEOMETRY, ...TAIL[fn]];
 
     it(`${fn}: the valid call works (sync and Promise)`, async () => {
       const args = good();
@@ -398,7 +438,8 @@ describe('conv addon entries reject bad input with named errors', () => {
       for (const k of [0, args.length - 1, args.length + 1]) {
         const a = k <= args.length ? args.slice(0, k) : [...args, 0];
         expect(() => call(fn, a)).toThrow(TypeError);
-        expect(() => call(fn, a)).toThrow(`${fn}: expected ${args.length} arguments (${names.join(', ')}, ${GEOMETRY_NAMES.join(', ')}), got ${k}`);
+        const tail = fn === 'conv2dF32' ? ', activation' : '';
+        expect(() => call(fn, a)).toThrow(`${fn}: expected ${args.length} arguments (${names.join(', ')}, ${GEOMETRY_NAMES.join(', ')}${tail}), got ${k}`);
       }
     });
 
@@ -442,6 +483,17 @@ describe('conv addon entries reject bad input with named errors', () => {
       const args = good();
       args[2] = null;
       expect(() => call(fn, args)).not.toThrow();
+    });
+
+    it(`${fn}: activation other than 0 (linear) or 1 (relu) -> TypeError / RangeError`, () => {
+      if (fn !== 'conv2dF32') return;
+      const pos = names.length + GEOMETRY_NAMES.length;
+      const expected = `${fn}: argument 'activation' must be an integer in [0, 1] (0 linear, 1 relu), got `;
+      for (const [v, Kind, got] of [[2, RangeError, '2'], [-1, RangeError, '-1'], [0.5, RangeError, '0.5'], ['relu', TypeError, 'string']] as const) {
+        const args = good();
+        args[pos] = v;
+        expectRejected(fn, args, Kind, expected + got);
+      }
     });
 
     GEOMETRY_NAMES.forEach((name, k) => {
@@ -495,7 +547,7 @@ describe('conv addon entries reject bad input with named errors', () => {
     it(`${fn}: element counts that overflow -> RangeError, never a wrap-around`, () => {
       const big = 2 ** 31 - 1;
       const g = [big, big, big, big, 1, 1, 1, big, big, 1, 1, 1, 1, 0, 0, 0, 0, 1];
-      const args = [...goodArrays(fn), ...g];
+      const args = [...goodArrays(fn), ...g, ...TAIL[fn]];
       expectRejected(fn, args, RangeError, `${fn}: n*h*width*cin is too large`);
     });
 
@@ -528,10 +580,12 @@ describe('conv outputs are written in bounds only, and any array alignment gives
       const geo = convGeometry(c.x, c.w, attrsOf(c), y[1], y[2]);
       const runs: [Fn, Float32Array[], number][] = [
         ['conv2dF32', [t.x.data, t.w.data, t.bias?.data ?? (null as never)], prod(y)],
+        ['conv2dF32', [t.x.data, t.w.data, t.bias?.data ?? (null as never)], prod(y)],
         ['conv2dBackwardDataF32', [t.dy.data, t.w.data], prod(c.x)],
         ['conv2dBackwardFilterF32', [t.x.data, t.dy.data], prod(c.w)],
       ];
-      for (const [fn, ins, len] of runs) {
+      for (const [r, [fn, ins, len]] of runs.entries()) {
+        const tail = fn === 'conv2dF32' ? [r === 0 ? 0 : 1] : [];  // the forward linear, then with fused relu
         let first: Float32Array | undefined;
         for (let off = 0; off < 16; off += 3) {
           // Inputs and output shifted by `off` floats inside larger buffers; 32 sentinels after the output.
@@ -543,7 +597,7 @@ describe('conv outputs are written in bounds only, and any array alignment gives
           });
           const guard = new Float32Array(off + len + 32).fill(-12345);
           const out = guard.subarray(off, off + len);
-          call(fn, [...shifted, out, ...geo]);
+          call(fn, [...shifted, out, ...geo, ...tail]);
           for (let i = 0; i < guard.length; i++) {
             if ((i < off || i >= off + len) && guard[i] !== -12345) throw new Error(`${fn} ${c.name}: wrote outside the output at ${i - off}`);
           }

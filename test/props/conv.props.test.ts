@@ -14,15 +14,26 @@
  * (Higham 3.1), which is sumBound(T, S, ref). Windows partly in the padding have fewer terms; T bounds them all.
  * IEEE specials go into x of the forward only: there every arrangement multiplies the same in-bounds pairs,
  * while padded taps are skipped by the reference and may be multiplied as zeros by an im2col kernel.
+ *
+ * Fused relu (attrs.activation 'relu'), over the same geometries, so every conv path (im2col, 1x1 direct GEMM,
+ * Winograd, depthwise) on every ISA project: relu is 1-Lipschitz, so the linear bound taken at the
+ * pre-activation reference holds for relu(native) vs relu(ref); and the fused output must be bit for bit
+ * relu(native linear output) with `v < 0 ? 0 : v` (NaN and -0 pass through, as matmul's epilogue).
  */
 import { describe, it } from 'vitest';
 
 import { windowOutSize } from '../../src/backends/backend.js';
 import type { Conv2DAttrs, KTensor } from '../../src/backends/backend.js';
-import { checkAsyncKernel, checkKernel, fcParams, nativeAsyncKernels, referenceBackend, reportCoverage, sumBound } from '../helpers/backends.js';
+import {
+  checkAsyncKernel, checkKernel, fcParams, nativeAsyncKernels, nativeBackend, referenceBackend, reportCoverage, sumBound,
+} from '../helpers/backends.js';
 import { abs64, batchArb, channelsArb, f32data, fc, fmt, lazy, seedArb, sizeOf, spatialArb, tf } from './arb.js';
 
 reportCoverage('conv', ['conv2d', 'conv2dBackwardData', 'conv2dBackwardFilter']);
+
+// The float32 emulations (NODEGRAD_PROPS_EMULATE, test/props/emulated.ts) do not model the fused activation, so
+// its properties run on the real kernels only.
+const EMULATED = process.env.NODEGRAD_PROPS_EMULATE === 'f32' || process.env.NODEGRAD_PROPS_EMULATE === 'mutant';
 
 interface ConvGeom {
   N: number; H: number; W: number; Cin: number; Cout: number; groups: number; Cg: number;
@@ -103,6 +114,33 @@ describe('props: convolution, native vs reference', () => {
     );
   });
 
+  it.skipIf(EMULATED)('conv2d with fused relu', () => {
+    fc.assert(
+      fc.property(convGeomArb, (g) => {
+        const { x, w, bias } = tensors(g);
+        const attrs: Conv2DAttrs = { ...g.attrs, activation: 'relu' };
+        const S = lazy(() => referenceBackend.conv2d(abs64(x), abs64(w), g.attrs, bias ? abs64(bias) : undefined).data);
+        const pre = lazy(() => referenceBackend.conv2d(x, w, g.attrs, bias).data);
+        const T = g.KH * g.KW * g.Cg + (bias ? 1 : 0);
+        const what = `${describeGeom(g)}${bias ? ' +bias' : ''}${g.specials ? ' +specials in x' : ''} relu`;
+        checkKernel({
+          kernel: 'conv2d',
+          what,
+          run: (b) => ({ y: b.conv2d(x, w, attrs, bias) }),
+          tol: (i) => sumBound(T, S()[i], pre()[i]),
+          inputs: bias ? [x, w, bias] : [x, w],
+        });
+        const lin = nativeBackend.conv2d(x, w, g.attrs, bias).data;
+        const fused = nativeBackend.conv2d(x, w, attrs, bias).data;
+        for (let i = 0; i < lin.length; i++) {
+          const want = lin[i] < 0 ? 0 : lin[i];
+          if (!Object.is(fused[i], want)) throw new Error(`${what}: fused relu ${fused[i]} at flat ${i}, relu(linear) is ${want}`);
+        }
+      }),
+      fcParams(150, 'conv2d'),
+    );
+  });
+
   it('conv2dBackwardData (also conv2dTranspose forward)', () => {
     fc.assert(
       fc.property(convGeomArb, (g) => {
@@ -147,6 +185,8 @@ describe('props: convolution, native vs reference', () => {
         const what = describeGeom(g);
         const inputs: KTensor[] = bias ? [x, w, bias] : [x, w];
         await checkAsyncKernel('conv2d', what, (f) => f.conv2d(x, w, g.attrs, bias), (b) => b.conv2d(x, w, g.attrs, bias), inputs);
+        const relu: Conv2DAttrs = { ...g.attrs, activation: 'relu' };
+        if (!EMULATED) await checkAsyncKernel('conv2d', `${what} relu`, (f) => f.conv2d(x, w, relu, bias), (b) => b.conv2d(x, w, relu, bias), inputs);
         await checkAsyncKernel('conv2dBackwardData', what, (f) => f.conv2dBackwardData(dy, w, xShape, g.attrs),
           (b) => b.conv2dBackwardData(dy, w, xShape, g.attrs), [dy, w]);
         await checkAsyncKernel('conv2dBackwardFilter', what, (f) => f.conv2dBackwardFilter(xPlain, dy, wShape, g.attrs),

@@ -133,10 +133,11 @@ typedef struct ng_wino23_geom {
 /* v[xi*count*in_c + t*in_c + c] = (B^T d B)[xi] of tile first + t, channel c; zero_row: in_c zeros (padding). */
 typedef void (*ng_f32_wino23_input_fn)(const ng_wino23_geom* g, const float* x, const float* zero_row, size_t first,
                                        size_t count, float* v);
-/* The 2x2 outputs (A^T M A + bias) of tiles first..first+count-1, M[xi] at m + xi*count*out_c + t*out_c; outputs
- * past the image's last row/column go to sink_row (3*out_c floats). bias: out_c values or NULL. */
-typedef void (*ng_f32_wino23_output_fn)(const ng_wino23_geom* g, const float* m, const float* bias, float* sink_row,
-                                        size_t first, size_t count, float* y);
+/* The 2x2 outputs act(A^T M A + bias) of tiles first..first+count-1, M[xi] at m + xi*count*out_c + t*out_c; outputs
+ * past the image's last row/column go to sink_row (3*out_c floats). bias: out_c values or NULL. relu: nonzero
+ * applies v < 0 ? 0 : v (NaN and -0 pass through, as the SGEMM epilogue). */
+typedef void (*ng_f32_wino23_output_fn)(const ng_wino23_geom* g, const float* m, const float* bias, int relu,
+                                        float* sink_row, size_t first, size_t count, float* y);
 
 /* 1 when none of x[0..n) is Inf or NaN: Winograd's transforms would spread one to outputs that do not read it. */
 typedef int (*ng_f32_wino23_finite_fn)(const float* x, size_t n);
@@ -145,8 +146,8 @@ typedef int (*ng_f32_wino23_finite_fn)(const float* x, size_t n);
   int ng_f32_wino23_finite_##SUFFIX(const float* x, size_t n);                                                  \
   void ng_f32_wino23_input_##SUFFIX(const ng_wino23_geom* g, const float* x, const float* zero_row, size_t first, \
                                     size_t count, float* v);                                                    \
-  void ng_f32_wino23_output_##SUFFIX(const ng_wino23_geom* g, const float* m, const float* bias, float* sink_row, \
-                                     size_t first, size_t count, float* y);
+  void ng_f32_wino23_output_##SUFFIX(const ng_wino23_geom* g, const float* m, const float* bias, int relu,      \
+                                     float* sink_row, size_t first, size_t count, float* y);
 NG_WINO23_DECLARE(ref)
 NG_WINO23_DECLARE(avx2)
 NG_WINO23_DECLARE(avx512)

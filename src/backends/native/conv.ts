@@ -21,13 +21,20 @@ export type ConvGeometry = [
 
 /** The conv entries of the addon (native/addon/conv.cc). Outputs are written in place; the Promise forms resolve with them. */
 export interface ConvAddon extends NativeAddon {
-  conv2dF32(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, ...g: ConvGeometry): void;
-  conv2dF32Async(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, ...g: ConvGeometry): Promise<Float32Array>;
+  /** Geometry then the fused activation: 0 linear, 1 relu. */
+  conv2dF32(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, ...g: [...ConvGeometry, ConvActivation]): void;
+  conv2dF32Async(
+    x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, ...g: [...ConvGeometry, ConvActivation]
+  ): Promise<Float32Array>;
   conv2dBackwardDataF32(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
   conv2dBackwardDataF32Async(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): Promise<Float32Array>;
   conv2dBackwardFilterF32(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
   conv2dBackwardFilterF32Async(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): Promise<Float32Array>;
 }
+
+/** The addon's code of a fused activation (native/runtime/gemm.h Activation): 0 linear, 1 relu. */
+export type ConvActivation = 0 | 1;
+const actCode = (attrs: Conv2DAttrs): ConvActivation => (attrs.activation === 'relu' ? 1 : 0);
 
 // The addon refuses SharedArrayBuffer-backed arrays (another thread could write them mid-kernel).
 function isPlainF32(a: FloatArray | undefined): a is Float32Array {
@@ -96,7 +103,7 @@ export function convKernels(addon: NativeAddon): Partial<Backend> {
   function conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs: Conv2DAttrs, bias?: KTensor<A>): KTensor<A> {
     if (!onNative(x, w, bias)) return ref.conv2d(x, w, attrs, bias);
     const p = prepareForward(x, w, attrs);
-    a.conv2dF32(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, p.out, ...p.g);
+    a.conv2dF32(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, p.out, ...p.g, actCode(attrs));
     return { data: p.out as A, shape: p.shape };
   }
 
@@ -119,7 +126,7 @@ export function convKernels(addon: NativeAddon): Partial<Backend> {
     async conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs: Conv2DAttrs, bias?: KTensor<A>): Promise<KTensor<A>> {
       if (!onNative(x, w, bias)) return ref.conv2d(x, w, attrs, bias);
       const p = prepareForward(x, w, attrs);
-      await a.conv2dF32Async(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, p.out, ...p.g);
+      await a.conv2dF32Async(f32(x.data), f32(w.data), bias ? f32(bias.data) : null, p.out, ...p.g, actCode(attrs));
       return { data: p.out as A, shape: p.shape };
     },
     async conv2dBackwardData<A extends FloatArray>(dy: KTensor<A>, w: KTensor<A>, xShape: readonly number[], attrs: Conv2DAttrs): Promise<KTensor<A>> {

@@ -13,7 +13,10 @@ import { windowOutSize } from '../backend.js';
 import type { Conv2DAttrs, FloatArray, KTensor } from '../backend.js';
 import { allocLike } from './util.js';
 
-/** y[n, oh, ow, o] = bias[o] + sum_{kh, kw, ci} x[n, ih, iw, g*Cg + ci] * w[kh, kw, ci, o]. */
+/**
+ * y[n, oh, ow, o] = act(bias[o] + sum_{kh, kw, ci} x[n, ih, iw, g*Cg + ci] * w[kh, kw, ci, o]), act from
+ * attrs.activation: relu is `s < 0 ? 0 : s` (NaN and -0 pass through, as matmul's epilogue).
+ */
 export function conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs: Conv2DAttrs, bias?: KTensor<A>): KTensor<A> {
   const [N, H, W, Cin] = x.shape;
   const [KH, KW, Cg, Cout] = w.shape;
@@ -26,6 +29,7 @@ export function conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs
   const xd = x.data;
   const wd = w.data;
   const bd = bias?.data;
+  const relu = attrs.activation === 'relu';
   const y = allocLike(xd, N * OH * OW * Cout);
 
   for (let n = 0; n < N; n++) {
@@ -46,7 +50,9 @@ export function conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs
               for (let ci = 0; ci < Cg; ci++) acc += xd[xBase + ci] * wd[wBase + ci * Cout];
             }
           }
-          y[yBase + o] = bd ? acc + bd[o] : acc;
+          let s = bd ? acc + bd[o] : acc;
+          if (relu && s < 0) s = 0;
+          y[yBase + o] = s;
         }
       }
     }

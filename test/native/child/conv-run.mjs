@@ -1,5 +1,5 @@
 // Child process for test/native/conv.test.ts: loads nodegrad.node under whatever NODEGRAD_ISA the parent set,
-// runs every case of the input file (argv[2], JSON written by the parent) through conv2dF32,
+// runs every case of the input file (argv[2], JSON written by the parent) through conv2dF32 (linear and fused relu),
 // conv2dBackwardDataF32 and conv2dBackwardFilterF32 at each thread count, twice (the two runs must be
 // bit-identical), and writes the outputs to argv[3] as JSON. Prints one line: { info, nondeterministic } or { loadError }.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,13 +29,14 @@ for (const c of cases) {
   for (const t of threads) {
     addon.setNumThreads(t);
     const run = (pass) => {
-      const out = new Float32Array(pass === 'fwd' ? c.yLength : pass === 'bwdData' ? c.x.length : c.w.length).fill(NaN);
-      if (pass === 'fwd') addon.conv2dF32(x, w, bias, out, ...c.geometry);
+      const out = new Float32Array(pass.startsWith('fwd') ? c.yLength : pass === 'bwdData' ? c.x.length : c.w.length).fill(NaN);
+      if (pass === 'fwd') addon.conv2dF32(x, w, bias, out, ...c.geometry, 0);
+      else if (pass === 'fwdRelu') addon.conv2dF32(x, w, bias, out, ...c.geometry, 1);
       else if (pass === 'bwdData') addon.conv2dBackwardDataF32(dy, w, out, ...c.geometry);
       else addon.conv2dBackwardFilterF32(x, dy, out, ...c.geometry);
       return out;
     };
-    for (const pass of ['fwd', 'bwdData', 'bwdFilter']) {
+    for (const pass of ['fwd', 'fwdRelu', 'bwdData', 'bwdFilter']) {
       const a = run(pass), b = run(pass);
       if (!sameBits(a, b)) nondeterministic.push(`${c.name} ${pass} threads=${t}`);
       r[`${pass}@${t}`] = Array.from(a);
