@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,7 @@ class Pool {
     if (ntasks == 0) return;
     const int want = threads();
     std::unique_lock<std::mutex> region(region_, std::defer_lock);
-    if (want <= 1 || ntasks == 1 || t_in_region || !region.try_lock()) {
+    if (want <= 1 || ntasks == 1 || ntasks >= kClosed || t_in_region || !region.try_lock()) {
       for (std::size_t t = 0; t < ntasks; ++t) fn(ctx, t, 0);
       return;
     }
@@ -52,30 +53,46 @@ class Pool {
     t_in_region = true;
     fn_ = fn;
     ctx_ = ctx;
-    ntasks_ = ntasks;
-    next_.store(0, std::memory_order_relaxed);
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    ntasks_.store(ntasks, std::memory_order_relaxed);
+    done_tasks_.store(0, std::memory_order_relaxed);
+    const std::uint64_t gen = ++region_gen_;
+    ticket_.store(gen << 32, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(m_);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    Work(0);
-    // Spin briefly: workers usually finish within microseconds of the caller.
-    for (int i = 0; i < 20000 && pending_.load(std::memory_order_acquire) != 0; ++i) std::this_thread::yield();
-    if (pending_.load(std::memory_order_acquire) != 0) {
+    Work(0, gen);
+    // The region ends when its tasks are done, not when every worker has woken: a worker still waiting for a
+    // CPU (another process, an image decoder) must not hold the caller up when the others took its share.
+    for (int i = 0; i < 20000 && done_tasks_.load(std::memory_order_acquire) != ntasks; ++i) std::this_thread::yield();
+    if (done_tasks_.load(std::memory_order_acquire) != ntasks) {
       std::unique_lock<std::mutex> lock(m_);
-      done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      done_.wait(lock, [&] { return done_tasks_.load(std::memory_order_acquire) == ntasks; });
     }
+    // Close the region: a late worker's claim on it fails from here on.
+    ticket_.store((gen << 32) | kClosed, std::memory_order_release);
     t_in_region = false;
   }
 
  private:
-  void Work(int thread) {
+  static constexpr std::uint64_t kClosed = 0xffffffffull;
+
+  // Claims tasks of region `gen` with a CAS on ticket_ = (region << 32) | next index: a claim can only succeed
+  // while that region is open, and the region stays open (fn_, ctx_ stable) until every claimed task is done.
+  void Work(int thread, std::uint64_t gen) {
     for (;;) {
-      const std::size_t t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= ntasks_) break;
-      fn_(ctx_, t, thread);
+      std::uint64_t t = ticket_.load(std::memory_order_acquire);
+      if ((t >> 32) != gen) return;
+      const std::uint64_t i = t & kClosed;
+      if (i >= ntasks_.load(std::memory_order_relaxed)) return;
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+      const std::size_t n = ntasks_.load(std::memory_order_relaxed);
+      fn_(ctx_, static_cast<std::size_t>(i), thread);
+      if (done_tasks_.fetch_add(1, std::memory_order_acq_rel) + 1 == n && thread != 0) {
+        std::lock_guard<std::mutex> lock(m_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -96,11 +113,7 @@ class Pool {
       }
       if (stop_.load(std::memory_order_acquire)) return;
       seen = generation_.load(std::memory_order_acquire);
-      Work(thread);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(m_);
-        done_.notify_one();
-      }
+      Work(thread, ticket_.load(std::memory_order_acquire) >> 32);
     }
   }
 
@@ -127,11 +140,12 @@ class Pool {
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<int> pending_{0};
-  std::atomic<std::size_t> next_{0};
+  std::atomic<std::uint64_t> ticket_{kClosed};
+  std::atomic<std::size_t> ntasks_{0};
+  std::atomic<std::size_t> done_tasks_{0};
+  std::uint64_t region_gen_ = 0;  // written by the caller only, under region_
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
-  std::size_t ntasks_ = 0;
 };
 
 Pool& GetPool() {
