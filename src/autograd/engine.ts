@@ -9,7 +9,7 @@
 import { NodegradError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { add } from '../tensor/elementwise.js';
-import { onesLike } from '../tensor/creation.js';
+import { onesLike, zerosLike } from '../tensor/creation.js';
 import { adopt, collecting, keep, type Disposable } from '../tensor/scope.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { enableGrad, noGrad, type GradNode } from './tape.js';
@@ -143,7 +143,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
  */
 export function gradients(root: Tensor, wrt: readonly Tensor[], opts: BackwardOptions = {}): Tensor[] {
   const gs = run('gradients', root, opts, wrt);
-  return gs.map((g, i) => g ?? noGrad(() => onesLike(wrt[i]).mul(0)));
+  return gs.map((g, i) => g ?? zerosLike(wrt[i]));
 }
 
 /**
