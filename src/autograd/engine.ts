@@ -3,8 +3,9 @@
  * `gradients` (gradients with respect to chosen tensors, leaving `.grad` alone) and `valueAndGrad`.
  *
  * Gradients accumulate into leaves' `.grad` (zero them with `zeroGrad` or an optimizer's `zeroGrad`). The
- * graph is released after a backward pass unless `retainGraph` is set. Intermediate gradients the pass
- * creates are disposed as soon as they are consumed, so their storage is reused within the same pass.
+ * graph is released after a backward pass unless `retainGraph` is set. Every tensor the pass creates that is
+ * not a result is disposed when the pass ends, so the next step reuses its storage (not yet within the pass:
+ * disposing each gradient as soon as it is consumed would lower the peak).
  */
 import { NodegradError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
