@@ -21,7 +21,7 @@
  */
 import { ValueError } from '../errors.js';
 import { checkBoolean, checkKeys, checkNumber, type ConfigValue } from './schedules.js';
-import { BASE_OPTION_KEYS, Optimizer, type OptimizerOptions } from './optimizer.js';
+import { BASE_OPTION_KEYS, NATIVE_UPDATE_MIN_SIZE, Optimizer, isPlainF32, nativeOptimAddon, type OptimizerOptions } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
   /** Decay of the first moment, in [0, 1). Default 0.9. */
@@ -68,6 +68,15 @@ export class Adam extends Optimizer {
     const m = slots[0];
     const v = slots[1];
     const n = w.length;
+    if (n >= NATIVE_UPDATE_MIN_SIZE) {
+      // The same arithmetic in the addon (native/runtime/optim.cc), threaded: bit-identical to the loops below.
+      const addon = nativeOptimAddon();
+      const vh = this.amsgrad ? slots[2] : null;
+      if (addon && isPlainF32(w) && isPlainF32(g) && isPlainF32(m) && isPlainF32(v) && (vh === null || isPlainF32(vh))) {
+        addon.adamUpdateF32(w, g, m, v, vh, alpha, c1, c2, eps, keep);
+        return;
+      }
+    }
     if (this.amsgrad) {
       const vh = slots[2];
       for (let i = 0; i < n; i++) {

@@ -33,6 +33,7 @@ import { DTypeError, NodegradError, ShapeError, ValueError, fmtShape } from '../
 import { Tensor } from '../tensor/tensor.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Variable } from '../nn/variable.js';
+import { loadAddon, type NativeAddon } from '../backends/native/addon.js';
 import {
   LearningRateSchedule,
   checkNumber,
@@ -510,6 +511,45 @@ function checkLearningRate(op: string, lr: unknown): number | LearningRateSchedu
     return scheduleFromConfig(lr as ScheduleConfig);
   }
   return checkNumber(op, 'learningRate', lr, '>=0');
+}
+
+// --- native updates --------------------------------------------------------------------------------------
+
+/** The addon's update entries (Adam, SGD), when it loaded and has them. */
+export type OptimAddon = Pick<NativeAddon, 'adamUpdateF32' | 'sgdUpdateF32'>;
+
+let nativeEnabled = true;
+let nativeAddon: OptimAddon | null | undefined;
+
+/**
+ * Variables smaller than this update in JS: below it the N-API call costs more than the loop. Both paths give
+ * the same bits, so the cut only affects speed.
+ */
+export const NATIVE_UPDATE_MIN_SIZE = 1024;
+
+/**
+ * The addon for native optimizer updates, or null (not built, an old build without the entries, or turned off
+ * with setNativeOptimizerUpdates). Internal (not exported from the package).
+ */
+export function nativeOptimAddon(): OptimAddon | null {
+  if (!nativeEnabled) return null;
+  if (nativeAddon === undefined) {
+    const { addon } = loadAddon();
+    nativeAddon = addon && typeof addon.adamUpdateF32 === 'function' && typeof addon.sgdUpdateF32 === 'function' ? addon : null;
+  }
+  return nativeAddon;
+}
+
+/** Turns the native update path on or off (tests and benchmarks compare the two); returns the previous setting. */
+export function setNativeOptimizerUpdates(enabled: boolean): boolean {
+  const prev = nativeEnabled;
+  nativeEnabled = enabled;
+  return prev;
+}
+
+/** True when `a` is a plain Float32Array over a non-shared ArrayBuffer (what the addon entries accept). */
+export function isPlainF32(a: Float32Array): boolean {
+  return a.constructor === Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer);
 }
 
 /** Sum of squares in float64: finite unless an element is NaN or infinite (a float32 squared cannot overflow). */

@@ -17,7 +17,7 @@
  * gradient; `weightDecay` here is decoupled (w -= w * weightDecay * lr), as Keras 3.
  */
 import { checkBoolean, checkKeys, checkNumber, type ConfigValue } from './schedules.js';
-import { BASE_OPTION_KEYS, Optimizer, type OptimizerOptions } from './optimizer.js';
+import { BASE_OPTION_KEYS, NATIVE_UPDATE_MIN_SIZE, Optimizer, isPlainF32, nativeOptimAddon, type OptimizerOptions } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
   /** In [0, 1). Default 0 (plain gradient descent, no slot). */
@@ -45,6 +45,15 @@ export class SGD extends Optimizer {
   protected updateVariable(w: Float32Array, g: Float32Array, slots: Float32Array[], lr: number, _t: number, keep: number): void {
     const n = w.length;
     const mu = this.momentum;
+    if (n >= NATIVE_UPDATE_MIN_SIZE) {
+      // The same arithmetic in the addon (native/runtime/optim.cc), threaded: bit-identical to the loops below.
+      const addon = nativeOptimAddon();
+      const vel = mu === 0 ? null : slots[0];
+      if (addon && isPlainF32(w) && isPlainF32(g) && (vel === null || isPlainF32(vel))) {
+        addon.sgdUpdateF32(w, g, vel, lr, mu, this.nesterov, keep);
+        return;
+      }
+    }
     if (mu === 0) {
       for (let i = 0; i < n; i++) w[i] = w[i] * keep - lr * g[i];
       return;

@@ -45,6 +45,19 @@ export interface NativeAddon {
   alignmentOffset(buffer: ArrayBuffer): number;
   binaryF32(opCode: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   readonly binaryOpCodes: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;
+  /**
+   * One Adam update in place (native/addon/optim.cc; src/optim/adam.ts has the formula): w, m, v (and vHat, or
+   * null without amsgrad) updated from g, all of w's length and disjoint; alpha the bias-corrected step size,
+   * c1 = 1 - beta1, c2 = 1 - beta2, keep the weight-decay factor. Bit-identical to the JS loop.
+   */
+  adamUpdateF32(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vHat: Float32Array | null,
+    alpha: number, c1: number, c2: number, epsilon: number, keep: number): void;
+  /**
+   * One SGD update in place (src/optim/sgd.ts has the formula): velocity null for plain SGD, else the momentum
+   * slot; all of w's length and disjoint. Bit-identical to the JS loop.
+   */
+  sgdUpdateF32(w: Float32Array, g: Float32Array, velocity: Float32Array | null, learningRate: number,
+    momentum: number, nesterov: boolean, keep: number): void;
 }
 
 export interface AddonLoad {
