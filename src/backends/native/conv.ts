@@ -9,6 +9,7 @@ import { windowOutSize } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
 import { allocF32 } from '../storage.js';
+import { isPlainF32 } from './elementwise.js';
 
 /**
  * n, h, width, cin, kh, kw, cout, oh, ow, strideH, strideW, dilH, dilW, padTop, padBottom, padLeft, padRight,
@@ -35,11 +36,6 @@ export interface ConvAddon extends NativeAddon {
 /** The addon's code of a fused activation (native/runtime/gemm.h Activation): 0 linear, 1 relu. */
 export type ConvActivation = 0 | 1;
 const actCode = (attrs: Conv2DAttrs): ConvActivation => (attrs.activation === 'relu' ? 1 : 0);
-
-// The addon refuses SharedArrayBuffer-backed arrays (another thread could write them mid-kernel).
-function isPlainF32(a: FloatArray | undefined): a is Float32Array {
-  return a instanceof Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer);
-}
 
 /** The geometry integers of a conv with input [n, h, width, cin], filter [kh, kw, cg, cout] and output oh x ow. */
 export function convGeometry(

@@ -8,6 +8,7 @@ import type { AsyncKernels, Backend, FloatArray, KTensor, MatMulAttrs } from '..
 import { referenceBackend } from '../reference/index.js';
 import type { NativeAddon } from './addon.js';
 import { allocF32 } from '../storage.js';
+import { isPlainF32 } from './elementwise.js';
 
 /** batch, batchA, batchB, m, n, k, transA, transB: the integers of one rank-3 matmul call. */
 export type MatmulGeometry = [number, number, number, number, number, number, boolean, boolean];
@@ -24,11 +25,6 @@ export interface GemmAddon extends NativeAddon {
     b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number, bias: Float32Array | null, activation: number,
   ): void;
   readonly matmulActivationCodes: Readonly<Record<'linear' | 'relu', number>>;
-}
-
-// The addon refuses SharedArrayBuffer-backed arrays (another thread could write them mid-kernel).
-function isPlainF32(a: FloatArray | undefined): a is Float32Array {
-  return a instanceof Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer);
 }
 
 interface Prepared {
