@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  * Projects: 'default' runs every test (test/**) on the ISA path the addon picks by itself (the fastest the
  * machine has: avx512 on an AVX-512 machine, so it is also the props-avx512 run); then one project per slower
  * path this machine can also run ('props-avx2', 'props-scalar', on arm64 'props-scalar' below neon) runs only
- * the property tests (test/props) with NODEGRAD_ISA forcing that path in fresh worker processes.
+ * the property tests (test/props) with NODEGRAD_ISA forcing that path in fresh worker processes. 'conv-gather'
+ * reruns the convolution tests with col2im backward data turned off.
  *
  * The paths come from the addon itself, loaded in a child process (`isaInfo().available`), so a machine
  * without AVX-512, or without a built addon, still works: the extra projects are then skipped, with a line
@@ -54,6 +55,15 @@ export default defineConfig({
     env: { NODEGRAD_POISON_OUTPUTS: '1' },
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      // Backward data picks col2im for thin channels and small maps; this run holds the gather form to the same tests.
+      {
+        extends: true,
+        test: {
+          name: 'conv-gather',
+          include: ['test/props/conv.props.test.ts', 'test/native/conv.test.ts'],
+          env: { NODEGRAD_POISON_OUTPUTS: '1', NODEGRAD_COL2IM: '0' },
+        },
+      },
       ...extra.map((isa) => ({
         extends: true as const,
         test: { name: `props-${isa}`, include: PROPS, env: { NODEGRAD_POISON_OUTPUTS: '1', NODEGRAD_ISA: isa } },

@@ -8,10 +8,12 @@
  *   N = Cout/groups), the column matrix built one row tile at a time in per-thread scratch so it stays in
  *   cache; threads take row tiles (SgemmSerial each), or one threaded Sgemm per tile when there are fewer
  *   tiles than threads. Bias is the GEMM epilogue's. 1x1 stride-1 unpadded: one GEMM straight on x.
- * - backward data: a gather, never a scatter: for stride 1 it is the forward conv of dy with the filter
- *   flipped and transposed (pads (K-1)*d - pad); for stride s it splits into s_h*s_w phases (input pixels
- *   with the same residue), each a stride-1 conv over the taps that reach it. No col2im, no write races, and
- *   conv2dTranspose is the same entry. 1x1 stride-1 unpadded: one GEMM on dy.
+ * - backward data: a gather: for stride 1 it is the forward conv of dy with the filter flipped and transposed
+ *   (pads (K-1)*d - pad); for stride s it splits into s_h*s_w phases (input pixels with the same residue),
+ *   each a stride-1 conv over the taps that reach it. conv2dTranspose is the same entry. 1x1 stride-1
+ *   unpadded: one GEMM on dy. Where that GEMM is thin (cin <= 64, or maps of at most 8x8, ungrouped), col2im
+ *   instead: dcol = dy x W^T over chunks of whole images, added into dx image by image, so tasks never write
+ *   the same pixel and the sums run in one order at every thread count. NODEGRAD_COL2IM=0 turns it off.
  * - backward filter: dW = cols^T x dy summed over row tiles; each of T tasks (T = thread count) sums a fixed
  *   range of tiles into its own partial dW, and the partials are added in task order: deterministic for a
  *   fixed thread count. 1x1 stride-1 unpadded with a small dW (SgemmSplitsK): one GEMM on x and dy in place,
@@ -63,7 +65,7 @@ const char* DwConvBackwardDataKernelName();
 const char* DwConvBackwardFilterKernelName();
 
 // Internal: Winograd F(2x2, 3x3) (conv_wino.cc) for 3x3 stride-1 undilated ungrouped convs with >= 16 channels
-// each side (backward data: pads <= 2); NODEGRAD_WINOGRAD=0 turns it off.
+// each side and 2x2 output tiles at least 3/4 used (backward data: pads <= 2); NODEGRAD_WINOGRAD=0 turns it off.
 bool WinogradForwardApplies(const ConvShape& s);
 bool WinogradBackwardDataApplies(const ConvShape& s);
 // false (nothing written) when the input or filter holds Inf or NaN: the caller runs im2col instead.

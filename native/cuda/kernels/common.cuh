@@ -1,0 +1,55 @@
+// Device-side helpers shared by the kernel files: launch geometry, the check after every launch, and the
+// JavaScript comparison semantics (Math.max, the pooling `beats`) the CPU kernels follow.
+#ifndef NGCUDA_KERNELS_COMMON_CUH
+#define NGCUDA_KERNELS_COMMON_CUH
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "ngcuda/common.h"
+
+namespace ngcuda {
+
+using i64 = std::int64_t;
+
+constexpr int kThreads = 256;
+
+// Blocks for a grid-stride loop over n elements: enough to fill the device, never more than the work.
+inline unsigned GridFor(i64 n, int threads = kThreads) {
+  const i64 want = (n + threads - 1) / threads;
+  const i64 cap = static_cast<i64>(Init().sm_count) * 32;
+  return static_cast<unsigned>(std::max<i64>(1, std::min(want, cap)));
+}
+
+inline i64 CeilDiv(i64 a, i64 b) { return (a + b - 1) / b; }
+
+// Launches kernel<<<grid, block, smem>>>(args...) and checks it under `name`.
+template <class... KArgs, class... Args>
+void Launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem, Args... args) {
+  kernel<<<grid, block, smem>>>(args...);
+  CheckLaunch(name);
+}
+
+// Grid-stride loop index range for this thread.
+#define NGC_FOR(i, n)                                                                    \
+  for (::ngcuda::i64 i = static_cast<::ngcuda::i64>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+       i += static_cast<::ngcuda::i64>(gridDim.x) * blockDim.x)
+
+// Math.max(a, b) (is_min: Math.min): NaN if either is NaN; of two zeros, max is +0 unless both are -0.
+__device__ __forceinline__ float JsMax(float a, float b, bool is_min) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return is_min ? (signbit(a) ? a : b) : (signbit(a) ? b : a);
+  return is_min ? (a < b ? a : b) : (a > b ? a : b);
+}
+
+// true when v replaces the running maximum m: larger, or the first NaN (reference pool.ts `beats`).
+__device__ __forceinline__ bool Beats(float v, float m) { return (v > m) || (v != v && m == m); }
+
+// floor(a / b) for b > 0 and any sign of a.
+__device__ __forceinline__ i64 FloorDiv(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+}  // namespace ngcuda
+
+#endif  // NGCUDA_KERNELS_COMMON_CUH
