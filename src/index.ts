@@ -43,7 +43,9 @@ export {
 } from './train/index.js';
 export type { TrainableModel, CompileConfig, FitOptions, EvaluateOptions, PredictOptions, DataSource, Logs } from './train/index.js';
 
-export { saveModel, loadModel, saveWeights, loadWeights, FileFormatError, WeightsMismatchError } from './io/index.js';
+export {
+  saveModel, loadModel, saveWeights, loadWeights, FileFormatError, WeightsMismatchError, importTorchWeights,
+} from './io/index.js';
 export * as io from './io/index.js';
 
 export { getBackend, setBackend, withBackend } from './backends/registry.js';

@@ -66,7 +66,7 @@ describe('examples (--smoke)', () => {
   it('examples/README.md lists every example with its command', () => {
     const readme = readFileSync(join(examples, 'README.md'), 'utf8');
     const scripts = readdirSync(examples).filter((f) => f.endsWith('.mjs'));
-    expect(scripts.sort()).toEqual(['cifar-resnet.mjs', 'custom-loop.mjs', 'image-folder.mjs', 'mnist-convnet.mjs']);
+    expect(scripts.sort()).toEqual(['cifar-resnet.mjs', 'custom-loop.mjs', 'image-folder.mjs', 'mnist-convnet.mjs', 'transfer-learning.mjs']);
     for (const s of scripts) expect(readme).toContain(`node examples/${s}`);
   });
 
@@ -118,6 +118,15 @@ describe('examples (--smoke)', () => {
     const loss = Number(/^epoch 1\/1: loss ([\d.]+)/m.exec(out)![1]);
     expect(loss).toBeLessThan(Math.log(10)); // below chance after one epoch of updates
   });
+
+  it('transfer-learning: pretrain on classes 0-4, feature extraction and fine-tuning on 5-9', () => {
+    const out = example('transfer-learning.mjs', ['--smoke']);
+    expect(out).toContain('task A (T-shirt/top, Trouser, Pullover, Dress, Coat): 512 training, 256 test images');
+    expect(out).toMatch(/^1\. pretrained on task A: 98,437 trainable parameters$/m);
+    expect(out).toMatch(/^2\. feature extraction on task B: 5,765 trainable parameters \(the head\), base unchanged$/m);
+    expect(out).toMatch(/^3\. fine-tuning conv2d_2 \+ head with Adam 1e-4: 79,621 trainable parameters$/m);
+    expect(out.match(/^ {3}task [AB] test accuracy: \d+\.\d\d%$/gm)).toHaveLength(3);
+  });
 });
 
 describe.skipIf(!slow)('examples at their default sizes (NODEGRAD_SLOW_TESTS=1)', () => {
@@ -129,6 +138,9 @@ describe.skipIf(!slow)('examples at their default sizes (NODEGRAD_SLOW_TESTS=1)'
   }, 300_000);
   it('image-folder reaches 72% on its validation files', () => {
     expect(accuracyOf(example('image-folder.mjs', [], 300_000), 'validation accuracy')).toBeGreaterThan(72);
+  }, 300_000);
+  it('transfer-learning: feature extraction on classes 5-9 above 85%', () => {
+    expect(accuracyOf(example('transfer-learning.mjs', [], 300_000), 'task B test accuracy')).toBeGreaterThan(85);
   }, 300_000);
   it('cifar-resnet learns the synthetic shapes (or CIFAR-10 when present)', () => {
     const out = example('cifar-resnet.mjs', [], 300_000);

@@ -51,3 +51,5 @@ export type {
   ModelFile,
   JsonObject,
 } from './model.js';
+export { importTorchWeights, importTorchWeightsSync } from './import/torch.js';
+export type { ImportTorchOptions, ImportTorchReport, TorchTensorEntry, TorchWeightsSource } from './import/torch.js';
