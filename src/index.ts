@@ -44,8 +44,10 @@ export {
 export type { TrainableModel, CompileConfig, FitOptions, EvaluateOptions, PredictOptions, DataSource, Logs } from './train/index.js';
 
 export {
-  saveModel, loadModel, saveWeights, loadWeights, FileFormatError, WeightsMismatchError, importTorchWeights,
+  saveModel, loadModel, saveWeights, loadWeights, FileFormatError, WeightsMismatchError, importTorchWeights, importKerasWeights,
+  exportOnnx, OnnxExportError,
 } from './io/index.js';
+export type { ExportOnnxOptions, ImportKerasOptions, KerasImportResult } from './io/index.js';
 export * as io from './io/index.js';
 
 export { getBackend, setBackend, withBackend } from './backends/registry.js';
@@ -63,4 +65,5 @@ export {
 export * as data from './data/index.js';
 
 export * as models from './models/index.js';
+export * as vis from './vis/index.js';
 export { MeanIoU, meanIoU } from './models/index.js';

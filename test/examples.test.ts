@@ -66,7 +66,10 @@ describe('examples (--smoke)', () => {
   it('examples/README.md lists every example with its command', () => {
     const readme = readFileSync(join(examples, 'README.md'), 'utf8');
     const scripts = readdirSync(examples).filter((f) => f.endsWith('.mjs'));
-    expect(scripts.sort()).toEqual(['cifar-resnet.mjs', 'custom-loop.mjs', 'image-folder.mjs', 'mnist-convnet.mjs', 'transfer-learning.mjs']);
+    expect(scripts.sort()).toEqual([
+      'cifar-resnet.mjs', 'custom-loop.mjs', 'export-onnx.mjs', 'image-folder.mjs', 'mnist-convnet.mjs', 'transfer-learning.mjs',
+      'visualize.mjs',
+    ]);
     for (const s of scripts) expect(readme).toContain(`node examples/${s}`);
   });
 
@@ -126,6 +129,31 @@ describe('examples (--smoke)', () => {
     expect(out).toMatch(/^2\. feature extraction on task B: 5,765 trainable parameters \(the head\), base unchanged$/m);
     expect(out).toMatch(/^3\. fine-tuning conv2d_2 \+ head with Adam 1e-4: 79,621 trainable parameters$/m);
     expect(out.match(/^ {3}task [AB] test accuracy: \d+\.\d\d%$/gm)).toHaveLength(3);
+  });
+
+  it('visualize: trains briefly, writes the activation grid, filter grid and Grad-CAM PNGs', () => {
+    const out = example('visualize.mjs', ['--smoke']);
+    expect(out).toContain('training on 512 images for 1 epoch(s)');
+    expect(out).toMatch(/^test accuracy: \d+\.\d\d%$/m);
+    expect(out).toMatch(/^test image 0: .+, predicted .+ \(p = \d\.\d{3}\)$/m);
+    expect(out).toMatch(/^filter ascent: mean activation raised by \d+\.\d{3} on average over 4 filters/m);
+    const dir = join(tmp, 'nodegrad-example-visualize');
+    for (const f of ['input', 'activations', 'filters', 'gradcam', 'gradcam-conv2d_1']) {
+      expect(out).toContain(join(dir, `${f}.png`));
+      expect(readFileSync(join(dir, `${f}.png`)).subarray(1, 4).toString('latin1')).toBe('PNG');
+    }
+  });
+
+  it('export-onnx: trains briefly, exports to ONNX, runs the export in onnxruntime-node', () => {
+    const out = example('export-onnx.mjs', ['--smoke']);
+    expect(out).toContain('512 training and 256 test images');
+    expect(out).toMatch(/^exported .+fashion-mnist\.onnx \([\d,]+ bytes, ONNX opset 17\)/m);
+    const m = /max \|probability difference\| vs nodegrad (\S+)$/m.exec(out);
+    if (m) {
+      expect(Number(m[1])).toBeLessThanOrEqual(1e-5);
+      expect(out).toContain('the same class as nodegrad for 256/256 images');
+    } else expect(out).toContain('onnxruntime-node is not installed');
+    expect(existsSync(join(tmp, 'nodegrad-example-export-onnx', 'fashion-mnist.onnx'))).toBe(true);
   });
 });
 

@@ -53,3 +53,6 @@ export type {
 } from './model.js';
 export { importTorchWeights, importTorchWeightsSync } from './import/torch.js';
 export type { ImportTorchOptions, ImportTorchReport, TorchTensorEntry, TorchWeightsSource } from './import/torch.js';
+export * from './onnx/index.js';
+export { importKerasWeights } from './import/keras.js';
+export type { ImportKerasOptions, KerasImportResult } from './import/keras.js';

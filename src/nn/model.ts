@@ -240,6 +240,33 @@ export class Model extends Layer implements TrainableModel {
     return l;
   }
 
+  /**
+   * A model with the same inputs whose outputs are the outputs of the named layers, in order (Keras
+   * `Model(model.inputs, [model.get_layer(n).output for n in names])`): it shares this model's layers and weights
+   * and runs only the layers those outputs depend on. Input layers may be named too.
+   */
+  intermediate(names: string | readonly string[]): Model {
+    const g = this.requireGraph('intermediate()');
+    const list: unknown[] = typeof names === 'string' ? [names] : Array.isArray(names) ? [...names] : [names];
+    if (list.length === 0 || list.some((n) => typeof n !== 'string')) {
+      throw new ValueError(`${this.who}: intermediate() takes a layer name or a non-empty list of names, got ${JSON.stringify(names)}`);
+    }
+    const outputs: SymbolicTensor[] = [];
+    for (const name of list as string[]) {
+      const nodes = g.nodes.filter((n) => n.layer.name === name);
+      if (nodes.length === 0) {
+        const valid = g.layers.map((l) => `'${l.name}'`);
+        const shown = valid.length > 24 ? `${valid.slice(0, 24).join(', ')}, ... (${valid.length - 24} more)` : valid.join(', ');
+        throw new ValueError(`${this.who}: intermediate(): no layer named '${name}'; layers: ${shown}`);
+      }
+      if (nodes.length > 1) {
+        throw new ValueError(`${this.who}: intermediate(): layer '${name}' is called ${nodes.length} times in this model (a shared layer), so its output is ambiguous; build the model you need with the functional API`);
+      }
+      outputs.push(...nodes[0].outputs);
+    }
+    return new Model({ inputs: g.inputs, outputs, name: `${this.name}_intermediate` });
+  }
+
   // --- calling -----------------------------------------------------------------------------------
 
   protected override inputArity(): [number, number] {
