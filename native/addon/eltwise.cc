@@ -43,11 +43,13 @@ F32Span LabelsBytes(const Labels& l) {
 }
 
 const char* const kUnaryFn = "unaryF32";
+const char* const kUnaryCodes =
+    "0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 sqrt, 6 square, 7 neg, 8 abs, 9 leakyRelu, 10 elu, 11 relu6, "
+    "12 selu, 13 softplus, 14 softsign, 15 gelu, 16 silu, 17 hardSigmoid, 18 logSigmoid";
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExpectArgCount(info, kUnaryFn, 4, "opCode, x, y, alpha");
-  const int op = EnumArg(info, 0, kUnaryFn, "opCode", NG_UNARY_OP_COUNT,
-                         "0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 sqrt, 6 square, 7 neg, 8 abs, 9 leakyRelu, 10 elu");
+  const int op = EnumArg(info, 0, kUnaryFn, "opCode", NG_UNARY_OP_COUNT, kUnaryCodes);
   const F32Span x = Float32Arg(info, 1, kUnaryFn, "x");
   const F32Span y = Float32Arg(info, 2, kUnaryFn, "y");
   const double alpha = NumberArg(info, 3, kUnaryFn, "alpha");
@@ -60,7 +62,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 const char* const kUnaryGradFn = "unaryGradF32";
 const char* const kUnaryGradCodes =
     "0 relu, 1 relu6, 2 leakyRelu, 3 elu, 4 selu, 5 hardSigmoid, 6 sigmoid, 7 tanh, 8 softsign, 9 softplus, "
-    "10 logSigmoid, 11 silu";
+    "10 logSigmoid, 11 silu, 12 gelu";
 Napi::Value UnaryGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExpectArgCount(info, kUnaryGradFn, 6, "opCode, x, y, dy, dx, alpha");
@@ -168,15 +170,16 @@ void InitEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxCrossEntropyF32", Napi::Function::New(env, SoftmaxCrossEntropy, kCeFn));
   exports.Set("softmaxCrossEntropyBackwardF32", Napi::Function::New(env, SoftmaxCrossEntropyBackward, kCeBwdFn));
   Napi::Object unary = Napi::Object::New(env);
-  static const char* const kUnaryNames[NG_UNARY_OP_COUNT] = {"relu", "sigmoid", "tanh", "exp", "log", "sqrt",
-                                                             "square", "neg", "abs", "leakyRelu", "elu"};
+  static const char* const kUnaryNames[NG_UNARY_OP_COUNT] = {
+      "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "square", "neg", "abs", "leakyRelu", "elu", "relu6",
+      "selu", "softplus", "softsign", "gelu", "silu", "hardSigmoid", "logSigmoid"};
   for (int i = 0; i < NG_UNARY_OP_COUNT; ++i) unary.Set(kUnaryNames[i], Napi::Number::New(env, i));
   unary.Freeze();
   exports.Set("unaryOpCodes", unary);
   Napi::Object unary_grad = Napi::Object::New(env);
   static const char* const kUnaryGradNames[NG_UNARY_GRAD_OP_COUNT] = {
       "relu", "relu6", "leakyRelu", "elu", "selu", "hardSigmoid", "sigmoid", "tanh", "softsign", "softplus",
-      "logSigmoid", "silu"};
+      "logSigmoid", "silu", "gelu"};
   for (int i = 0; i < NG_UNARY_GRAD_OP_COUNT; ++i) unary_grad.Set(kUnaryGradNames[i], Napi::Number::New(env, i));
   unary_grad.Freeze();
   exports.Set("unaryGradOpCodes", unary_grad);

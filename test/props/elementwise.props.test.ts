@@ -8,20 +8,20 @@
  * - add, sub, mul, div, sqrt, reciprocal and every selection or integer op are exact: a correctly rounded
  *   float32 op equals the double op rounded once (double rounding is innocuous for + - * / sqrt since
  *   53 >= 2*24 + 2, Figueroa 1995); mod is an exact fmod plus one correctly rounded add; maximum/minimum,
- *   compare, where, clip, cast, neg, abs, sign, floor, ceil, round, relu, relu6 select or reproduce values.
+ *   compare, where, clip, cast, neg, abs, sign, floor, ceil, round, relu, relu6 select or reproduce values;
+ *   softsign and hardSigmoid are the reference's double arithmetic, in its order, rounded once.
  *   Every exact comparison is bit-for-bit: -0 differs from 0, and a NaN must stay NaN.
  * - square: x*x of a float32 is exact in double, so it is one rounding either way: exact.
  * - transcendental ops: |got - ref| <= U ulp(ref) + max_{|d| <= C eps32} |f(x(1+d)) - f(x)| + 2^-126, a mixed
  *   forward/backward bound: the result may be off by U ulp of itself (U = 4 for a single function, the SLEEF
  *   "u35" class a float32 SIMD polynomial reaches, plus the reference's 0.5; U = 8 for compositions of up to two
- *   functions and a few rounded ops: sigmoid, softplus, gelu, silu, elu, selu, logSigmoid) and evaluated at an
+ *   functions and a few rounded ops: sigmoid, elu; U = 5 for selu, softplus, logSigmoid, silu, gelu, whose native
+ *   kernels are within 3, 4, 4, 4, 5 ulp over dense sweeps, test/native/eltwise.test.ts) and evaluated at an
  *   argument off by C = 4 eps32 relative (range reduction, x*log2(e) splits, the rounded inner argument -x/sqrt2
  *   or 2x); the second term, sampled on the float64 reference, is C eps32 |x f'(x)| to first order (so cancelling
  *   forms such as exp(x) - 1 for expm1 or 0.5x(1 + erf(x/sqrt2)) for gelu at x << 0 fail). 2^-126: results
  *   in the subnormal range may lose that much absolutely.
  * - leakyRelu (alpha not a float32): fl(fl(alpha) x) vs fl(alpha x): 3 eps32 |alpha x| <= 3 ulp(ref).
- * - hardSigmoid: 0.2 and 0.5 rounded to float32 and two roundings: 2 ulp(ref) plus the argument term with
- *   C = 4 (about 4 eps32 |0.2 x|, which covers the cancellation of 0.2x + 0.5 near x = -2.5).
  * - floorDiv: floor(a/b) with a/b rounded to float32 or to double: either floor is accepted.
  * - pow: 8 ulp(ref) + 4 eps32 |ref| (|b| + |b ln|a||) (relative condition numbers of a^b in a and in b).
  * - atan2: 4 ulp(ref) + 4 eps32 * 2|ab|/(a^2+b^2) (the summed relative condition number, at most 1).
@@ -38,7 +38,8 @@
  *   leakyRelu |alpha| (x <= 0), 2; elu |y| + |alpha|, 3; selu scale or |y| + scale alpha, 3; hardSigmoid 0.2, 2;
  *   sigmoid |y| (1 + |y|), 3; tanh 1 + y^2, 3; softsign 1/(1+|x|)^2, 4; softplus s, K + 3;
  *   logSigmoid t (sigmoid(-x), not 1 - s), K + 3; silu s (1 + |x|), K + 8 (1 - s in float32 is admitted: its
- *   absolute error (K + 3) eps32, times |x|); gelu (no native kernel) Phi + |x| phi, K + 8.
+ *   absolute error (K + 3) eps32, times |x|); gelu Phi + |x| phi, K + 8 (the native kernel: 8, from a 4-ulp exp,
+ *   the erfc tail polynomial and its roundings).
  * The x > 0 branches that return dy itself make gabs 1 there (error 0 <= the bound). Where dy is infinite the
  * result is the reference's or NaN: a factor that is tiny but nonzero in double may be 0 in float32 (y + alpha
  * at y = -alpha with alpha rounded, an e that underflowed float32 for |x| > 103), and Infinity * 0 is NaN.
@@ -71,6 +72,7 @@ interface UnarySpec {
 
 const T4 = { ulps: 4, cond: 4 } as const;
 const T8 = { ulps: 8, cond: 4 } as const;
+const T5 = { ulps: 5, cond: 4 } as const;
 const WIDE = [1e-3, 1, 10, 100];
 const UNARY: Record<UnaryOp, UnarySpec> = {
   neg: { tol: 'exact', scales: WIDE }, abs: { tol: 'exact', scales: WIDE }, sign: { tol: 'exact', scales: WIDE },
@@ -85,12 +87,12 @@ const UNARY: Record<UnaryOp, UnarySpec> = {
   tan: { tol: T4, scales: [1e-3, 1, 10] }, asin: { tol: T4, scales: [1e-3, 1, 1.5] }, acos: { tol: T4, scales: [1e-3, 1, 1.5] },
   atan: { tol: T4, scales: WIDE }, sinh: { tol: T4, scales: WIDE }, cosh: { tol: T4, scales: WIDE },
   tanh: { tol: T4, scales: WIDE }, erf: { tol: T4, scales: [1e-3, 1, 3, 10] },
-  softsign: { tol: T4, scales: WIDE },
-  sigmoid: { tol: T8, scales: WIDE }, softplus: { tol: T8, scales: WIDE }, gelu: { tol: T8, scales: [1e-3, 1, 5, 20] },
-  silu: { tol: T8, scales: WIDE }, elu: { tol: T8, scales: WIDE }, selu: { tol: T8, scales: WIDE },
-  logSigmoid: { tol: T8, scales: WIDE },
+  softsign: { tol: 'exact', scales: WIDE },
+  sigmoid: { tol: T8, scales: WIDE }, softplus: { tol: T5, scales: WIDE }, gelu: { tol: T5, scales: [1e-3, 1, 5, 20] },
+  silu: { tol: T5, scales: WIDE }, elu: { tol: T8, scales: WIDE }, selu: { tol: T5, scales: WIDE },
+  logSigmoid: { tol: T5, scales: WIDE },
   leakyRelu: { tol: { ulps: 3, cond: 0 }, scales: WIDE },
-  hardSigmoid: { tol: { ulps: 2, cond: 4 }, scales: [1, 3, 10] },
+  hardSigmoid: { tol: 'exact', scales: [1, 3, 10] },
 };
 const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 const INT_UNARY: UnaryOp[] = ['neg', 'abs', 'sign', 'square'];

@@ -6,7 +6,10 @@
  * Accuracy of the SIMD paths (Cephes polynomials; the ref path calls libm in double and rounds once), against the
  * correctly rounded result: exp, log, tanh within 2 ulp and sigmoid, elu within 3 ulp (measured maxima 1, 1, 1, 2,
  * 2 over float32 inputs sampled across the whole range); neg, abs, square, sqrt, relu, leakyRelu exact (leakyRelu
- * multiplies in double, as the reference). Asserted in test/native/eltwise.test.ts.
+ * multiplies in double, as the reference). Activations: relu6 (a selection), softsign and hardSigmoid (double
+ * arithmetic in the reference's order, one rounding) exact; selu within 3 ulp, softplus, logSigmoid, silu within
+ * 4, gelu within 5 (measured 2, 3, 3, 3, 4 over dense sweeps of [-120, 120] and log-spaced magnitudes, subnormal
+ * results included). Asserted in test/native/eltwise.test.ts.
  *
  * Unary gradients (ng_f32_unary_grad_*): every path widens x, y and dy to double, computes the reference's
  * formula there in the reference's order and rounds once, so relu, relu6, leakyRelu, elu, selu, hardSigmoid,
@@ -14,7 +17,9 @@
  * need e = exp(-|x|): the SIMD paths take it from the float32 exp polynomial (within 2 ulp), the ref path from
  * libm in double; sigmoid(x) and sigmoid(-x) are then 1/(1+e) and e/(1+e) in double, so the only error is e's
  * (bound derived and asserted in test/native/eltwise.test.ts). Where e underflows float32 (|x| > 103) it is 0 on
- * the SIMD paths, so an infinite dy there gives NaN (Infinity * 0) where the reference gives +-Infinity.
+ * the SIMD paths, so an infinite dy there gives NaN (Infinity * 0) where the reference gives +-Infinity. gelu's
+ * derivative Phi(x) + x phi(x) is evaluated in float32 on the SIMD paths (Phi below |x| = sqrt 2 from a double
+ * series): within ulp + 8 eps32 |dy| (Phi + |x| phi) + 4 2^-149 |dy| (1 + |x|); bit-identical formula on the ref path.
  *
  * Tiles: x64 = 4 x 16 lanes (AVX-512), x32 = 4 x 8 (AVX2), x16 = 4 x 4 (NEON), x1 = plain loops.
  */
@@ -40,7 +45,15 @@ typedef enum ng_unary_op {
   NG_UNARY_ABS = 8,
   NG_UNARY_LEAKY_RELU = 9, /* x > 0 ? x : alpha * x (product in double) */
   NG_UNARY_ELU = 10,       /* x > 0 ? x : alpha * expm1(x) */
-  NG_UNARY_OP_COUNT = 11
+  NG_UNARY_RELU6 = 11,     /* min(max(x, 0), 6): NaN stays NaN, -0 gives +0 */
+  NG_UNARY_SELU = 12,      /* scale * (x > 0 ? x : alpha_selu * expm1(x)) */
+  NG_UNARY_SOFTPLUS = 13,  /* log1p(e^-|x|) + max(x, 0) */
+  NG_UNARY_SOFTSIGN = 14,  /* x / (1 + |x|) (in double) */
+  NG_UNARY_GELU = 15,      /* 0.5 x erfc(-x / sqrt 2) (exact gelu; NaN at -Infinity, as the reference) */
+  NG_UNARY_SILU = 16,      /* x * sigmoid(x) (NaN at -Infinity) */
+  NG_UNARY_HARD_SIGMOID = 17, /* max(0, min(1, 0.2 x + 0.5)) (in double) */
+  NG_UNARY_LOG_SIGMOID = 18,  /* min(x, 0) - log1p(e^-|x|) */
+  NG_UNARY_OP_COUNT = 19
 } ng_unary_op;
 
 /*
@@ -61,7 +74,8 @@ typedef enum ng_unary_grad_op {
   NG_UNARY_GRAD_SOFTPLUS = 9,     /* dy sigmoid(x) */
   NG_UNARY_GRAD_LOG_SIGMOID = 10, /* dy sigmoid(-x) */
   NG_UNARY_GRAD_SILU = 11,        /* dy (sigmoid(x) (1 + x sigmoid(-x))) */
-  NG_UNARY_GRAD_OP_COUNT = 12
+  NG_UNARY_GRAD_GELU = 12,        /* dy (Phi(x) + x phi(x)), Phi(x) = erfc(-x / sqrt 2) / 2, phi = Phi' */
+  NG_UNARY_GRAD_OP_COUNT = 13
 } ng_unary_grad_op;
 
 /* Reduction op codes (reduceF32). */

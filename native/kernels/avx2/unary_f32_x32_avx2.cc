@@ -31,9 +31,8 @@ NG_FORCE_INLINE __m256 join_ps(__m256d lo, __m256d hi) {
 // 2^k for integer k in [-126, 127], as float bits.
 NG_FORCE_INLINE __m256 pow2i(__m256i k) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23)); }
 
-NG_FORCE_INLINE __m256 exp_ps(__m256 x) {
-  x = _mm256_min_ps(set1(89.0f), x);  // min/max return their second operand for NaN: NaN passes through
-  x = _mm256_max_ps(set1(-104.0f), x);
+// e^x = p 2^n for x already clamped to [-110, 89] (n integral, returned in *n; p in [0.7, 1.42]).
+NG_FORCE_INLINE __m256 exp_reduce(__m256 x, __m256* n_out) {
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, set1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), r);
@@ -43,10 +42,23 @@ NG_FORCE_INLINE __m256 exp_ps(__m256 x) {
   p = _mm256_fmadd_ps(p, r, set1(4.1665795894e-2f));
   p = _mm256_fmadd_ps(p, r, set1(1.6666665459e-1f));
   p = _mm256_fmadd_ps(p, r, set1(5.0000001201e-1f));
-  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), set1(1.0f));
-  const __m256i ni = _mm256_cvtps_epi32(n);  // n in [-150, 129]; NaN gives garbage factors times a NaN p
+  *n_out = n;
+  return _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), set1(1.0f));
+}
+
+// v 2^n for integral n in [-252, 252] as 2^(n/2) 2^(n - n/2): both factors normal, so one rounding at most.
+NG_FORCE_INLINE __m256 scale2n(__m256 v, __m256 n) {
+  const __m256i ni = _mm256_cvtps_epi32(n);  // NaN gives garbage factors times a NaN v
   const __m256i n1 = _mm256_srai_epi32(ni, 1);
-  return _mm256_mul_ps(_mm256_mul_ps(p, pow2i(n1)), pow2i(_mm256_sub_epi32(ni, n1)));
+  return _mm256_mul_ps(_mm256_mul_ps(v, pow2i(n1)), pow2i(_mm256_sub_epi32(ni, n1)));
+}
+
+NG_FORCE_INLINE __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(set1(89.0f), x);  // min/max return their second operand for NaN: NaN passes through
+  x = _mm256_max_ps(set1(-104.0f), x);
+  __m256 n;
+  const __m256 p = exp_reduce(x, &n);  // n in [-150, 129]
+  return scale2n(p, n);
 }
 
 NG_FORCE_INLINE __m256 log_ps(__m256 x) {
@@ -124,6 +136,141 @@ NG_FORCE_INLINE __m256 mul_alpha(__m256 v, __m256d alpha) {
   return join_ps(_mm256_mul_pd(lo_pd(v), alpha), _mm256_mul_pd(hi_pd(v), alpha));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Activations: relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid, as the AVX-512 kernel's.
+
+static const double kSeluScaleD = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlphaD = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+NG_FORCE_INLINE __m256 abs_ps(__m256 x) { return _mm256_andnot_ps(set1(-0.0f), x); }
+
+// log1p(e) for e in [0, 1] or NaN: log(u) (e / (u - 1)) with u = 1 + e (Kahan: u - 1 is exact), e where u == 1.
+NG_FORCE_INLINE __m256 log1p_unit_ps(__m256 e) {
+  const __m256 u = _mm256_add_ps(set1(1.0f), e);
+  const __m256 d = _mm256_sub_ps(u, set1(1.0f));
+  const __m256 r = _mm256_mul_ps(log_ps(u), _mm256_div_ps(e, d));
+  return _mm256_blendv_ps(r, e, _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_EQ_OQ));
+}
+
+NG_FORCE_INLINE __m256 softplus_ps(__m256 x) {
+  const __m256 l = log1p_unit_ps(exp_ps(_mm256_or_ps(x, set1(-0.0f))));
+  return _mm256_add_ps(l, _mm256_max_ps(x, _mm256_setzero_ps()));  // a NaN x: l is NaN
+}
+
+// min(x, 0) - log1p(e^-|x|); a zero result takes the reference's sign (-0 below x = 745.13324, +0 from there).
+NG_FORCE_INLINE __m256 log_sigmoid_ps(__m256 x) {
+  const __m256 l = log1p_unit_ps(exp_ps(_mm256_or_ps(x, set1(-0.0f))));
+  const __m256 r = _mm256_sub_ps(_mm256_min_ps(x, _mm256_setzero_ps()), l);
+  return _mm256_or_ps(r, _mm256_and_ps(_mm256_cmp_ps(x, set1(745.13324f), _CMP_NGE_UQ), set1(-0.0f)));
+}
+
+// x sigmoid(x), the product scaled by 2^n once at the end for x < 0 (see the AVX-512 kernel).
+NG_FORCE_INLINE __m256 silu_ps(__m256 x) {
+  __m256 n;
+  const __m256 p = exp_reduce(_mm256_max_ps(set1(-110.0f), _mm256_or_ps(x, set1(-0.0f))), &n);  // n >= -159
+  const __m256 den = _mm256_add_ps(set1(1.0f), scale2n(p, n));
+  const __m256 neg = scale2n(_mm256_div_ps(_mm256_mul_ps(x, p), den), n);
+  __m256 r = _mm256_blendv_ps(neg, _mm256_div_ps(x, den), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  r = _mm256_blendv_ps(r, set1(-0.0f), _mm256_cmp_ps(x, set1(-110.0f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(r, set1(NAN), _mm256_cmp_ps(x, set1(-INFINITY), _CMP_EQ_OQ));
+}
+
+// erf(z) / z = S(z^2) for |z| < 1 in double (the AVX-512 kernel's fit).
+NG_FORCE_INLINE __m256d erf_s_pd(__m256d w) {
+  __m256d s = _mm256_set1_pd(-9.1945348202440729e-06);
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(0.00011085825846994162));
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(-0.00084565127022474297));
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(0.0052188725252799509));
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(-0.026864518420019676));
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(0.11283762486678964));
+  s = _mm256_fmadd_pd(s, w, _mm256_set1_pd(-0.3761263649593829));
+  return _mm256_fmadd_pd(s, w, _mm256_set1_pd(1.1283791664766818));
+}
+NG_FORCE_INLINE __m256d phi_cdf_small_pd(__m256d x) {
+  const __m256d z = _mm256_mul_pd(x, _mm256_set1_pd(0.70710678118654752440));
+  const __m256d w = _mm256_mul_pd(z, z);
+  return _mm256_fmadd_pd(_mm256_mul_pd(z, erf_s_pd(w)), _mm256_set1_pd(0.5), _mm256_set1_pd(0.5));
+}
+NG_FORCE_INLINE __m256 gelu_small_ps(__m256 x) {
+  const __m256d lo = lo_pd(x), hi = hi_pd(x);
+  return join_ps(_mm256_mul_pd(lo, phi_cdf_small_pd(lo)), _mm256_mul_pd(hi, phi_cdf_small_pd(hi)));
+}
+NG_FORCE_INLINE __m256 phi_cdf_small_ps(__m256 x) {
+  return join_ps(phi_cdf_small_pd(lo_pd(x)), phi_cdf_small_pd(hi_pd(x)));
+}
+
+// k = (1/sqrt 2) R(2/x^2) and e^(-x^2/2) in *ez for |x| >= sqrt 2: k ez = |x| erfc(|x| / sqrt 2) / 2 (see the
+// AVX-512 kernel).
+NG_FORCE_INLINE __m256 gauss_tail_ps(__m256 x, __m256* ez_out) {
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  const __m256 x2l = _mm256_fmsub_ps(x, x, x2);
+  const __m256 w = _mm256_mul_ps(x2, set1(0.5f));
+  __m256 ez = exp_ps(_mm256_xor_ps(w, set1(-0.0f)));
+  ez = _mm256_fnmadd_ps(ez, _mm256_mul_ps(x2l, set1(0.5f)), ez);
+  ez = _mm256_andnot_ps(_mm256_cmp_ps(w, set1(104.0f), _CMP_GT_OQ), ez);
+  const __m256 y = _mm256_div_ps(set1(2.0f), x2);
+  __m256 p = set1(2.326819970068386e-2f);  // P: 1 <= z < 2
+  p = _mm256_fmadd_ps(p, y, set1(-1.387039388740657e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(3.687424674597105e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(-5.824733027278666e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(6.210004621745983e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(-4.944515323274145e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(3.404879937665872e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(-2.741127028184656e-1f));
+  p = _mm256_fmadd_ps(p, y, set1(5.638259427386472e-1f));
+  __m256 q = set1(-1.047766399936249e+1f);  // R: z >= 2
+  q = _mm256_fmadd_ps(q, y, set1(1.297719955371516e+1f));
+  q = _mm256_fmadd_ps(q, y, set1(-7.495518717768503e+0f));
+  q = _mm256_fmadd_ps(q, y, set1(2.921019019210786e+0f));
+  q = _mm256_fmadd_ps(q, y, set1(-1.015265279202700e+0f));
+  q = _mm256_fmadd_ps(q, y, set1(4.218463358204948e-1f));
+  q = _mm256_fmadd_ps(q, y, set1(-2.820767439740514e-1f));
+  q = _mm256_fmadd_ps(q, y, set1(5.641895067754075e-1f));
+  p = _mm256_blendv_ps(q, p, _mm256_cmp_ps(x2, set1(8.0f), _CMP_LT_OQ));
+  *ez_out = ez;
+  return _mm256_mul_ps(p, set1(0.70710678118654752f));
+}
+
+NG_FORCE_INLINE __m256 gelu_ps(__m256 x) {
+  __m256 ez;
+  const __m256 k = gauss_tail_ps(x, &ez);  // sets ez
+  const __m256 t = _mm256_mul_ps(k, ez);
+  __m256 r = _mm256_blendv_ps(_mm256_sub_ps(x, t), _mm256_xor_ps(t, set1(-0.0f)),
+                              _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+  r = _mm256_blendv_ps(r, gelu_small_ps(x), _mm256_cmp_ps(abs_ps(x), set1(1.41421356f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(r, set1(NAN), _mm256_cmp_ps(x, set1(-INFINITY), _CMP_EQ_OQ));
+}
+
+// Phi(x) + x phi(x) as c + v e^(-x^2/2) (see the AVX-512 kernel).
+NG_FORCE_INLINE __m256 gelu_deriv_ps(__m256 x) {
+  __m256 ez;
+  const __m256 xc = _mm256_mul_ps(x, set1(0.398942280401432678f));
+  const __m256 vt = _mm256_sub_ps(xc, _mm256_div_ps(gauss_tail_ps(x, &ez), x));
+  const __m256 small = _mm256_cmp_ps(abs_ps(x), set1(1.41421356f), _CMP_LT_OQ);
+  const __m256 c = _mm256_blendv_ps(_mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), set1(1.0f)),
+                                    phi_cdf_small_ps(x), small);
+  return _mm256_fmadd_ps(_mm256_blendv_ps(vt, xc, small), ez, c);
+}
+
+NG_FORCE_INLINE __m256 hard_sigmoid_ps(__m256 x) {
+  const __m256d k = _mm256_set1_pd(0.2), h = _mm256_set1_pd(0.5);
+  const __m256 v = join_ps(_mm256_add_pd(_mm256_mul_pd(lo_pd(x), k), h), _mm256_add_pd(_mm256_mul_pd(hi_pd(x), k), h));
+  return _mm256_max_ps(_mm256_setzero_ps(), _mm256_min_ps(set1(1.0f), v));
+}
+
+NG_FORCE_INLINE __m256 softsign_ps(__m256 x) {
+  const __m256d one = _mm256_set1_pd(1.0), sign = _mm256_set1_pd(-0.0), lo = lo_pd(x), hi = hi_pd(x);
+  return join_ps(_mm256_div_pd(lo, _mm256_add_pd(one, _mm256_andnot_pd(sign, lo))),
+                 _mm256_div_pd(hi, _mm256_add_pd(one, _mm256_andnot_pd(sign, hi))));
+}
+
+NG_FORCE_INLINE __m256 selu_ps(__m256 x) {
+  const __m256 xm = _mm256_min_ps(_mm256_setzero_ps(), x);
+  const __m256 em = _mm256_or_ps(expm1_neg_ps(xm), _mm256_and_ps(xm, set1(-0.0f)));
+  return _mm256_blendv_ps(mul_alpha(em, _mm256_set1_pd(kSeluScaleAlphaD)), mul_alpha(x, _mm256_set1_pd(kSeluScaleD)),
+                          _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+
 #define NG_AVX2_UNARY(NAME, EXPR)                                                        \
   static void NAME(const float* x, float* y, size_t n, __m256d a) {                      \
     (void)a;                                                                             \
@@ -152,6 +299,15 @@ NG_AVX2_UNARY(abs_loop, _mm256_andnot_ps(set1(-0.0f), v))
 NG_AVX2_UNARY(leaky_loop, _mm256_blendv_ps(mul_alpha(v, a), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
 NG_AVX2_UNARY(elu_loop, _mm256_blendv_ps(mul_alpha(expm1_neg_ps(_mm256_min_ps(_mm256_setzero_ps(), v)), a), v,
                                          _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
+// relu6: relu, then min with 6 (the second operand, relu's NaN, passes).
+NG_AVX2_UNARY(relu6_loop, _mm256_min_ps(set1(6.0f), _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NLE_UQ), v)))
+NG_AVX2_UNARY(selu_loop, selu_ps(v))
+NG_AVX2_UNARY(softplus_loop, softplus_ps(v))
+NG_AVX2_UNARY(softsign_loop, softsign_ps(v))
+NG_AVX2_UNARY(gelu_loop, gelu_ps(v))
+NG_AVX2_UNARY(silu_loop, silu_ps(v))
+NG_AVX2_UNARY(hard_sigmoid_loop, hard_sigmoid_ps(v))
+NG_AVX2_UNARY(log_sigmoid_loop, log_sigmoid_ps(v))
 
 extern "C" void ng_f32_unary_x32_avx2(int op, const float* x, float* y, size_t n, double alpha) {
   const __m256d a = _mm256_set1_pd(alpha);
@@ -167,6 +323,14 @@ extern "C" void ng_f32_unary_x32_avx2(int op, const float* x, float* y, size_t n
     case NG_UNARY_ABS: abs_loop(x, y, n, a); break;
     case NG_UNARY_LEAKY_RELU: leaky_loop(x, y, n, a); break;
     case NG_UNARY_ELU: elu_loop(x, y, n, a); break;
+    case NG_UNARY_RELU6: relu6_loop(x, y, n, a); break;
+    case NG_UNARY_SELU: selu_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTPLUS: softplus_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTSIGN: softsign_loop(x, y, n, a); break;
+    case NG_UNARY_GELU: gelu_loop(x, y, n, a); break;
+    case NG_UNARY_SILU: silu_loop(x, y, n, a); break;
+    case NG_UNARY_HARD_SIGMOID: hard_sigmoid_loop(x, y, n, a); break;
+    case NG_UNARY_LOG_SIGMOID: log_sigmoid_loop(x, y, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }
@@ -268,6 +432,8 @@ NG_AVX2_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
 NG_AVX2_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_AVX2_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_AVX2_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+// gelu: the derivative in float (AVX-512 kernel), one float product with dy.
+NG_AVX2_GRAD(gelu_grad_loop, _mm256_mul_ps(vg, gelu_deriv_ps(vx)))
 
 extern "C" void ng_f32_unary_grad_x32_avx2(int op, const float* x, const float* y, const float* dy, float* dx,
                                            size_t n, double alpha) {
@@ -285,6 +451,7 @@ extern "C" void ng_f32_unary_grad_x32_avx2(int op, const float* x, const float* 
     case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_GELU: gelu_grad_loop(x, y, dy, dx, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }

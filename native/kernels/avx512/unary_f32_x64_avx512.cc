@@ -10,8 +10,16 @@
  * - sigmoid: e = exp(-|x|), then 1/(1+e) or e/(1+e) with one division.
  * - elu: expm1 by its Taylor series to degree 11 on (-1, 0] (truncation < 2^-28 relative), exp(x) - 1 below;
  *   leakyRelu and elu multiply by alpha in double, as the reference does.
+ * - softplus, logSigmoid: e = exp(-|x|), log1p(e) = log(1 + e) e / ((1 + e) - 1) (Kahan), e where 1 + e == 1.
+ * - silu: x / (1 + e) for x >= 0; for x < 0 e^x = p 2^n is kept split and x p / (1 + e) is scaled by 2^n last,
+ *   so subnormal results are rounded once (x < -110: -0; -Infinity: NaN, as the reference's -Infinity * 0).
+ * - gelu: |x| < sqrt 2: 0.5 x (1 + erf(x / sqrt 2)) in double with erf(z) = z S(z^2), S a degree-7 fit (error
+ *   below 5e-11 relative to erfc, so the cancellation of 1 + erf for x < 0 costs nothing); beyond, Cephes erfcf's
+ *   P / R polynomials in 2/x^2 times e^(-x^2/2), x^2 split exactly (FMA) so the exponent carries no rounding.
+ * - selu, hardSigmoid, softsign: the final products / sums in double, as the reference; relu6 min(relu(x), 6).
  * Measured against the reference (libm in double, rounded once) in test/native/eltwise.test.ts: exp, log within
- * 2 ulp; sigmoid, tanh, elu within 4 ulp; the other ops are exact.
+ * 2 ulp; sigmoid, tanh, elu, selu within 3 ulp; softplus, logSigmoid, silu within 4; gelu within 5; the other
+ * ops are exact. The gelu gradient is float32 (bound in nodegrad/eltwise.h).
  * Gradients (ng_f32_unary_grad_x64_avx512): x, y and dy widened to two 8-lane double halves, the reference's
  * formula evaluated there in its order, one rounding back (bit-identical); softplus, logSigmoid and silu take
  * e = exp(-|x|) from exp_ps, then sigmoid(+-x) = 1/(1+e), e/(1+e) in double.
@@ -43,9 +51,8 @@ NG_FORCE_INLINE __m512 join_ps(__m512d lo, __m512d hi) {
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 
-NG_FORCE_INLINE __m512 exp_ps(__m512 x) {
-  x = _mm512_min_ps(set1(89.0f), x);  // min/max return their second operand for NaN: NaN passes through
-  x = _mm512_max_ps(set1(-104.0f), x);
+// e^x = p 2^n for x already clamped to [-110, 89] (n integral, returned in *n; p in [0.7, 1.42]).
+NG_FORCE_INLINE __m512 exp_reduce(__m512 x, __m512* n_out) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, set1(0.693359375f), x);
@@ -57,7 +64,16 @@ NG_FORCE_INLINE __m512 exp_ps(__m512 x) {
   p = _mm512_fmadd_ps(p, r, set1(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, set1(5.0000001201e-1f));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-  return _mm512_scalef_ps(_mm512_add_ps(p, set1(1.0f)), n);
+  *n_out = n;
+  return _mm512_add_ps(p, set1(1.0f));
+}
+
+NG_FORCE_INLINE __m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(set1(89.0f), x);  // min/max return their second operand for NaN: NaN passes through
+  x = _mm512_max_ps(set1(-104.0f), x);
+  __m512 n;
+  const __m512 p = exp_reduce(x, &n);
+  return _mm512_scalef_ps(p, n);
 }
 
 NG_FORCE_INLINE __m512 log_ps(__m512 x) {
@@ -130,6 +146,154 @@ NG_FORCE_INLINE __m512 mul_alpha(__m512 v, __m512d alpha) {
   return join_ps(_mm512_mul_pd(lo_pd(v), alpha), _mm512_mul_pd(hi_pd(v), alpha));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Activations: relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid (accuracy in the header).
+
+static const double kSeluScaleD = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlphaD = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+// log1p(e) for e in [0, 1] or NaN: log(u) (e / (u - 1)) with u = 1 + e (Kahan: u - 1 is exact), e where u == 1.
+NG_FORCE_INLINE __m512 log1p_unit_ps(__m512 e) {
+  const __m512 u = _mm512_add_ps(set1(1.0f), e);
+  const __m512 d = _mm512_sub_ps(u, set1(1.0f));
+  const __m512 r = _mm512_mul_ps(log_ps(u), _mm512_div_ps(e, d));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_EQ_OQ), r, e);
+}
+
+NG_FORCE_INLINE __m512 softplus_ps(__m512 x) {
+  const __m512 l = log1p_unit_ps(exp_ps(_mm512_or_ps(x, set1(-0.0f))));
+  return _mm512_add_ps(l, _mm512_max_ps(x, _mm512_setzero_ps()));  // a NaN x: l is NaN
+}
+
+// min(x, 0) - log1p(e^-|x|); a zero result (x > 103) takes the sign of the reference's double difference: -0
+// while e^-x is nonzero in double (x < 745.13324), +0 beyond, where it is exactly 0 - 0.
+NG_FORCE_INLINE __m512 log_sigmoid_ps(__m512 x) {
+  const __m512 l = log1p_unit_ps(exp_ps(_mm512_or_ps(x, set1(-0.0f))));
+  const __m512 r = _mm512_sub_ps(_mm512_min_ps(x, _mm512_setzero_ps()), l);
+  return _mm512_mask_or_ps(r, _mm512_cmp_ps_mask(x, set1(745.13324f), _CMP_NGE_UQ), r, set1(-0.0f));
+}
+
+// x sigmoid(x) with e^-|x| = p 2^n: x / (1 + e) for x >= 0; (x p / (1 + e)) 2^n below, scaled once at the end so
+// a subnormal result is rounded once. x < -110 underflows to -0; -Infinity gives NaN (-Infinity * 0).
+NG_FORCE_INLINE __m512 silu_ps(__m512 x) {
+  __m512 n;
+  const __m512 p = exp_reduce(_mm512_max_ps(set1(-110.0f), _mm512_or_ps(x, set1(-0.0f))), &n);
+  const __m512 den = _mm512_add_ps(set1(1.0f), _mm512_scalef_ps(p, n));
+  const __m512 neg = _mm512_scalef_ps(_mm512_div_ps(_mm512_mul_ps(x, p), den), n);
+  __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), neg, _mm512_div_ps(x, den));
+  r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, set1(-110.0f), _CMP_LT_OQ), set1(-0.0f));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, set1(-INFINITY), _CMP_EQ_OQ), set1(NAN));
+}
+
+// erf(z) / z = S(z^2) for |z| < 1, fitted in double (error below 5e-11 relative to erfc(|z|), so 1 + erf(z)
+// keeps it for z < 0 too).
+NG_FORCE_INLINE __m512d erf_s_pd(__m512d w) {
+  __m512d s = _mm512_set1_pd(-9.1945348202440729e-06);
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(0.00011085825846994162));
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(-0.00084565127022474297));
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(0.0052188725252799509));
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(-0.026864518420019676));
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(0.11283762486678964));
+  s = _mm512_fmadd_pd(s, w, _mm512_set1_pd(-0.3761263649593829));
+  return _mm512_fmadd_pd(s, w, _mm512_set1_pd(1.1283791664766818));
+}
+// Phi(x) = (1 + erf(x / sqrt 2)) / 2 for |x| < sqrt 2, in double.
+NG_FORCE_INLINE __m512d phi_cdf_small_pd(__m512d x) {
+  const __m512d z = _mm512_mul_pd(x, _mm512_set1_pd(0.70710678118654752440));
+  const __m512d w = _mm512_mul_pd(z, z);
+  return _mm512_fmadd_pd(_mm512_mul_pd(z, erf_s_pd(w)), _mm512_set1_pd(0.5), _mm512_set1_pd(0.5));
+}
+NG_FORCE_INLINE __m512 gelu_small_ps(__m512 x) {
+  const __m512d lo = lo_pd(x), hi = hi_pd(x);
+  return join_ps(_mm512_mul_pd(lo, phi_cdf_small_pd(lo)), _mm512_mul_pd(hi, phi_cdf_small_pd(hi)));
+}
+NG_FORCE_INLINE __m512 phi_cdf_small_ps(__m512 x) {
+  return join_ps(phi_cdf_small_pd(lo_pd(x)), phi_cdf_small_pd(hi_pd(x)));
+}
+
+// The Gaussian tail for |x| >= sqrt 2: returns k = (1/sqrt 2) R(2/x^2), with k e^(-x^2/2) = |x| erfc(|x|/sqrt 2) / 2
+// (Cephes erfcf's R; its P below |x| = 2 sqrt 2), and e^(-x^2/2) in *ez, to be multiplied in last (a subnormal
+// ez is then rounded only once more). x^2 is split exactly as hi + lo (FMA) and
+// e^-(hi+lo)/2 = e^(-hi/2) (1 - lo/2): a plain float x^2 would cost x^2 2^-24 relative in the exponential.
+// Beyond x^2/2 = 104 (the exp clamp) ez is 0 (NaN stays NaN).
+NG_FORCE_INLINE __m512 gauss_tail_ps(__m512 x, __m512* ez_out) {
+  const __m512 x2 = _mm512_mul_ps(x, x);
+  const __m512 x2l = _mm512_fmsub_ps(x, x, x2);
+  const __m512 w = _mm512_mul_ps(x2, set1(0.5f));
+  __m512 ez = exp_ps(_mm512_xor_ps(w, set1(-0.0f)));
+  ez = _mm512_fnmadd_ps(ez, _mm512_mul_ps(x2l, set1(0.5f)), ez);
+  ez = _mm512_mask_mov_ps(ez, _mm512_cmp_ps_mask(w, set1(104.0f), _CMP_GT_OQ), _mm512_setzero_ps());
+  const __m512 y = _mm512_div_ps(set1(2.0f), x2);
+  __m512 p = set1(2.326819970068386e-2f);  // P: 1 <= z < 2
+  p = _mm512_fmadd_ps(p, y, set1(-1.387039388740657e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(3.687424674597105e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(-5.824733027278666e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(6.210004621745983e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(-4.944515323274145e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(3.404879937665872e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(-2.741127028184656e-1f));
+  p = _mm512_fmadd_ps(p, y, set1(5.638259427386472e-1f));
+  __m512 q = set1(-1.047766399936249e+1f);  // R: z >= 2
+  q = _mm512_fmadd_ps(q, y, set1(1.297719955371516e+1f));
+  q = _mm512_fmadd_ps(q, y, set1(-7.495518717768503e+0f));
+  q = _mm512_fmadd_ps(q, y, set1(2.921019019210786e+0f));
+  q = _mm512_fmadd_ps(q, y, set1(-1.015265279202700e+0f));
+  q = _mm512_fmadd_ps(q, y, set1(4.218463358204948e-1f));
+  q = _mm512_fmadd_ps(q, y, set1(-2.820767439740514e-1f));
+  q = _mm512_fmadd_ps(q, y, set1(5.641895067754075e-1f));
+  p = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x2, set1(8.0f), _CMP_LT_OQ), q, p);
+  *ez_out = ez;
+  return _mm512_mul_ps(p, set1(0.70710678118654752f));
+}
+
+// 0.5 x erfc(-x / sqrt 2): the double series below |x| = sqrt 2; -T (x < 0) or x - T above; NaN at -Infinity.
+NG_FORCE_INLINE __m512 gelu_ps(__m512 x) {
+  __m512 ez;
+  const __m512 k = gauss_tail_ps(x, &ez);  // sets ez
+  const __m512 t = _mm512_mul_ps(k, ez);
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), _mm512_sub_ps(x, t),
+                                  _mm512_xor_ps(t, set1(-0.0f)));
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), set1(1.41421356f), _CMP_LT_OQ), r, gelu_small_ps(x));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, set1(-INFINITY), _CMP_EQ_OQ), set1(NAN));
+}
+
+// Phi(x) + x phi(x), the gelu derivative, as c + v e^(-x^2/2) with one FMA: below |x| = sqrt 2, c = Phi(x) from
+// the double series and v = x / sqrt(2 pi); above, Phi(x) = [x > 0] - (k / x) e^(-x^2/2), so c = [x > 0] and
+// v = x / sqrt(2 pi) - k / x (no cancellation: the second term is at most half the first). NaN at +-Infinity
+// (Infinity * 0), as the reference.
+NG_FORCE_INLINE __m512 gelu_deriv_ps(__m512 x) {
+  __m512 ez;
+  const __m512 ax = _mm512_abs_ps(x);
+  const __m512 xc = _mm512_mul_ps(x, set1(0.398942280401432678f));
+  const __m512 vt = _mm512_sub_ps(xc, _mm512_div_ps(gauss_tail_ps(x, &ez), x));
+  const __mmask16 small = _mm512_cmp_ps_mask(ax, set1(1.41421356f), _CMP_LT_OQ);
+  const __m512 c = _mm512_mask_blend_ps(small, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                                                   set1(1.0f)), phi_cdf_small_ps(x));
+  return _mm512_fmadd_ps(_mm512_mask_blend_ps(small, vt, xc), ez, c);
+}
+
+// hardSigmoid: 0.2 x + 0.5 in double (two roundings, as the reference), then clamped (NaN passes).
+NG_FORCE_INLINE __m512 hard_sigmoid_ps(__m512 x) {
+  const __m512d k = _mm512_set1_pd(0.2), h = _mm512_set1_pd(0.5);
+  const __m512 v = join_ps(_mm512_add_pd(_mm512_mul_pd(lo_pd(x), k), h), _mm512_add_pd(_mm512_mul_pd(hi_pd(x), k), h));
+  return _mm512_max_ps(_mm512_setzero_ps(), _mm512_min_ps(set1(1.0f), v));
+}
+
+NG_FORCE_INLINE __m512 softsign_ps(__m512 x) {
+  const __m512d one = _mm512_set1_pd(1.0), lo = lo_pd(x), hi = hi_pd(x);
+  return join_ps(_mm512_div_pd(lo, _mm512_add_pd(one, _mm512_abs_pd(lo))),
+                 _mm512_div_pd(hi, _mm512_add_pd(one, _mm512_abs_pd(hi))));
+}
+
+// selu: scale x, or (scale alpha) expm1(x) in double; expm1 keeps x's sign so -0 gives -0.
+NG_FORCE_INLINE __m512 selu_ps(__m512 x) {
+  const __m512 xm = _mm512_min_ps(_mm512_setzero_ps(), x);
+  const __m512 em = _mm512_or_ps(expm1_neg_ps(xm), _mm512_and_ps(xm, set1(-0.0f)));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ),
+                              mul_alpha(em, _mm512_set1_pd(kSeluScaleAlphaD)), mul_alpha(x, _mm512_set1_pd(kSeluScaleD)));
+}
+
 // One static loop per op: 16-lane body, masked tail; v is the input vector, a the alpha broadcast in double.
 #define NG_AVX512_UNARY(NAME, EXPR)                                                      \
   static void NAME(const float* x, float* y, size_t n, __m512d a) {                      \
@@ -160,6 +324,16 @@ NG_AVX512_UNARY(leaky_loop,
                 _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), mul_alpha(v, a), v))
 NG_AVX512_UNARY(elu_loop, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ),
                                                mul_alpha(expm1_neg_ps(_mm512_min_ps(_mm512_setzero_ps(), v)), a), v))
+// relu6: relu, then min with 6 (the second operand, relu's NaN, passes).
+NG_AVX512_UNARY(relu6_loop, _mm512_min_ps(set1(6.0f), _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
+                                                                                              _CMP_NLE_UQ), v)))
+NG_AVX512_UNARY(selu_loop, selu_ps(v))
+NG_AVX512_UNARY(softplus_loop, softplus_ps(v))
+NG_AVX512_UNARY(softsign_loop, softsign_ps(v))
+NG_AVX512_UNARY(gelu_loop, gelu_ps(v))
+NG_AVX512_UNARY(silu_loop, silu_ps(v))
+NG_AVX512_UNARY(hard_sigmoid_loop, hard_sigmoid_ps(v))
+NG_AVX512_UNARY(log_sigmoid_loop, log_sigmoid_ps(v))
 
 extern "C" void ng_f32_unary_x64_avx512(int op, const float* x, float* y, size_t n, double alpha) {
   const __m512d a = _mm512_set1_pd(alpha);
@@ -175,6 +349,14 @@ extern "C" void ng_f32_unary_x64_avx512(int op, const float* x, float* y, size_t
     case NG_UNARY_ABS: abs_loop(x, y, n, a); break;
     case NG_UNARY_LEAKY_RELU: leaky_loop(x, y, n, a); break;
     case NG_UNARY_ELU: elu_loop(x, y, n, a); break;
+    case NG_UNARY_RELU6: relu6_loop(x, y, n, a); break;
+    case NG_UNARY_SELU: selu_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTPLUS: softplus_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTSIGN: softsign_loop(x, y, n, a); break;
+    case NG_UNARY_GELU: gelu_loop(x, y, n, a); break;
+    case NG_UNARY_SILU: silu_loop(x, y, n, a); break;
+    case NG_UNARY_HARD_SIGMOID: hard_sigmoid_loop(x, y, n, a); break;
+    case NG_UNARY_LOG_SIGMOID: log_sigmoid_loop(x, y, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }
@@ -276,6 +458,8 @@ NG_AVX512_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
 NG_AVX512_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_AVX512_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_AVX512_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+// gelu: the derivative in float (header), one float product with dy.
+NG_AVX512_GRAD(gelu_grad_loop, _mm512_mul_ps(vg, gelu_deriv_ps(vx)))
 
 extern "C" void ng_f32_unary_grad_x64_avx512(int op, const float* x, const float* y, const float* dy, float* dx,
                                              size_t n, double alpha) {
@@ -293,6 +477,7 @@ extern "C" void ng_f32_unary_grad_x64_avx512(int op, const float* x, const float
     case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_GELU: gelu_grad_loop(x, y, dy, dx, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }

@@ -24,9 +24,8 @@ NG_FORCE_INLINE float64x2_t lo_pd(float32x4_t v) { return vcvt_f64_f32(vget_low_
 NG_FORCE_INLINE float64x2_t hi_pd(float32x4_t v) { return vcvt_high_f64_f32(v); }
 NG_FORCE_INLINE float32x4_t pow2i(int32x4_t k) { return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(k, vdupq_n_s32(127)), 23)); }
 
-NG_FORCE_INLINE float32x4_t exp_ps(float32x4_t x) {
-  x = vminq_f32(x, dup(89.0f));  // FMIN/FMAX propagate NaN
-  x = vmaxq_f32(x, dup(-104.0f));
+// e^x = p 2^n for x already clamped to [-110, 89] (n integral, returned in *n; p in [0.7, 1.42]).
+NG_FORCE_INLINE float32x4_t exp_reduce(float32x4_t x, float32x4_t* n_out) {
   const float32x4_t n = vrndnq_f32(vmulq_f32(x, dup(1.44269504088896341f)));
   float32x4_t r = vfmsq_f32(x, n, dup(0.693359375f));
   r = vfmsq_f32(r, n, dup(-2.12194440e-4f));
@@ -36,10 +35,23 @@ NG_FORCE_INLINE float32x4_t exp_ps(float32x4_t x) {
   p = vfmaq_f32(dup(4.1665795894e-2f), p, r);
   p = vfmaq_f32(dup(1.6666665459e-1f), p, r);
   p = vfmaq_f32(dup(5.0000001201e-1f), p, r);
-  p = vaddq_f32(vfmaq_f32(r, p, vmulq_f32(r, r)), dup(1.0f));
-  const int32x4_t ni = vcvtq_s32_f32(n);  // n is integral, in [-150, 129]; NaN gives 0 and a NaN p
+  *n_out = n;
+  return vaddq_f32(vfmaq_f32(r, p, vmulq_f32(r, r)), dup(1.0f));
+}
+
+// v 2^n for integral n in [-252, 252] as 2^(n/2) 2^(n - n/2): both factors normal, so one rounding at most.
+NG_FORCE_INLINE float32x4_t scale2n(float32x4_t v, float32x4_t n) {
+  const int32x4_t ni = vcvtq_s32_f32(n);  // NaN gives 0 and a NaN v
   const int32x4_t n1 = vshrq_n_s32(ni, 1);
-  return vmulq_f32(vmulq_f32(p, pow2i(n1)), pow2i(vsubq_s32(ni, n1)));
+  return vmulq_f32(vmulq_f32(v, pow2i(n1)), pow2i(vsubq_s32(ni, n1)));
+}
+
+NG_FORCE_INLINE float32x4_t exp_ps(float32x4_t x) {
+  x = vminq_f32(x, dup(89.0f));  // FMIN/FMAX propagate NaN
+  x = vmaxq_f32(x, dup(-104.0f));
+  float32x4_t n;
+  const float32x4_t p = exp_reduce(x, &n);  // n in [-150, 129]
+  return scale2n(p, n);
 }
 
 NG_FORCE_INLINE float32x4_t log_ps(float32x4_t x) {
@@ -117,6 +129,140 @@ NG_FORCE_INLINE float32x4_t mul_alpha(float32x4_t v, float64x2_t a) {
   return vcvt_high_f32_f64(vcvt_f32_f64(vmulq_f64(lo_pd(v), a)), vmulq_f64(hi_pd(v), a));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Activations: relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid, as the AVX-512 kernel's.
+
+static const double kSeluScaleD = 1.0507009873554804934193349852946;
+static const double kSeluScaleAlphaD = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
+
+NG_FORCE_INLINE float32x4_t or_sign(float32x4_t v, uint32x4_t m) {  // v with its sign bit set where m
+  return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(v), vandq_u32(m, vdupq_n_u32(0x80000000u))));
+}
+NG_FORCE_INLINE float32x4_t join2(float64x2_t lo, float64x2_t hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+
+// log1p(e) for e in [0, 1] or NaN: log(u) (e / (u - 1)) with u = 1 + e (Kahan: u - 1 is exact), e where u == 1.
+NG_FORCE_INLINE float32x4_t log1p_unit_ps(float32x4_t e) {
+  const float32x4_t u = vaddq_f32(dup(1.0f), e);
+  const float32x4_t d = vsubq_f32(u, dup(1.0f));
+  const float32x4_t r = vmulq_f32(log_ps(u), vdivq_f32(e, d));
+  return bsl(vceqq_f32(d, dup(0.0f)), e, r);
+}
+
+NG_FORCE_INLINE float32x4_t softplus_ps(float32x4_t x) {
+  const float32x4_t l = log1p_unit_ps(exp_ps(vnegq_f32(vabsq_f32(x))));
+  return vaddq_f32(l, vmaxq_f32(x, dup(0.0f)));
+}
+
+// min(x, 0) - log1p(e^-|x|); a zero result takes the reference's sign (-0 below x = 745.13324, +0 from there).
+NG_FORCE_INLINE float32x4_t log_sigmoid_ps(float32x4_t x) {
+  const float32x4_t l = log1p_unit_ps(exp_ps(vnegq_f32(vabsq_f32(x))));
+  const float32x4_t r = vsubq_f32(vminq_f32(x, dup(0.0f)), l);
+  return or_sign(r, vmvnq_u32(vcgeq_f32(x, dup(745.13324f))));
+}
+
+// x sigmoid(x), the product scaled by 2^n once at the end for x < 0 (see the AVX-512 kernel).
+NG_FORCE_INLINE float32x4_t silu_ps(float32x4_t x) {
+  float32x4_t n;
+  const float32x4_t p = exp_reduce(vmaxq_f32(vnegq_f32(vabsq_f32(x)), dup(-110.0f)), &n);  // n >= -159
+  const float32x4_t den = vaddq_f32(dup(1.0f), scale2n(p, n));
+  const float32x4_t neg = scale2n(vdivq_f32(vmulq_f32(x, p), den), n);
+  float32x4_t r = bsl(vcgeq_f32(x, dup(0.0f)), vdivq_f32(x, den), neg);
+  r = bsl(vcltq_f32(x, dup(-110.0f)), dup(-0.0f), r);
+  return bsl(vceqq_f32(x, dup(-INFINITY)), dup(NAN), r);
+}
+
+// erf(z) / z = S(z^2) for |z| < 1 in double (the AVX-512 kernel's fit).
+NG_FORCE_INLINE float64x2_t erf_s_pd(float64x2_t w) {
+  float64x2_t s = vdupq_n_f64(-9.1945348202440729e-06);
+  s = vfmaq_f64(vdupq_n_f64(0.00011085825846994162), s, w);
+  s = vfmaq_f64(vdupq_n_f64(-0.00084565127022474297), s, w);
+  s = vfmaq_f64(vdupq_n_f64(0.0052188725252799509), s, w);
+  s = vfmaq_f64(vdupq_n_f64(-0.026864518420019676), s, w);
+  s = vfmaq_f64(vdupq_n_f64(0.11283762486678964), s, w);
+  s = vfmaq_f64(vdupq_n_f64(-0.3761263649593829), s, w);
+  return vfmaq_f64(vdupq_n_f64(1.1283791664766818), s, w);
+}
+NG_FORCE_INLINE float64x2_t phi_cdf_small_pd(float64x2_t x) {
+  const float64x2_t z = vmulq_f64(x, vdupq_n_f64(0.70710678118654752440));
+  const float64x2_t w = vmulq_f64(z, z);
+  return vfmaq_f64(vdupq_n_f64(0.5), vmulq_f64(z, erf_s_pd(w)), vdupq_n_f64(0.5));
+}
+NG_FORCE_INLINE float32x4_t gelu_small_ps(float32x4_t x) {
+  const float64x2_t lo = lo_pd(x), hi = hi_pd(x);
+  return join2(vmulq_f64(lo, phi_cdf_small_pd(lo)), vmulq_f64(hi, phi_cdf_small_pd(hi)));
+}
+NG_FORCE_INLINE float32x4_t phi_cdf_small_ps(float32x4_t x) {
+  return join2(phi_cdf_small_pd(lo_pd(x)), phi_cdf_small_pd(hi_pd(x)));
+}
+
+// k = (1/sqrt 2) R(2/x^2) and e^(-x^2/2) in *ez for |x| >= sqrt 2: k ez = |x| erfc(|x| / sqrt 2) / 2 (see the
+// AVX-512 kernel).
+NG_FORCE_INLINE float32x4_t gauss_tail_ps(float32x4_t x, float32x4_t* ez_out) {
+  const float32x4_t x2 = vmulq_f32(x, x);
+  const float32x4_t x2l = vfmaq_f32(vnegq_f32(x2), x, x);
+  const float32x4_t w = vmulq_f32(x2, dup(0.5f));
+  float32x4_t ez = exp_ps(vnegq_f32(w));
+  ez = vfmsq_f32(ez, ez, vmulq_f32(x2l, dup(0.5f)));
+  ez = bsl(vcgtq_f32(w, dup(104.0f)), dup(0.0f), ez);
+  const float32x4_t y = vdivq_f32(dup(2.0f), x2);
+  float32x4_t p = dup(2.326819970068386e-2f);  // P: 1 <= z < 2
+  p = vfmaq_f32(dup(-1.387039388740657e-1f), p, y);
+  p = vfmaq_f32(dup(3.687424674597105e-1f), p, y);
+  p = vfmaq_f32(dup(-5.824733027278666e-1f), p, y);
+  p = vfmaq_f32(dup(6.210004621745983e-1f), p, y);
+  p = vfmaq_f32(dup(-4.944515323274145e-1f), p, y);
+  p = vfmaq_f32(dup(3.404879937665872e-1f), p, y);
+  p = vfmaq_f32(dup(-2.741127028184656e-1f), p, y);
+  p = vfmaq_f32(dup(5.638259427386472e-1f), p, y);
+  float32x4_t q = dup(-1.047766399936249e+1f);  // R: z >= 2
+  q = vfmaq_f32(dup(1.297719955371516e+1f), q, y);
+  q = vfmaq_f32(dup(-7.495518717768503e+0f), q, y);
+  q = vfmaq_f32(dup(2.921019019210786e+0f), q, y);
+  q = vfmaq_f32(dup(-1.015265279202700e+0f), q, y);
+  q = vfmaq_f32(dup(4.218463358204948e-1f), q, y);
+  q = vfmaq_f32(dup(-2.820767439740514e-1f), q, y);
+  q = vfmaq_f32(dup(5.641895067754075e-1f), q, y);
+  p = bsl(vcltq_f32(x2, dup(8.0f)), p, q);
+  *ez_out = ez;
+  return vmulq_f32(p, dup(0.70710678118654752f));
+}
+
+NG_FORCE_INLINE float32x4_t gelu_ps(float32x4_t x) {
+  float32x4_t ez;
+  const float32x4_t k = gauss_tail_ps(x, &ez);  // sets ez
+  const float32x4_t t = vmulq_f32(k, ez);
+  float32x4_t r = bsl(vcltq_f32(x, dup(0.0f)), vnegq_f32(t), vsubq_f32(x, t));
+  r = bsl(vcltq_f32(vabsq_f32(x), dup(1.41421356f)), gelu_small_ps(x), r);
+  return bsl(vceqq_f32(x, dup(-INFINITY)), dup(NAN), r);
+}
+
+// Phi(x) + x phi(x) as c + v e^(-x^2/2) (see the AVX-512 kernel).
+NG_FORCE_INLINE float32x4_t gelu_deriv_ps(float32x4_t x) {
+  float32x4_t ez;
+  const float32x4_t xc = vmulq_f32(x, dup(0.398942280401432678f));
+  const float32x4_t vt = vsubq_f32(xc, vdivq_f32(gauss_tail_ps(x, &ez), x));
+  const uint32x4_t small = vcltq_f32(vabsq_f32(x), dup(1.41421356f));
+  const float32x4_t c = bsl(small, phi_cdf_small_ps(x), bsl(vcgtq_f32(x, dup(0.0f)), dup(1.0f), dup(0.0f)));
+  return vfmaq_f32(c, bsl(small, xc, vt), ez);
+}
+
+NG_FORCE_INLINE float32x4_t hard_sigmoid_ps(float32x4_t x) {
+  const float64x2_t k = vdupq_n_f64(0.2), h = vdupq_n_f64(0.5);
+  const float32x4_t v = join2(vaddq_f64(vmulq_f64(lo_pd(x), k), h), vaddq_f64(vmulq_f64(hi_pd(x), k), h));
+  return vmaxq_f32(dup(0.0f), vminq_f32(dup(1.0f), v));
+}
+
+NG_FORCE_INLINE float32x4_t softsign_ps(float32x4_t x) {
+  const float64x2_t one = vdupq_n_f64(1.0), lo = lo_pd(x), hi = hi_pd(x);
+  return join2(vdivq_f64(lo, vaddq_f64(one, vabsq_f64(lo))), vdivq_f64(hi, vaddq_f64(one, vabsq_f64(hi))));
+}
+
+NG_FORCE_INLINE float32x4_t selu_ps(float32x4_t x) {
+  const float32x4_t xm = vminq_f32(x, dup(0.0f));
+  const float32x4_t em = or_sign(expm1_neg_ps(xm), vcltq_s32(vreinterpretq_s32_f32(xm), vdupq_n_s32(0)));
+  return bsl(vcgtq_f32(x, dup(0.0f)), mul_alpha(x, vdupq_n_f64(kSeluScaleD)), mul_alpha(em, vdupq_n_f64(kSeluScaleAlphaD)));
+}
+
 #define NG_NEON_UNARY(NAME, EXPR)                                                        \
   static void NAME(const float* x, float* y, size_t n, float64x2_t a) {                  \
     (void)a;                                                                             \
@@ -145,6 +291,14 @@ NG_NEON_UNARY(neg_loop, vnegq_f32(v))
 NG_NEON_UNARY(abs_loop, vabsq_f32(v))
 NG_NEON_UNARY(leaky_loop, bsl(vcgtq_f32(v, dup(0.0f)), v, mul_alpha(v, a)))
 NG_NEON_UNARY(elu_loop, bsl(vcgtq_f32(v, dup(0.0f)), v, mul_alpha(expm1_neg_ps(vminq_f32(v, dup(0.0f))), a)))
+NG_NEON_UNARY(relu6_loop, vminq_f32(vmaxq_f32(v, dup(0.0f)), dup(6.0f)))
+NG_NEON_UNARY(selu_loop, selu_ps(v))
+NG_NEON_UNARY(softplus_loop, softplus_ps(v))
+NG_NEON_UNARY(softsign_loop, softsign_ps(v))
+NG_NEON_UNARY(gelu_loop, gelu_ps(v))
+NG_NEON_UNARY(silu_loop, silu_ps(v))
+NG_NEON_UNARY(hard_sigmoid_loop, hard_sigmoid_ps(v))
+NG_NEON_UNARY(log_sigmoid_loop, log_sigmoid_ps(v))
 
 extern "C" void ng_f32_unary_x16_neon(int op, const float* x, float* y, size_t n, double alpha) {
   const float64x2_t a = vdupq_n_f64(alpha);
@@ -160,6 +314,14 @@ extern "C" void ng_f32_unary_x16_neon(int op, const float* x, float* y, size_t n
     case NG_UNARY_ABS: abs_loop(x, y, n, a); break;
     case NG_UNARY_LEAKY_RELU: leaky_loop(x, y, n, a); break;
     case NG_UNARY_ELU: elu_loop(x, y, n, a); break;
+    case NG_UNARY_RELU6: relu6_loop(x, y, n, a); break;
+    case NG_UNARY_SELU: selu_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTPLUS: softplus_loop(x, y, n, a); break;
+    case NG_UNARY_SOFTSIGN: softsign_loop(x, y, n, a); break;
+    case NG_UNARY_GELU: gelu_loop(x, y, n, a); break;
+    case NG_UNARY_SILU: silu_loop(x, y, n, a); break;
+    case NG_UNARY_HARD_SIGMOID: hard_sigmoid_loop(x, y, n, a); break;
+    case NG_UNARY_LOG_SIGMOID: log_sigmoid_loop(x, y, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }
@@ -269,6 +431,8 @@ NG_NEON_GRAD(softsign_grad_loop, NG_PD2(softsign_grad_pd, vx, vy, vg))
 NG_NEON_GRAD(softplus_grad_loop, NG_PD2(softplus_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_NEON_GRAD(log_sigmoid_grad_loop, NG_PD2(log_sigmoid_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
 NG_NEON_GRAD(silu_grad_loop, NG_PD2(silu_grad_pd, vx, NG_EXP_NEG_ABS(vx), vg))
+// gelu: the derivative in float (AVX-512 kernel), one float product with dy.
+NG_NEON_GRAD(gelu_grad_loop, vmulq_f32(vg, gelu_deriv_ps(vx)))
 
 extern "C" void ng_f32_unary_grad_x16_neon(int op, const float* x, const float* y, const float* dy, float* dx,
                                            size_t n, double alpha) {
@@ -286,6 +450,7 @@ extern "C" void ng_f32_unary_grad_x16_neon(int op, const float* x, const float* 
     case NG_UNARY_GRAD_SOFTPLUS: softplus_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_LOG_SIGMOID: log_sigmoid_grad_loop(x, y, dy, dx, n, a); break;
     case NG_UNARY_GRAD_SILU: silu_grad_loop(x, y, dy, dx, n, a); break;
+    case NG_UNARY_GRAD_GELU: gelu_grad_loop(x, y, dy, dx, n, a); break;
     default: break;  // the addon rejects other codes before calling
   }
 }

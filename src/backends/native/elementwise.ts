@@ -1,8 +1,9 @@
 /**
  * Native elementwise kernels on Float32Array: binary add/sub/mul/div for the broadcast forms the addon handles
  * (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul), the unary ops in
- * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu), the
- * activation gradients in its unaryGradOpCodes (every UnaryGradOp but gelu), and, from
+ * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu and the
+ * activations relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid), the activation gradients in
+ * its unaryGradOpCodes (every UnaryGradOp), and, from
  * reduce.ts and softmax.ts, reductions, softmax / logSoftmax and softmax cross-entropy. Shapes are worked out
  * here; the addon only sees typed arrays, integers and op codes. Everything else goes to the reference backend.
  */
