@@ -55,6 +55,8 @@ export type { BackendName } from './backends/registry.js';
 export type * from './backends/backend.js';
 export { referenceBackend } from './backends/reference/index.js';
 export { nativeInfo, getNumThreads, setNumThreads } from './backends/native/index.js';
+export { loadCuda, cudaAvailable, cudaUnavailableMessage, warnCudaUnavailable } from './backends/cuda/index.js';
+export type { CudaLoad, CudaDeviceInfo } from './backends/cuda/index.js';
 
 export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';
 

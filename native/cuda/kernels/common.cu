@@ -51,6 +51,13 @@ void InitOnce() {
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
     g_init_error = "cudaGetDeviceCount: " + Describe(e);
+    if (e == cudaErrorInsufficientDriver) {
+      int runtime = 0;
+      cudaRuntimeGetVersion(&runtime);
+      g_init_error += " (no NVIDIA driver was found, or it is older than this build's CUDA runtime " +
+                      std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+                      " needs; rebuild with the CUDA toolkit that matches the driver)";
+    }
     cudaGetLastError();  // not sticky: clear it
     return;
   }
@@ -83,19 +90,23 @@ void InitOnce() {
   g_info.sm_count = p.multiProcessorCount;
   g_info.total_memory = p.totalGlobalMem;
   g_info.smem_per_block_optin = p.sharedMemPerBlockOptin;
-  cudaDriverGetVersion(&g_info.driver_version);
-  cudaRuntimeGetVersion(&g_info.runtime_version);
+  // Informational queries: a failure leaves the field 0 (and is cleared), it does not stop the backend.
+  if (cudaDriverGetVersion(&g_info.driver_version) != cudaSuccess) g_info.driver_version = 0;
+  if (cudaRuntimeGetVersion(&g_info.runtime_version) != cudaSuccess) g_info.runtime_version = 0;
   int pools = 0;
-  cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ordinal);
+  if (cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ordinal) != cudaSuccess) pools = 0;
   g_info.memory_pools = pools != 0;
   if (g_info.memory_pools) {
-    // Keep freed blocks in the pool: training frees and reallocates the same sizes every step.
+    // Keep freed blocks in the pool: training frees and reallocates the same sizes every step. Without the
+    // attribute the pool still works, it only returns memory to the driver at synchronisations.
     cudaMemPool_t pool;
-    if (cudaDeviceGetDefaultMemPool(&pool, ordinal) == cudaSuccess) {
-      std::uint64_t threshold = UINT64_MAX;
-      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+    std::uint64_t threshold = UINT64_MAX;
+    if (cudaDeviceGetDefaultMemPool(&pool, ordinal) != cudaSuccess ||
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold) != cudaSuccess) {
+      g_info.memory_pools = false;  // be conservative: plain cudaMalloc / cudaFree
     }
   }
+  cudaGetLastError();
   // A device whose architecture this build has no code for fails at the first launch; say so now instead.
   cudaFuncAttributes attr;
   e = cudaFuncGetAttributes(&attr, reinterpret_cast<const void*>(&ng_cuda_probe_kernel));
@@ -204,6 +215,14 @@ void* Scratch(ScratchSlot slot, std::size_t bytes) {
   s.p = p;
   s.bytes = rounded;
   return p;
+}
+
+void ReleaseScratch() {
+  for (ScratchBuf& s : g_scratch) {
+    Free(s.p);
+    s.p = nullptr;
+    s.bytes = 0;
+  }
 }
 
 std::size_t ScratchBytes() {

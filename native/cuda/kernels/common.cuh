@@ -25,12 +25,14 @@ inline unsigned GridFor(i64 n, int threads = kThreads) {
 
 inline i64 CeilDiv(i64 a, i64 b) { return (a + b - 1) / b; }
 
-// Launches kernel<<<grid, block, smem>>>(args...) and checks it under `name`.
-template <class... KArgs, class... Args>
-void Launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem, Args... args) {
-  kernel<<<grid, block, smem>>>(args...);
-  CheckLaunch(name);
-}
+// NGC_LAUNCH(grid, block, kernel)(args...) is kernel<<<grid, block>>>(args...); the kernel comes last so that
+// template arguments with commas pass through. Under NGCUDA_EMULATE (native/cuda/test/emu) it runs the kernel
+// on the CPU instead, one fiber per thread.
+#ifdef NGCUDA_EMULATE
+#define NGC_LAUNCH(grid, block, ...) ::emu::MakeLaunch((grid), (block), __VA_ARGS__)
+#else
+#define NGC_LAUNCH(grid, block, ...) __VA_ARGS__<<<(grid), (block)>>>
+#endif
 
 // Grid-stride loop index range for this thread.
 #define NGC_FOR(i, n)                                                                    \

@@ -46,7 +46,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN)) SgemmKernel(GemmDev p) 
   const float* B = p.b + (p.item0 + item) * p.sb;
   const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
   const int kbeg = split * p.kchunk;
-  const int kend = min(p.k, kbeg + p.kchunk);
+  const int kend = static_cast<int>(min(static_cast<long long>(p.k), static_cast<long long>(kbeg) + p.kchunk));
   const int ntiles = kend > kbeg ? (kend - kbeg + BK - 1) / BK : 0;
 
   float4 ra[LA], rb[LB];
@@ -219,6 +219,9 @@ int VariantIndex(bool ta, bool tb, bool v4) { return (ta ? 4 : 0) + (tb ? 2 : 0)
 
 bool Aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
 
+int g_force_tile = 0;    // SetSgemmOverride
+int g_force_splits = 0;
+
 // Everything the driver decides for one product.
 struct Plan {
   bool tf32;
@@ -240,7 +243,7 @@ Plan MakePlan(const GemmArgs& g, bool tf32) {
   pl.c_vec = Aligned16(g.c) && g.ldc % 4 == 0 && (!batched || g.stride_c % 4 == 0);
   const long long sms = d.sm_count;
   const long long big_tiles = CeilDiv(g.m, kLargeTile) * CeilDiv(g.n, kLargeTile) * g.batch;
-  pl.large = pl.tf32 || big_tiles >= sms;
+  pl.large = pl.tf32 || (g_force_tile ? g_force_tile == kLargeTile : big_tiles >= sms);
   pl.tile_m = pl.tile_n = pl.large ? kLargeTile : kSmallTile;
   pl.bk = pl.tf32 ? kTf32BK : kBK;
   const long long tiles = CeilDiv(g.m, pl.tile_m) * CeilDiv(g.n, pl.tile_n) * g.batch;
@@ -248,12 +251,12 @@ Plan MakePlan(const GemmArgs& g, bool tf32) {
   pl.splits = 1;
   if (tiles < sms && g.k >= 512) {
     long long s = std::min<long long>(CeilDiv(2 * sms, tiles), g.k / 256);
-    s = std::min<long long>(s, 64);
     // The partials (batch * splits * m * n floats) stay within 64 MB.
     const long long per_split = g.batch * g.m * g.n;
     while (s > 1 && s * per_split > (16ll << 20)) --s;
     if (s > 1) pl.splits = static_cast<int>(s);
   }
+  if (g_force_splits > 0) pl.splits = g.k > 0 ? static_cast<int>(std::min<long long>(g_force_splits, g.k)) : 1;
   const long long kround = std::max<long long>(pl.bk, CeilDiv(g.k, pl.bk) * pl.bk);
   if (pl.splits > 1) {
     pl.kchunk = static_cast<int>(CeilDiv(CeilDiv(g.k, pl.splits), pl.bk) * pl.bk);
@@ -279,11 +282,22 @@ const char* SgemmKernelName(const GemmArgs& g, bool tf32) {
 
 int SgemmSplitK(const GemmArgs& g) { return MakePlan(g, false).splits; }
 
+void SetSgemmOverride(int tile, int splits) {
+  g_force_tile = tile == kLargeTile || tile == kSmallTile ? tile : 0;
+  g_force_splits = splits > 0 ? splits : 0;
+}
+
 void Sgemm(const GemmArgs& g, bool tf32) {
-  if (g.m <= 0 || g.n <= 0 || g.batch <= 0) return;
+  // Tile origins plus in-tile offsets are int in the kernels: keep a margin below 2^31.
+  constexpr std::int64_t kLimit = 2147483647 - 256;
+  if (g.m > kLimit || g.n > kLimit || g.k > kLimit || g.m < 0 || g.n < 0 || g.k < 0) {
+    throw CudaError("ng_cuda_sgemm", 0,
+                    "m, n and k must be in [0, 2^31 - 256), got " + std::to_string(g.m) + ", " + std::to_string(g.n) + ", " +
+                        std::to_string(g.k) + " (split the product)");
+  }
+  if (g.m == 0 || g.n == 0 || g.batch <= 0) return;
   const Plan pl = MakePlan(g, tf32);
   const Variant* table = pl.large ? kLarge : kSmall;
-  const Variant& var = table[VariantIndex(g.trans_a, g.trans_b, pl.v4)];
 
   // Columns are cut into launches of at most 65535 tiles (grid.y), items into at most 65535 / splits (grid.z).
   const long long max_cols = 65535ll * pl.tile_n;
@@ -328,16 +342,15 @@ void Sgemm(const GemmArgs& g, bool tf32) {
       } else {
         const Variant& v = table[VariantIndex(g.trans_a, g.trans_b, v4)];
         const int threads = pl.large ? (128 / 8) * (128 / 8) : (64 / 4) * (64 / 4);
-        v.fn<<<grid, threads>>>(p);
+        NGC_LAUNCH(grid, threads, v.fn)(p);
         CheckLaunch(v.name);
       }
       if (pl.splits > 1) {
-        SplitKReduceKernel<<<GridFor(items * g.m * nn), kThreads>>>(p, items);
+        NGC_LAUNCH(GridFor(items * g.m * nn), kThreads, SplitKReduceKernel)(p, items);
         CheckLaunch("ng_cuda_sgemm_splitk_reduce");
       }
     }
   }
-  (void)var;
 }
 
 }  // namespace ngcuda

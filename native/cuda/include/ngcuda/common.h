@@ -8,7 +8,8 @@
  * NODEGRAD_CUDA_SYNC=1 synchronises after every launch so the report names the kernel that faulted.
  *
  * Everything runs in order on one stream (the legacy default stream): a kernel may read what the previous one
- * wrote, and scratch memory is reused call after call without further synchronisation.
+ * wrote, and scratch memory is reused call after call without further synchronisation. Not thread-safe: callers
+ * serialise (the addon holds one lock per entry, so Node worker threads may share the device).
  */
 #ifndef NGCUDA_COMMON_H
 #define NGCUDA_COMMON_H
@@ -78,6 +79,8 @@ enum ScratchSlot : int {
 void* Scratch(ScratchSlot slot, std::size_t bytes);
 // Bytes the scratch buffers hold now.
 std::size_t ScratchBytes();
+// Frees the scratch buffers (after the queued kernels); the next call that needs one allocates it again.
+void ReleaseScratch();
 
 // Budget for one im2col column buffer, in floats: NODEGRAD_CUDA_COLS_MB (default 256 MB).
 std::size_t ColsBudgetFloats();

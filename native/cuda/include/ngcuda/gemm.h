@@ -47,7 +47,7 @@ struct GemmArgs {
   std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
 };
 
-// Preconditions (the addon checks them): m, n, k, batch < 2^31; lda >= (trans_a ? m : k) and likewise ldb, ldc;
+// Preconditions: m, n, k < 2^31 - 256 (else CudaError), batch < 2^31; lda >= (trans_a ? m : k) and likewise ldb, ldc;
 // device pointers. Runs on the FP32 SIMT path, or on tensor cores when `tf32` (a no-op request below sm_80).
 void Sgemm(const GemmArgs& g, bool tf32 = false);
 
@@ -56,6 +56,10 @@ const char* SgemmKernelName(const GemmArgs& g, bool tf32 = false);
 
 // Split-K factor Sgemm picks for g (1: none), for the harness's coverage report.
 int SgemmSplitK(const GemmArgs& g);
+
+// For the harness: forces the FP32 tile (64 or 128; 0 = choose) and the split-K factor (>= 1; 0 = choose) of
+// later Sgemm calls, so that every kernel variant runs on every shape. Not for production use.
+void SetSgemmOverride(int tile, int splits);
 
 }  // namespace ngcuda
 

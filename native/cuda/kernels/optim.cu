@@ -1,0 +1,101 @@
+/*
+ * Adam (AdamW, AMSGrad) and SGD (momentum, Nesterov) updates in place (ngcuda/optim.h): the formulas of
+ * native/runtime/optim.cc line for line, in double, each element independent (one thread per element). Built with
+ * --fmad=false, and double division and sqrt are IEEE-rounded, so the results equal the CPU's bit for bit.
+ */
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "common.cuh"
+#include "ngcuda/optim.h"
+
+namespace ngcuda {
+
+namespace {
+
+__global__ void AdamKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
+                           float* __restrict__ v, i64 n, double alpha, double c1, double c2, double eps, double keep) {
+  NGC_FOR(i, n) {
+    const double gi = g[i];
+    const double m0 = m[i];
+    const double v0 = v[i];
+    const double mi = m0 + (gi - m0) * c1;
+    const double vi = v0 + (gi * gi - v0) * c2;
+    m[i] = static_cast<float>(mi);
+    v[i] = static_cast<float>(vi);
+    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - (alpha * mi) / (sqrt(vi) + eps));
+  }
+}
+
+__global__ void AmsgradKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
+                              float* __restrict__ v, float* __restrict__ vh, i64 n, double alpha, double c1, double c2,
+                              double eps, double keep) {
+  NGC_FOR(i, n) {
+    const double gi = g[i];
+    const double m0 = m[i];
+    const double v0 = v[i];
+    const double mi = m0 + (gi - m0) * c1;
+    const double vi = v0 + (gi * gi - v0) * c2;
+    m[i] = static_cast<float>(mi);
+    const float vs = static_cast<float>(vi);  // the stored (float32) v
+    v[i] = vs;
+    const float h = vh[i];
+    const float vhi = h > vs ? h : vs;  // NaN in vhat: vs, as the JS comparison
+    vh[i] = vhi;
+    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - (alpha * mi) / (sqrt(static_cast<double>(vhi)) + eps));
+  }
+}
+
+__global__ void SgdPlainKernel(float* __restrict__ w, const float* __restrict__ g, i64 n, double lr, double keep) {
+  NGC_FOR(i, n) w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - lr * static_cast<double>(g[i]));
+}
+
+__global__ void SgdMomentumKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
+                                  double lr, double mu, double keep) {
+  NGC_FOR(i, n) {
+    const double mi = mu * static_cast<double>(vel[i]) - lr * static_cast<double>(g[i]);
+    vel[i] = static_cast<float>(mi);
+    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + mi);
+  }
+}
+
+__global__ void SgdNesterovKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
+                                  double lr, double mu, double keep) {
+  NGC_FOR(i, n) {
+    const double gi = lr * static_cast<double>(g[i]);
+    const double mi = mu * static_cast<double>(vel[i]) - gi;
+    vel[i] = static_cast<float>(mi);
+    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + (mu * mi - gi));
+  }
+}
+
+}  // namespace
+
+void AdamUpdateF32(float* w, const float* g, float* m, float* v, float* vhat, i64 n, double alpha, double c1,
+                   double c2, double eps, double keep) {
+  if (n <= 0) return;
+  if (vhat) {
+    NGC_LAUNCH(GridFor(n), kThreads, AmsgradKernel)(w, g, m, v, vhat, n, alpha, c1, c2, eps, keep);
+    CheckLaunch("ng_cuda_amsgrad_update_f32");
+  } else {
+    NGC_LAUNCH(GridFor(n), kThreads, AdamKernel)(w, g, m, v, n, alpha, c1, c2, eps, keep);
+    CheckLaunch("ng_cuda_adam_update_f32");
+  }
+}
+
+void SgdUpdateF32(float* w, const float* g, float* vel, i64 n, double lr, double mu, bool nesterov, double keep) {
+  if (n <= 0) return;
+  if (!vel) {
+    NGC_LAUNCH(GridFor(n), kThreads, SgdPlainKernel)(w, g, n, lr, keep);
+    CheckLaunch("ng_cuda_sgd_update_f32");
+  } else if (nesterov) {
+    NGC_LAUNCH(GridFor(n), kThreads, SgdNesterovKernel)(w, g, vel, n, lr, mu, keep);
+    CheckLaunch("ng_cuda_sgd_nesterov_update_f32");
+  } else {
+    NGC_LAUNCH(GridFor(n), kThreads, SgdMomentumKernel)(w, g, vel, n, lr, mu, keep);
+    CheckLaunch("ng_cuda_sgd_momentum_update_f32");
+  }
+}
+
+}  // namespace ngcuda

@@ -1,0 +1,160 @@
+/*
+ * Softmax, log-softmax and softmax cross-entropy forward and backward (ngcuda/eltwise.h), one warp per row:
+ * the row's maximum (Math.max: NaN propagates), e_j = (float)exp((double)x_j - (double)max) and their sum in
+ * double, then the CPU driver's formulas (native/runtime/eltwise.cc) element by element: softmax e_j / (float)s,
+ * log-softmax (x_j - max) - (float)log(s), the loss (max - x_label) + log(s) in double, and its gradient
+ * e_j * (float)(g / s) with g (p - 1) at the label computed as -g (s - e) / s (no cancellation).
+ */
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "common.cuh"
+#include "ngcuda/eltwise.h"
+
+namespace ngcuda {
+
+namespace {
+
+__device__ __forceinline__ float WarpMax(float m) {
+  for (int off = 16; off > 0; off >>= 1) m = JsMax(m, __shfl_xor_sync(0xffffffffu, m, off), false);
+  return m;
+}
+
+__device__ __forceinline__ double WarpSum(double s) {
+  for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+  return s;
+}
+
+__device__ __forceinline__ float ExpShift(float x, float m) {
+  return static_cast<float>(exp(static_cast<double>(x) - static_cast<double>(m)));  // exact difference
+}
+
+// Row max and sum of exp(x - max) of a row, by the whole warp (every lane gets both).
+__device__ __forceinline__ void RowStats(const float* xr, i64 cols, int lane, float* m_out, double* s_out) {
+  float m = -INFINITY;
+  for (i64 j = lane; j < cols; j += 32) m = JsMax(m, xr[j], false);
+  m = WarpMax(m);
+  double s = 0.0;
+  for (i64 j = lane; j < cols; j += 32) s += static_cast<double>(ExpShift(xr[j], m));
+  *m_out = m;
+  *s_out = WarpSum(s);
+}
+
+#define NGC_FOR_ROWS(row, rows)                                                                            \
+  for (i64 row = static_cast<i64>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; row < (rows);       \
+       row += static_cast<i64>(gridDim.x) * (blockDim.x / 32))
+
+__global__ void SoftmaxKernel(int log_mode, const float* x, i64 rows, i64 cols, float* y) {
+  const int lane = threadIdx.x % 32;
+  NGC_FOR_ROWS(row, rows) {
+    const float* xr = x + row * cols;
+    float* yr = y + row * cols;
+    float m;
+    double s;
+    RowStats(xr, cols, lane, &m, &s);
+    __syncwarp();  // y may be x: every lane has read the row before any writes it
+    if (log_mode) {
+      const float ls = static_cast<float>(log(s));
+      for (i64 j = lane; j < cols; j += 32) yr[j] = (xr[j] - m) - ls;
+    } else {
+      const float sf = static_cast<float>(s);
+      for (i64 j = lane; j < cols; j += 32) yr[j] = ExpShift(xr[j], m) / sf;
+    }
+  }
+}
+
+__global__ void CrossEntropyKernel(const float* __restrict__ logits, const std::int32_t* __restrict__ ilabels,
+                                   const float* __restrict__ flabels, i64 n, i64 c, float* __restrict__ loss) {
+  const int lane = threadIdx.x % 32;
+  NGC_FOR_ROWS(row, n) {
+    const float* xr = logits + row * c;
+    double l = 0.0;
+    if (ilabels) {
+      const std::int32_t lab = ilabels[row];
+      if (lab >= 0 && static_cast<i64>(lab) < c) {
+        float m;
+        double s;
+        RowStats(xr, c, lane, &m, &s);
+        l = (static_cast<double>(m) - static_cast<double>(xr[lab])) + log(s);
+      }
+    } else if (c > 0) {
+      float m;
+      double s;
+      RowStats(xr, c, lane, &m, &s);
+      const double ls = log(s);
+      const float* wr = flabels + row * c;
+      double part = 0.0;
+      for (i64 j = lane; j < c; j += 32) {
+        const float wj = wr[j];
+        if (wj != 0.0f) part += static_cast<double>(wj) * ((static_cast<double>(m) - static_cast<double>(xr[j])) + ls);
+      }
+      l = WarpSum(part);
+    }
+    if (lane == 0) loss[row] = static_cast<float>(l);
+  }
+}
+
+__global__ void CrossEntropyBackwardKernel(const float* __restrict__ dloss, const float* __restrict__ logits,
+                                           const std::int32_t* __restrict__ ilabels,
+                                           const float* __restrict__ flabels, i64 n, i64 c,
+                                           float* __restrict__ dlogits) {
+  const int lane = threadIdx.x % 32;
+  NGC_FOR_ROWS(row, n) {
+    const float* xr = logits + row * c;
+    float* dr = dlogits + row * c;
+    const double g = static_cast<double>(dloss[row]);
+    if (ilabels) {
+      const std::int32_t lab = ilabels[row];
+      if (lab < 0 || static_cast<i64>(lab) >= c) {  // an all-zero label row: no gradient
+        for (i64 j = lane; j < c; j += 32) dr[j] = 0.0f;
+        continue;
+      }
+      float m;
+      double s;
+      RowStats(xr, c, lane, &m, &s);
+      const float scale = static_cast<float>(g / s);
+      for (i64 j = lane; j < c; j += 32) {
+        const float e = ExpShift(xr[j], m);
+        dr[j] = j == lab ? static_cast<float>(-g * ((s - static_cast<double>(e)) / s)) : e * scale;
+      }
+      continue;
+    }
+    const float* wr = flabels + row * c;
+    float m;
+    double s;
+    RowStats(xr, c, lane, &m, &s);
+    double ws = 0.0;
+    for (i64 j = lane; j < c; j += 32) ws += static_cast<double>(wr[j]);
+    const double scale = WarpSum(ws) / s;
+    for (i64 j = lane; j < c; j += 32) {
+      dr[j] = static_cast<float>(g * (static_cast<double>(ExpShift(xr[j], m)) * scale - static_cast<double>(wr[j])));
+    }
+  }
+}
+
+unsigned RowGrid(i64 rows) { return GridFor(rows * 32); }
+
+}  // namespace
+
+void SoftmaxF32(bool log, const float* x, i64 rows, i64 cols, float* y) {
+  if (rows <= 0 || cols <= 0) return;
+  NGC_LAUNCH(RowGrid(rows), kThreads, SoftmaxKernel)(log ? 1 : 0, x, rows, cols, y);
+  CheckLaunch(log ? "ng_cuda_log_softmax_f32" : "ng_cuda_softmax_f32");
+}
+
+void SoftmaxCrossEntropyF32(const float* logits, const std::int32_t* ilabels, const float* flabels, i64 n, i64 c,
+                            float* loss) {
+  if (n <= 0) return;
+  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyKernel)(logits, ilabels, flabels, n, c, loss);
+  CheckLaunch("ng_cuda_softmax_cross_entropy_f32");
+}
+
+void SoftmaxCrossEntropyBackwardF32(const float* dloss, const float* logits, const std::int32_t* ilabels,
+                                    const float* flabels, i64 n, i64 c, float* dlogits) {
+  if (n <= 0 || c <= 0) return;
+  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyBackwardKernel)(dloss, logits, ilabels, flabels, n, c, dlogits);
+  CheckLaunch("ng_cuda_softmax_cross_entropy_bwd_f32");
+}
+
+}  // namespace ngcuda

@@ -1,0 +1,138 @@
+/**
+ * The raw surface of nodegrad_cuda.node (native/cuda/addon/): device buffers and one entry per kernel, taking
+ * buffers and integers exactly where the CPU addon takes typed arrays and integers (same argument order, op codes
+ * and geometry integers), so the shape logic of src/backends/native/ carries over. Every entry checks its
+ * arguments (TypeError / RangeError naming the entry and the argument) before anything reaches the GPU; a CUDA
+ * failure throws an Error whose message names the entry and the kernel, with code 'ERR_NODEGRAD_CUDA'.
+ *
+ * Kernels are queued on one stream and run asynchronously: download() and synchronize() wait for them, and an
+ * error inside a kernel surfaces there (NODEGRAD_CUDA_SYNC=1 synchronises after every launch to name it).
+ */
+import type { ConvGeometry } from '../native/conv.js';
+import type { PoolGeometry } from '../native/pool.js';
+
+declare const cudaBufferBrand: unique symbol;
+
+/**
+ * A block of device memory (a type-tagged napi External). free() releases it at once; otherwise the garbage
+ * collector's finalizer does. Its size is reported to V8 (AdjustExternalMemory), so unreachable device memory
+ * prompts collections.
+ */
+export interface CudaBuffer {
+  readonly [cudaBufferBrand]: true;
+}
+
+export type CudaDType = 'float32' | 'int32';
+
+export interface CudaDeviceInfo {
+  readonly ordinal: number;
+  readonly name: string;
+  /** [major, minor], e.g. [9, 0] for H100. */
+  readonly computeCapability: readonly [number, number];
+  readonly smCount: number;
+  /** Bytes. */
+  readonly totalMemory: number;
+  /** e.g. 12040 for CUDA 12.4. */
+  readonly driverVersion: number;
+  readonly runtimeVersion: number;
+  /** cudaMallocAsync pools: buffers are reused without synchronising. */
+  readonly memoryPools: boolean;
+  /** The architectures the addon holds code for, e.g. "80,90". */
+  readonly architectures: string;
+}
+
+export type CudaProbe = { readonly ok: true; readonly device: CudaDeviceInfo } | { readonly ok: false; readonly reason: string };
+
+export interface CudaMemoryInfo {
+  /** Bytes held by live buffers of this process. */
+  readonly bufferBytes: number;
+  /** Bytes of the kernels' reusable scratch (im2col columns, split-K partials, reduction partials). */
+  readonly scratchBytes: number;
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+}
+
+export interface CudaAddon {
+  /** Never throws: whether a usable device is there, and why not. */
+  probe(): CudaProbe;
+  deviceInfo(): CudaDeviceInfo;
+  /** Waits for every queued kernel; errors of asynchronous kernels surface here. */
+  synchronize(): void;
+  memoryInfo(): CudaMemoryInfo;
+  /** TF32 tensor cores for matmul and convolutions (about 3 significant digits; off by default). */
+  setTf32(on: boolean): void;
+  tf32(): boolean;
+  /** Frees the kernels' reusable scratch memory (it is allocated again when needed). */
+  releaseScratch(): void;
+
+  // --- buffers ---------------------------------------------------------------------------------------------
+  /** length elements of dtype (dtypeCodes: 0 float32, 1 int32), uninitialised. */
+  alloc(length: number, dtype: number): CudaBuffer;
+  /** Releases the memory now; freeing twice is allowed; using a freed buffer throws. */
+  free(buffer: CudaBuffer): void;
+  /** Copies a typed array of the buffer's dtype and length to the device. */
+  upload(buffer: CudaBuffer, array: Float32Array | Int32Array): void;
+  /** Waits for the kernels writing the buffer, copies it into `array` (its dtype and length) and returns it. */
+  download<A extends Float32Array | Int32Array>(buffer: CudaBuffer, array: A): A;
+  fill(buffer: CudaBuffer, value: number): void;
+  /** dst = src, same dtype and length. */
+  copy(dst: CudaBuffer, src: CudaBuffer): void;
+  bufferInfo(buffer: CudaBuffer): { readonly length: number; readonly dtype: CudaDType; readonly bytes: number; readonly freed: boolean };
+  readonly dtypeCodes: Readonly<Record<CudaDType, number>>;
+
+  // --- elementwise, reductions, softmax (native/cuda/addon/eltwise.cc) --------------------------------------
+  /** out[i] = a[i] op b[i % b.length]; b.length is a.length, 1 or a divisor of it; out may be a (or b, same length). */
+  binaryF32(opCode: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer): void;
+  readonly binaryOpCodes: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;
+  unaryF32(opCode: number, x: CudaBuffer, y: CudaBuffer, alpha: number): void;
+  readonly unaryOpCodes: Readonly<Record<string, number>>;
+  unaryGradF32(opCode: number, x: CudaBuffer, y: CudaBuffer, dy: CudaBuffer, dx: CudaBuffer, alpha: number): void;
+  readonly unaryGradOpCodes: Readonly<Record<string, number>>;
+  /** x [outer, len, inner] -> y [outer, inner]. */
+  reduceF32(opCode: number, x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void;
+  readonly reduceOpCodes: Readonly<Record<'sum' | 'mean' | 'max' | 'min', number>>;
+  softmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
+  logSoftmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
+  /** labels: an int32 buffer [n] or a float32 buffer [n, c]. */
+  softmaxCrossEntropyF32(logits: CudaBuffer, labels: CudaBuffer, loss: CudaBuffer, n: number, c: number): void;
+  softmaxCrossEntropyBackwardF32(dloss: CudaBuffer, logits: CudaBuffer, labels: CudaBuffer, dlogits: CudaBuffer, n: number, c: number): void;
+  /** y = alpha x + beta y (in double per element): moving statistics, gradient accumulation. */
+  axpbyF32(alpha: number, x: CudaBuffer, beta: number, y: CudaBuffer): void;
+
+  // --- matmul (gemm.cc) ----------------------------------------------------------------------------------
+  matmulF32(a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, batch: number, batchA: number, batchB: number,
+    m: number, n: number, k: number, transA: boolean, transB: boolean, bias: CudaBuffer | null, activation: number): void;
+  gemmF32(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: CudaBuffer, lda: number,
+    b: CudaBuffer, ldb: number, beta: number, c: CudaBuffer, ldc: number, bias: CudaBuffer | null, activation: number): void;
+  readonly matmulActivationCodes: Readonly<Record<'linear' | 'relu', number>>;
+
+  // --- convolution (conv.cc): the CPU addon's 18 geometry integers ----------------------------------------
+  conv2dF32(x: CudaBuffer, w: CudaBuffer, bias: CudaBuffer | null, out: CudaBuffer, ...g: [...ConvGeometry, number]): void;
+  conv2dBackwardDataF32(dy: CudaBuffer, w: CudaBuffer, dx: CudaBuffer, ...g: ConvGeometry): void;
+  conv2dBackwardFilterF32(x: CudaBuffer, dy: CudaBuffer, dw: CudaBuffer, ...g: ConvGeometry): void;
+  /** 'depthwise' | '1x1+sgemm' | 'im2col+sgemm': the algorithm a geometry runs on. */
+  convAlgorithm(...g: ConvGeometry): string;
+
+  // --- pooling (pool.cc): the CPU addon's 12 geometry integers --------------------------------------------
+  maxPool2dF32(x: CudaBuffer, y: CudaBuffer, ...g: PoolGeometry): void;
+  maxPool2dBackwardF32(dy: CudaBuffer, x: CudaBuffer, dx: CudaBuffer, ...g: PoolGeometry): void;
+  avgPool2dF32(x: CudaBuffer, y: CudaBuffer, ...g: PoolGeometry): void;
+  avgPool2dBackwardF32(dy: CudaBuffer, dx: CudaBuffer, ...g: PoolGeometry): void;
+  /** mode 0 avg, 1 max. */
+  globalPool2dF32(mode: number, x: CudaBuffer, y: CudaBuffer, n: number, hw: number, c: number): void;
+  globalPool2dBackwardF32(mode: number, dy: CudaBuffer, x: CudaBuffer, dx: CudaBuffer, n: number, hw: number, c: number): void;
+
+  // --- batch norm (norm.cc): c is gamma's length ----------------------------------------------------------
+  batchNormTrainF32(x: CudaBuffer, gamma: CudaBuffer, beta: CudaBuffer, epsilon: number, y: CudaBuffer, mean: CudaBuffer,
+    variance: CudaBuffer): void;
+  batchNormInferF32(x: CudaBuffer, gamma: CudaBuffer, beta: CudaBuffer, mean: CudaBuffer, variance: CudaBuffer,
+    epsilon: number, y: CudaBuffer): void;
+  batchNormBackwardF32(training: boolean, dy: CudaBuffer, x: CudaBuffer, gamma: CudaBuffer, mean: CudaBuffer,
+    variance: CudaBuffer, epsilon: number, dx: CudaBuffer, dgamma: CudaBuffer, dbeta: CudaBuffer): void;
+
+  // --- optimizers (optim.cc), in place, bit-identical to the CPU addon's ----------------------------------
+  adamUpdateF32(w: CudaBuffer, g: CudaBuffer, m: CudaBuffer, v: CudaBuffer, vHat: CudaBuffer | null, alpha: number,
+    c1: number, c2: number, epsilon: number, keep: number): void;
+  sgdUpdateF32(w: CudaBuffer, g: CudaBuffer, velocity: CudaBuffer | null, learningRate: number, momentum: number,
+    nesterov: boolean, keep: number): void;
+}

@@ -1,0 +1,410 @@
+/**
+ * The CUDA backend's kernels, two ways:
+ * - `cudaDeviceKernels(addon)`: on device tensors (a buffer and a shape), outputs allocated on the device, nothing
+ *   copied to the host: what device-resident Tensors (`tensor.to('cuda')`) will call. Shapes and geometry integers
+ *   are worked out here, as src/backends/native/ does for the CPU addon (the same integers, the same helpers).
+ * - `cudaHostKernels(addon)`: the same behind the Backend interface on host arrays (upload, run, download, free),
+ *   for the property tests against the reference backend. Anything the GPU kernels do not cover (float64, other
+ *   broadcasts, softmax over an inner axis, int32 data, 'prod', gelu) runs on the reference backend.
+ */
+import type {
+  Backend, BatchNormAttrs, BinaryOp, Conv2DAttrs, DataArray, FloatArray, GlobalPoolMode, ITensor, KTensor, MatMulAttrs,
+  Pool2DAttrs, ReduceOp, UnaryAttrs, UnaryGradOp, UnaryOp,
+} from '../backend.js';
+import { windowOutSize } from '../backend.js';
+import { convGeometry } from '../native/conv.js';
+import { isPlainF32, rowBroadcastLength } from '../native/elementwise.js';
+import type { PoolGeometry } from '../native/pool.js';
+import { referenceBackend } from '../reference/index.js';
+import type { CudaAddon, CudaBuffer, CudaDType } from './addon.js';
+
+/** A dense row-major array on the device. */
+export interface DeviceTensor {
+  readonly buffer: CudaBuffer;
+  readonly shape: readonly number[];
+  readonly dtype: CudaDType;
+}
+
+const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** An uninitialised device tensor. */
+export function deviceEmpty(addon: CudaAddon, shape: readonly number[], dtype: CudaDType = 'float32'): DeviceTensor {
+  return { buffer: addon.alloc(sizeOf(shape), addon.dtypeCodes[dtype]), shape: [...shape], dtype };
+}
+
+/** A device copy of a Float32Array or Int32Array tensor. */
+export function upload(addon: CudaAddon, t: KTensor<Float32Array | Int32Array>): DeviceTensor {
+  const dtype: CudaDType = t.data instanceof Int32Array ? 'int32' : 'float32';
+  const d = deviceEmpty(addon, t.shape, dtype);
+  addon.upload(d.buffer, t.data);
+  return d;
+}
+
+/** A host copy (waits for the kernels that write it). */
+export function download(addon: CudaAddon, d: DeviceTensor): KTensor<Float32Array | Int32Array> {
+  const n = sizeOf(d.shape);
+  const data = d.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  addon.download(d.buffer, data);
+  return { data, shape: [...d.shape] };
+}
+
+/** Releases the device memory now (the finalizer would, later). */
+export function release(addon: CudaAddon, ...ts: (DeviceTensor | undefined)[]): void {
+  for (const t of ts) if (t) addon.free(t.buffer);
+}
+
+function poolGeometry(xShape: readonly number[], attrs: Pool2DAttrs): PoolGeometry {
+  const [n, h, w, c] = xShape;
+  return [n, h, w, c, attrs.poolSize[0], attrs.poolSize[1], attrs.strides[0], attrs.strides[1], ...attrs.pads];
+}
+
+function poolOutShape(xShape: readonly number[], attrs: Pool2DAttrs): number[] {
+  const [n, h, w, c] = xShape;
+  const [pt, pb, pl, pr] = attrs.pads;
+  return [n, windowOutSize(h, attrs.poolSize[0], attrs.strides[0], 1, pt, pb), windowOutSize(w, attrs.poolSize[1], attrs.strides[1], 1, pl, pr), c];
+}
+
+/** Runs of consecutive axes in sorted distinct `axes`: [[2, 3], [0, 0]] last run first. */
+function axisRuns(axes: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a - 1) last[1] = a;
+    else runs.push([a, a]);
+  }
+  return runs.reverse();
+}
+
+export interface CudaDeviceKernels {
+  matmul(a: DeviceTensor, b: DeviceTensor, attrs: MatMulAttrs, bias?: DeviceTensor): DeviceTensor;
+  conv2d(x: DeviceTensor, w: DeviceTensor, attrs: Conv2DAttrs, bias?: DeviceTensor): DeviceTensor;
+  conv2dBackwardData(dy: DeviceTensor, w: DeviceTensor, xShape: readonly number[], attrs: Conv2DAttrs): DeviceTensor;
+  conv2dBackwardFilter(x: DeviceTensor, dy: DeviceTensor, wShape: readonly number[], attrs: Conv2DAttrs): DeviceTensor;
+  maxPool2d(x: DeviceTensor, attrs: Pool2DAttrs): DeviceTensor;
+  maxPool2dBackward(dy: DeviceTensor, x: DeviceTensor, attrs: Pool2DAttrs): DeviceTensor;
+  avgPool2d(x: DeviceTensor, attrs: Pool2DAttrs): DeviceTensor;
+  avgPool2dBackward(dy: DeviceTensor, xShape: readonly number[], attrs: Pool2DAttrs): DeviceTensor;
+  globalPool2d(x: DeviceTensor, mode: GlobalPoolMode): DeviceTensor;
+  globalPool2dBackward(dy: DeviceTensor, x: DeviceTensor, mode: GlobalPoolMode): DeviceTensor;
+  batchNorm(x: DeviceTensor, gamma: DeviceTensor, beta: DeviceTensor, mean: DeviceTensor | undefined,
+    variance: DeviceTensor | undefined, attrs: BatchNormAttrs): { y: DeviceTensor; mean: DeviceTensor; variance: DeviceTensor };
+  batchNormBackward(dy: DeviceTensor, x: DeviceTensor, gamma: DeviceTensor, mean: DeviceTensor, variance: DeviceTensor,
+    attrs: BatchNormAttrs): { dx: DeviceTensor; dgamma: DeviceTensor; dbeta: DeviceTensor };
+  /** op in unaryOpCodes. */
+  unary(op: UnaryOp, x: DeviceTensor, attrs: UnaryAttrs): DeviceTensor;
+  /** op in unaryGradOpCodes. */
+  unaryGrad(op: UnaryGradOp, x: DeviceTensor, y: DeviceTensor, dy: DeviceTensor, attrs: UnaryAttrs): DeviceTensor;
+  /** a fills outShape, b repeats over its trailing axes (rowBroadcastLength >= 0); op add/sub/mul/div. */
+  binary(op: BinaryOp, a: DeviceTensor, b: DeviceTensor, outShape: readonly number[]): DeviceTensor;
+  /** op sum/mean/max/min over sorted distinct axes. */
+  reduce(op: ReduceOp, x: DeviceTensor, axes: readonly number[]): DeviceTensor;
+  /** Over the last axis. */
+  softmax(x: DeviceTensor): DeviceTensor;
+  logSoftmax(x: DeviceTensor): DeviceTensor;
+  softmaxCrossEntropy(logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
+  softmaxCrossEntropyBackward(dloss: DeviceTensor, logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
+  /** In place on w, m, v (and vHat), src/optim/adam.ts's formula. */
+  adamUpdate(w: DeviceTensor, g: DeviceTensor, m: DeviceTensor, v: DeviceTensor, vHat: DeviceTensor | null,
+    alpha: number, c1: number, c2: number, epsilon: number, keep: number): void;
+  /** In place on w (and velocity), src/optim/sgd.ts's formula. */
+  sgdUpdate(w: DeviceTensor, g: DeviceTensor, velocity: DeviceTensor | null, learningRate: number, momentum: number,
+    nesterov: boolean, keep: number): void;
+}
+
+/** The kernels on device tensors (shapes already validated by the ops layer, as for every backend). */
+export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
+  const a = addon;
+  const empty = (shape: readonly number[], dtype: CudaDType = 'float32'): DeviceTensor => deviceEmpty(a, shape, dtype);
+  const act = (name: string | undefined): number => (name === 'relu' ? a.matmulActivationCodes.relu : a.matmulActivationCodes.linear);
+  const bufOrNull = (t: DeviceTensor | undefined | null): CudaBuffer | null => (t ? t.buffer : null);
+
+  function convOut(xShape: readonly number[], wShape: readonly number[], attrs: Conv2DAttrs): [number, number] {
+    const [pt, pb, pl, pr] = attrs.pads;
+    return [
+      windowOutSize(xShape[1], wShape[0], attrs.strides[0], attrs.dilations[0], pt, pb),
+      windowOutSize(xShape[2], wShape[1], attrs.strides[1], attrs.dilations[1], pl, pr),
+    ];
+  }
+
+  function rows(x: DeviceTensor): [number, number] {
+    const cols = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+    return [cols === 0 ? 0 : sizeOf(x.shape) / cols, cols];
+  }
+
+  return {
+    matmul(x, y, attrs, bias) {
+      const [ba, r0, c0] = x.shape;
+      const [bb, r1, c1] = y.shape;
+      const m = attrs.transposeA ? c0 : r0, k = attrs.transposeA ? r0 : c0, n = attrs.transposeB ? r1 : c1;
+      const batch = ba === 1 ? bb : ba;  // each operand's batch is the output's or 1 (broadcast); 0 stays 0
+      const out = empty([batch, m, n]);
+      a.matmulF32(x.buffer, y.buffer, out.buffer, batch, ba, bb, m, n, k, attrs.transposeA, attrs.transposeB, bufOrNull(bias), act(attrs.activation));
+      return out;
+    },
+    conv2d(x, w, attrs, bias) {
+      const [oh, ow] = convOut(x.shape, w.shape, attrs);
+      const out = empty([x.shape[0], oh, ow, w.shape[3]]);
+      a.conv2dF32(x.buffer, w.buffer, bufOrNull(bias), out.buffer, ...convGeometry(x.shape, w.shape, attrs, oh, ow), act(attrs.activation));
+      return out;
+    },
+    conv2dBackwardData(dy, w, xShape, attrs) {
+      const dx = empty(xShape);
+      a.conv2dBackwardDataF32(dy.buffer, w.buffer, dx.buffer, ...convGeometry(xShape, w.shape, attrs, dy.shape[1], dy.shape[2]));
+      return dx;
+    },
+    conv2dBackwardFilter(x, dy, wShape, attrs) {
+      const dw = empty(wShape);
+      a.conv2dBackwardFilterF32(x.buffer, dy.buffer, dw.buffer, ...convGeometry(x.shape, wShape, attrs, dy.shape[1], dy.shape[2]));
+      return dw;
+    },
+    maxPool2d(x, attrs) {
+      const y = empty(poolOutShape(x.shape, attrs));
+      a.maxPool2dF32(x.buffer, y.buffer, ...poolGeometry(x.shape, attrs));
+      return y;
+    },
+    maxPool2dBackward(dy, x, attrs) {
+      const dx = empty(x.shape);
+      a.maxPool2dBackwardF32(dy.buffer, x.buffer, dx.buffer, ...poolGeometry(x.shape, attrs));
+      return dx;
+    },
+    avgPool2d(x, attrs) {
+      const y = empty(poolOutShape(x.shape, attrs));
+      a.avgPool2dF32(x.buffer, y.buffer, ...poolGeometry(x.shape, attrs));
+      return y;
+    },
+    avgPool2dBackward(dy, xShape, attrs) {
+      const dx = empty(xShape);
+      a.avgPool2dBackwardF32(dy.buffer, dx.buffer, ...poolGeometry(xShape, attrs));
+      return dx;
+    },
+    globalPool2d(x, mode) {
+      const [n, h, w, c] = x.shape;
+      const y = empty([n, c]);
+      a.globalPool2dF32(mode === 'max' ? 1 : 0, x.buffer, y.buffer, n, h * w, c);
+      return y;
+    },
+    globalPool2dBackward(dy, x, mode) {
+      const [n, h, w, c] = x.shape;
+      const dx = empty(x.shape);
+      a.globalPool2dBackwardF32(mode === 'max' ? 1 : 0, dy.buffer, x.buffer, dx.buffer, n, h * w, c);
+      return dx;
+    },
+    batchNorm(x, gamma, beta, mean, variance, attrs) {
+      const c = gamma.shape[0];
+      const y = empty(x.shape);
+      const m = empty([c]);
+      const v = empty([c]);
+      if (attrs.training) {
+        a.batchNormTrainF32(x.buffer, gamma.buffer, beta.buffer, attrs.epsilon, y.buffer, m.buffer, v.buffer);
+      } else {
+        a.copy(m.buffer, mean!.buffer);
+        a.copy(v.buffer, variance!.buffer);
+        a.batchNormInferF32(x.buffer, gamma.buffer, beta.buffer, m.buffer, v.buffer, attrs.epsilon, y.buffer);
+      }
+      return { y, mean: m, variance: v };
+    },
+    batchNormBackward(dy, x, gamma, mean, variance, attrs) {
+      const c = gamma.shape[0];
+      const dx = empty(x.shape);
+      const dgamma = empty([c]);
+      const dbeta = empty([c]);
+      a.batchNormBackwardF32(attrs.training, dy.buffer, x.buffer, gamma.buffer, mean.buffer, variance.buffer, attrs.epsilon,
+        dx.buffer, dgamma.buffer, dbeta.buffer);
+      return { dx, dgamma, dbeta };
+    },
+    unary(op, x, attrs) {
+      const y = empty(x.shape);
+      a.unaryF32(a.unaryOpCodes[op], x.buffer, y.buffer, attrs.alpha ?? 0);
+      return y;
+    },
+    unaryGrad(op, x, y, dy, attrs) {
+      const dx = empty(x.shape);
+      a.unaryGradF32(a.unaryGradOpCodes[op], x.buffer, y.buffer, dy.buffer, dx.buffer, attrs.alpha ?? 0);
+      return dx;
+    },
+    binary(op, x, y, outShape) {
+      const out = empty(outShape);
+      a.binaryF32(a.binaryOpCodes[op as 'add'], x.buffer, y.buffer, out.buffer);
+      return out;
+    },
+    reduce(op, x, axes) {
+      const code = a.reduceOpCodes[op as 'sum'];
+      let cur = x;
+      let shape = [...x.shape];
+      for (const [lo, hi] of axisRuns(axes)) {  // last run first: the earlier axes keep their positions
+        const outer = sizeOf(shape.slice(0, lo)), len = sizeOf(shape.slice(lo, hi + 1)), inner = sizeOf(shape.slice(hi + 1));
+        shape = [...shape.slice(0, lo), ...shape.slice(hi + 1)];
+        const next = empty(shape);
+        a.reduceF32(code, cur.buffer, next.buffer, outer, len, inner);
+        if (cur !== x) release(a, cur);
+        cur = next;
+      }
+      if (cur === x) {  // no axes: a copy
+        const out = empty(x.shape);
+        a.copy(out.buffer, x.buffer);
+        return out;
+      }
+      return cur;
+    },
+    softmax(x) {
+      const y = empty(x.shape);
+      a.softmaxF32(x.buffer, y.buffer, ...rows(x));
+      return y;
+    },
+    logSoftmax(x) {
+      const y = empty(x.shape);
+      a.logSoftmaxF32(x.buffer, y.buffer, ...rows(x));
+      return y;
+    },
+    softmaxCrossEntropy(logits, labels) {
+      const [n, c] = logits.shape;
+      const loss = empty([n]);
+      a.softmaxCrossEntropyF32(logits.buffer, labels.buffer, loss.buffer, n, c);
+      return loss;
+    },
+    softmaxCrossEntropyBackward(dloss, logits, labels) {
+      const [n, c] = logits.shape;
+      const d = empty(logits.shape);
+      a.softmaxCrossEntropyBackwardF32(dloss.buffer, logits.buffer, labels.buffer, d.buffer, n, c);
+      return d;
+    },
+    adamUpdate(w, g, m, v, vHat, alpha, c1, c2, epsilon, keep) {
+      a.adamUpdateF32(w.buffer, g.buffer, m.buffer, v.buffer, bufOrNull(vHat), alpha, c1, c2, epsilon, keep);
+    },
+    sgdUpdate(w, g, velocity, learningRate, momentum, nesterov, keep) {
+      a.sgdUpdateF32(w.buffer, g.buffer, bufOrNull(velocity), learningRate, momentum, nesterov, keep);
+    },
+  };
+}
+
+const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min'];
+const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+
+/**
+ * The kernels behind the Backend interface on host arrays: each call uploads its inputs, runs on the GPU, downloads
+ * the outputs and frees every buffer. Slow (two copies per call) but exact to the device kernels: what the property
+ * tests compare with the reference backend. Cases the device kernels do not cover run on the reference.
+ */
+export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
+  const k = cudaDeviceKernels(addon);
+  const ref = referenceBackend;
+  const f32 = (...ts: (KTensor<DataArray> | undefined)[]): boolean => ts.every((t) => t === undefined || isPlainF32(t.data));
+
+  // Uploads the tensors, runs fn on them, downloads what it returns and frees everything.
+  function onDevice<R>(inputs: (KTensor<DataArray> | undefined)[], fn: (d: (DeviceTensor | undefined)[]) => R,
+    collect: (r: R) => DeviceTensor[]): { r: R; host: KTensor[] } {
+    const d = inputs.map((t) => (t ? upload(addon, t as KTensor<Float32Array | Int32Array>) : undefined));
+    let out: DeviceTensor[] = [];
+    try {
+      const r = fn(d);
+      out = collect(r);
+      return { r, host: out.map((t) => download(addon, t)) };
+    } finally {
+      release(addon, ...d, ...out);
+    }
+  }
+  const one = (fn: (d: DeviceTensor[]) => DeviceTensor, ...inputs: (KTensor<DataArray> | undefined)[]): KTensor =>
+    onDevice(inputs, (d) => fn(d as DeviceTensor[]), (r) => [r]).host[0];
+
+  return {
+    name: 'cuda',
+    matmul<A extends FloatArray>(x: KTensor<A>, y: KTensor<A>, attrs: MatMulAttrs, bias?: KTensor<A>): KTensor<A> {
+      if (!f32(x, y, bias)) return ref.matmul(x, y, attrs, bias);
+      return one((d) => k.matmul(d[0], d[1], attrs, d[2]), x, y, bias) as KTensor<A>;
+    },
+    conv2d<A extends FloatArray>(x: KTensor<A>, w: KTensor<A>, attrs: Conv2DAttrs, bias?: KTensor<A>): KTensor<A> {
+      if (!f32(x, w, bias)) return ref.conv2d(x, w, attrs, bias);
+      return one((d) => k.conv2d(d[0], d[1], attrs, d[2]), x, w, bias) as KTensor<A>;
+    },
+    conv2dBackwardData<A extends FloatArray>(dy: KTensor<A>, w: KTensor<A>, xShape: readonly number[], attrs: Conv2DAttrs): KTensor<A> {
+      if (!f32(dy, w)) return ref.conv2dBackwardData(dy, w, xShape, attrs);
+      return one((d) => k.conv2dBackwardData(d[0], d[1], xShape, attrs), dy, w) as KTensor<A>;
+    },
+    conv2dBackwardFilter<A extends FloatArray>(x: KTensor<A>, dy: KTensor<A>, wShape: readonly number[], attrs: Conv2DAttrs): KTensor<A> {
+      if (!f32(x, dy)) return ref.conv2dBackwardFilter(x, dy, wShape, attrs);
+      return one((d) => k.conv2dBackwardFilter(d[0], d[1], wShape, attrs), x, dy) as KTensor<A>;
+    },
+    maxPool2d<A extends FloatArray>(x: KTensor<A>, attrs: Pool2DAttrs): KTensor<A> {
+      if (!f32(x) || x.shape.length !== 4) return ref.maxPool2d(x, attrs);
+      return one((d) => k.maxPool2d(d[0], attrs), x) as KTensor<A>;
+    },
+    maxPool2dBackward<A extends FloatArray>(dy: KTensor<A>, x: KTensor<A>, attrs: Pool2DAttrs): KTensor<A> {
+      if (!f32(dy, x) || x.shape.length !== 4) return ref.maxPool2dBackward(dy, x, attrs);
+      return one((d) => k.maxPool2dBackward(d[0], d[1], attrs), dy, x) as KTensor<A>;
+    },
+    avgPool2d<A extends FloatArray>(x: KTensor<A>, attrs: Pool2DAttrs): KTensor<A> {
+      if (!f32(x) || x.shape.length !== 4) return ref.avgPool2d(x, attrs);
+      return one((d) => k.avgPool2d(d[0], attrs), x) as KTensor<A>;
+    },
+    avgPool2dBackward<A extends FloatArray>(dy: KTensor<A>, xShape: readonly number[], attrs: Pool2DAttrs): KTensor<A> {
+      if (!f32(dy) || xShape.length !== 4) return ref.avgPool2dBackward(dy, xShape, attrs);
+      return one((d) => k.avgPool2dBackward(d[0], xShape, attrs), dy) as KTensor<A>;
+    },
+    globalPool2d<A extends FloatArray>(x: KTensor<A>, mode: GlobalPoolMode): KTensor<A> {
+      if (!f32(x) || x.shape.length !== 4) return ref.globalPool2d(x, mode);
+      return one((d) => k.globalPool2d(d[0], mode), x) as KTensor<A>;
+    },
+    globalPool2dBackward<A extends FloatArray>(dy: KTensor<A>, x: KTensor<A>, mode: GlobalPoolMode): KTensor<A> {
+      if (!f32(dy, x) || x.shape.length !== 4) return ref.globalPool2dBackward(dy, x, mode);
+      return one((d) => k.globalPool2dBackward(d[0], d[1], mode), dy, x) as KTensor<A>;
+    },
+    batchNorm<A extends FloatArray>(x: KTensor<A>, gamma: KTensor<A>, beta: KTensor<A>, mean: KTensor<A> | undefined,
+      variance: KTensor<A> | undefined, attrs: BatchNormAttrs): { y: KTensor<A>; mean: KTensor<A>; variance: KTensor<A> } {
+      const stats = attrs.training ? [] : [mean, variance];
+      if (!f32(x, gamma, beta, ...stats) || x.shape.length === 0 || stats.some((t) => t === undefined)) {
+        return ref.batchNorm(x, gamma, beta, mean, variance, attrs);
+      }
+      const { host } = onDevice([x, gamma, beta, mean, variance],
+        (d) => k.batchNorm(d[0]!, d[1]!, d[2]!, d[3], d[4], attrs), (r) => [r.y, r.mean, r.variance]);
+      return { y: host[0] as KTensor<A>, mean: host[1] as KTensor<A>, variance: host[2] as KTensor<A> };
+    },
+    batchNormBackward<A extends FloatArray>(dy: KTensor<A>, x: KTensor<A>, gamma: KTensor<A>, mean: KTensor<A>,
+      variance: KTensor<A>, attrs: BatchNormAttrs): { dx: KTensor<A>; dgamma: KTensor<A>; dbeta: KTensor<A> } {
+      if (!f32(dy, x, gamma, mean, variance) || x.shape.length === 0) return ref.batchNormBackward(dy, x, gamma, mean, variance, attrs);
+      const { host } = onDevice([dy, x, gamma, mean, variance],
+        (d) => k.batchNormBackward(d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, attrs), (r) => [r.dx, r.dgamma, r.dbeta]);
+      return { dx: host[0] as KTensor<A>, dgamma: host[1] as KTensor<A>, dbeta: host[2] as KTensor<A> };
+    },
+    unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
+      if (!f32(x) || addon.unaryOpCodes[op] === undefined) return ref.unary(op, x, attrs);
+      return one((d) => k.unary(op, d[0], attrs), x) as KTensor<A>;
+    },
+    unaryGrad<A extends FloatArray>(op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
+      if (!f32(x, y, dy) || addon.unaryGradOpCodes[op] === undefined) return ref.unaryGrad(op, x, y, dy, attrs);
+      return one((d) => k.unaryGrad(op, d[0], d[1], d[2], attrs), x, y, dy) as KTensor<A>;
+    },
+    binary<A extends DataArray>(op: BinaryOp, x: KTensor<A>, y: KTensor<A>, outShape: readonly number[]): KTensor<A> {
+      const n = sizeOf(outShape);
+      if (!f32(x, y) || !BINARY_OPS.includes(op) || x.data.length !== n || rowBroadcastLength(y.shape, outShape) < 0) {
+        return ref.binary(op, x, y, outShape);
+      }
+      return one((d) => k.binary(op, d[0], d[1], outShape), x, y) as KTensor<A>;
+    },
+    reduce<A extends DataArray>(op: ReduceOp, x: KTensor<A>, axes: readonly number[]): KTensor<A> {
+      if (!f32(x) || !REDUCE_OPS.includes(op)) return ref.reduce(op, x, axes);
+      return one((d) => k.reduce(op, d[0], axes), x) as KTensor<A>;
+    },
+    softmax<A extends FloatArray>(x: KTensor<A>, axis: number): KTensor<A> {
+      const r = x.shape.length;
+      if (!f32(x) || r === 0 || (axis !== r - 1 && axis !== -1)) return ref.softmax(x, axis);
+      return one((d) => k.softmax(d[0]), x) as KTensor<A>;
+    },
+    logSoftmax<A extends FloatArray>(x: KTensor<A>, axis: number): KTensor<A> {
+      const r = x.shape.length;
+      if (!f32(x) || r === 0 || (axis !== r - 1 && axis !== -1)) return ref.logSoftmax(x, axis);
+      return one((d) => k.logSoftmax(d[0]), x) as KTensor<A>;
+    },
+    softmaxCrossEntropy<A extends FloatArray>(logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A> {
+      if (!f32(logits) || logits.shape.length !== 2 || !(labels.data instanceof Int32Array || isPlainF32(labels.data))) {
+        return ref.softmaxCrossEntropy(logits, labels);
+      }
+      return one((d) => k.softmaxCrossEntropy(d[0], d[1]), logits, labels) as KTensor<A>;
+    },
+    softmaxCrossEntropyBackward<A extends FloatArray>(dloss: KTensor<A>, logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A> {
+      if (!f32(dloss, logits) || logits.shape.length !== 2 || !(labels.data instanceof Int32Array || isPlainF32(labels.data))) {
+        return ref.softmaxCrossEntropyBackward(dloss, logits, labels);
+      }
+      return one((d) => k.softmaxCrossEntropyBackward(d[0], d[1], d[2]), dloss, logits, labels) as KTensor<A>;
+    },
+  };
+}
