@@ -19,7 +19,8 @@
  *   fixed thread count. 1x1 stride-1 unpadded with a small dW (SgemmSplitsK): one GEMM on x and dy in place,
  *   whose reduction-major path splits the pixels in chunks fixed by the shape: the same bits at every thread
  *   count.
- * - 3x3 stride 1 (forward and backward data): Winograd F(2x2, 3x3) when the channels are wide enough.
+ * - 3x3 stride 1 (forward, backward data and backward filter): Winograd F(2x2, 3x3) when the channels are wide
+ *   enough (conv_wino.cc); the backward filter also wants at least 32 tiles of 2x2 outputs.
  * - depthwise (Cin/groups == 1, any multiplier): direct SIMD row kernels, threads over rows.
  *
  * Scratch slots (thread_pool.h): 0 = per-thread tile buffers (columns, staged output, expanded rows),
@@ -65,12 +66,15 @@ const char* DwConvBackwardDataKernelName();
 const char* DwConvBackwardFilterKernelName();
 
 // Internal: Winograd F(2x2, 3x3) (conv_wino.cc) for 3x3 stride-1 undilated ungrouped convs with >= 16 channels
-// each side and 2x2 output tiles at least 3/4 used (backward data: pads <= 2); NODEGRAD_WINOGRAD=0 turns it off.
+// each side and 2x2 output tiles at least 3/4 used (backward data: pads <= 2; backward filter: >= 32 tiles);
+// NODEGRAD_WINOGRAD=0 turns it off.
 bool WinogradForwardApplies(const ConvShape& s);
 bool WinogradBackwardDataApplies(const ConvShape& s);
-// false (nothing written) when the input or filter holds Inf or NaN: the caller runs im2col instead.
+bool WinogradBackwardFilterApplies(const ConvShape& s);
+// false (nothing written) when an input (x, dy or the filter) holds Inf or NaN: the caller runs im2col instead.
 bool WinogradForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act);
 bool WinogradBackwardData(const ConvShape& s, const float* dy, const float* w, float* dx);
+bool WinogradBackwardFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
 
 // Internal: the depthwise drivers (conv_dw.cc), used when cin/groups == 1.
 void DwConv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act);

@@ -538,6 +538,7 @@ void Conv2dBackwardFilter(const ConvShape& s, const float* x, const float* dy, f
     DwConv2dBackwardFilter(s, x, dy, dw);
     return;
   }
+  if (WinogradBackwardFilterApplies(s) && WinogradBackwardFilter(s, x, dy, dw)) return;
   const GemmConv p = ForwardProblem(s, x);
   RunFilter(p, dy, s.cout, dw);
 }
