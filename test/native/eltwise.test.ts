@@ -369,6 +369,14 @@ describe.skipIf(!load.backend)(`elementwise: native (${info?.isa ?? 'no addon'})
         else expect(ulps(got[i], want[i]), `${op}(${x[i]})`).toBeLessThanOrEqual(UNARY_ULPS[op]!);
       }
     }
+    for (const [op, alpha] of [['elu', 1], ['elu', 0.3], ['leakyRelu', 0.2]] as const) {
+      const got = native.unary(op, t, { alpha }).data;
+      const want = ref.unary(op, t, { alpha }).data;
+      for (let i = 0; i < x.length; i++) {
+        const same = Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+        if (!Number.isFinite(want[i]) || want[i] === 0) expect(same, `${op}(${x[i]}): got ${got[i]}, expected ${want[i]}`).toBe(true);
+      }
+    }
     const dy = { data: new Float32Array(x.length).fill(1.5), shape: [x.length] };
     const y = forwardOf('gelu', t, undefined);
     const g = native.unaryGrad('gelu', t, y, dy, {}).data;

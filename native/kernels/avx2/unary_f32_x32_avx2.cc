@@ -297,8 +297,9 @@ NG_AVX2_UNARY(square_loop, _mm256_mul_ps(v, v))
 NG_AVX2_UNARY(neg_loop, _mm256_xor_ps(v, set1(-0.0f)))
 NG_AVX2_UNARY(abs_loop, _mm256_andnot_ps(set1(-0.0f), v))
 NG_AVX2_UNARY(leaky_loop, _mm256_blendv_ps(mul_alpha(v, a), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
+// elu: x itself for x >= 0, so -0 stays -0 (the series would give +0) as the reference's alpha expm1(-0).
 NG_AVX2_UNARY(elu_loop, _mm256_blendv_ps(mul_alpha(expm1_neg_ps(_mm256_min_ps(_mm256_setzero_ps(), v)), a), v,
-                                         _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)))
+                                         _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ)))
 // relu6: relu, then min with 6 (the second operand, relu's NaN, passes).
 NG_AVX2_UNARY(relu6_loop, _mm256_min_ps(set1(6.0f), _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NLE_UQ), v)))
 NG_AVX2_UNARY(selu_loop, selu_ps(v))

@@ -322,7 +322,8 @@ NG_AVX512_UNARY(neg_loop, _mm512_xor_ps(v, set1(-0.0f)))
 NG_AVX512_UNARY(abs_loop, _mm512_abs_ps(v))
 NG_AVX512_UNARY(leaky_loop,
                 _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), mul_alpha(v, a), v))
-NG_AVX512_UNARY(elu_loop, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ),
+// elu: x itself for x >= 0, so -0 stays -0 (the series would give +0) as the reference's alpha expm1(-0).
+NG_AVX512_UNARY(elu_loop, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ),
                                                mul_alpha(expm1_neg_ps(_mm512_min_ps(_mm512_setzero_ps(), v)), a), v))
 // relu6: relu, then min with 6 (the second operand, relu's NaN, passes).
 NG_AVX512_UNARY(relu6_loop, _mm512_min_ps(set1(6.0f), _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
