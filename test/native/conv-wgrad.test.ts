@@ -29,6 +29,7 @@ import { convGeometry, type ConvAddon } from '../../src/backends/native/conv.js'
 import { getNumThreads, nativeInfo, setNumThreads, type IsaName } from '../../src/backends/native/index.js';
 import { compareTensors, nativeLoadError, sumBound, type Tol } from '../helpers/backends.js';
 import { uniformF32 } from '../helpers/random.js';
+import { winogradFilterAbsSum } from '../helpers/winograd.js';
 import { ROOT } from './harness.js';
 
 interface Case {
@@ -96,72 +97,12 @@ function reference(c: Case, x: ArrayLike<number>, dy: ArrayLike<number>, abs: bo
   return dw;
 }
 
-/** W_i of the header: the Winograd computation's sum over absolute values, with the forward's 2x2 tiling. */
-function winogradAbsSum(c: Case, x: Float32Array, dy: Float32Array): Float64Array {
-  const BT = [[1, 0, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 0, 1]]; // |B^T|
-  const A = [[1, 0], [1, 1], [1, 1], [0, 1]]; // |A|
-  const GT = [[1, 0.5, 0.5, 0], [0, 0.5, 0.5, 0], [0, 0.5, 0.5, 1]]; // |G^T|
-  const [oh, ow] = outOf(c);
-  const { n, h, w, cin, cout } = c;
-  const U = new Float64Array(16 * cin * cout);
-  const V = new Float64Array(16 * cin);
-  const M = new Float64Array(16 * cout);
-  for (let b = 0; b < n; b++) {
-    for (let ty = 0; ty < Math.ceil(oh / 2); ty++) {
-      for (let tx = 0; tx < Math.ceil(ow / 2); tx++) {
-        V.fill(0);
-        M.fill(0);
-        for (let i = 0; i < 4; i++) {
-          for (let j = 0; j < 4; j++) {
-            for (let p = 0; p < 4; p++) {
-              for (let q = 0; q < 4; q++) {
-                const iy = 2 * ty - c.pads[0] + p, ix = 2 * tx - c.pads[2] + q;
-                const coef = BT[i][p] * BT[j][q];
-                if (coef === 0 || iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                for (let ci = 0; ci < cin; ci++) V[(i * 4 + j) * cin + ci] += coef * Math.abs(x[((b * h + iy) * w + ix) * cin + ci]);
-              }
-            }
-            for (let p = 0; p < 2; p++) {
-              for (let q = 0; q < 2; q++) {
-                const oy = 2 * ty + p, ox = 2 * tx + q;
-                const coef = A[i][p] * A[j][q];
-                if (coef === 0 || oy >= oh || ox >= ow) continue;
-                for (let co = 0; co < cout; co++) M[(i * 4 + j) * cout + co] += coef * Math.abs(dy[((b * oh + oy) * ow + ox) * cout + co]);
-              }
-            }
-          }
-        }
-        for (let xi = 0; xi < 16; xi++) {
-          for (let ci = 0; ci < cin; ci++) {
-            const v = V[xi * cin + ci];
-            if (v === 0) continue;
-            const row = (xi * cin + ci) * cout;
-            for (let co = 0; co < cout; co++) U[row + co] += v * M[xi * cout + co];
-          }
-        }
-      }
-    }
-  }
-  const out = new Float64Array(9 * cin * cout);
-  const plane = cin * cout;
-  for (let a = 0; a < 3; a++) {
-    for (let q = 0; q < 3; q++) {
-      for (let xi = 0; xi < 16; xi++) {
-        const coef = GT[a][xi >> 2] * GT[q][xi & 3];
-        if (coef === 0) continue;
-        for (let e = 0; e < plane; e++) out[(a * 3 + q) * plane + e] += coef * U[xi * plane + e];
-      }
-    }
-  }
-  return out;
-}
-
 function tolOf(c: Case, t: Inputs): Tol {
   const [oh, ow] = outOf(c);
   const L = c.n * oh * ow;
   const tiles = c.n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   const S = reference(c, t.x, t.dy, true);
-  const W = winogradAbsSum(c, t.x, t.dy);
+  const W = winogradFilterAbsSum(t.x, [c.n, c.h, c.w, c.cin], t.dy, c.cout, c.pads[0], c.pads[2], oh, ow);
   return (i, ref) => Math.max(sumBound(L + 1, S[i], ref), sumBound(tiles + 8, W[i], ref));
 }
 

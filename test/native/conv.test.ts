@@ -15,7 +15,8 @@
  * with S_i = sum of |terms| (the reference run on |x|, |w|, |dy|, |bias| in float64): Higham's bound for any
  * summation order, plus the reference's own double sum and final rounding (sumBound in test/helpers/backends.ts).
  * 3x3 stride-1 cases may run as Winograd F(2x2, 3x3); they are held to the larger of that bound and Winograd's
- * own (winogradAbsSum below), also derived, not fitted.
+ * own (winogradAbsSum below; for backward filter, the weight gradient's winogradFilterAbsSum in
+ * test/helpers/winograd.ts), also derived, not fitted.
  *
  * Fused relu (attrs.activation 'relu', every case and path: im2col, 1x1 direct GEMM, Winograd, depthwise, and the
  * K = 0 bias-only tiles): relu is 1-Lipschitz, so |relu(native) - relu(ref)| <= |native - ref| and the linear
@@ -38,6 +39,7 @@ import { getNumThreads, nativeInfo, setNumThreads } from '../../src/backends/nat
 import { referenceBackend } from '../../src/backends/reference/index.js';
 import { checkKernel, compareTensors, isNative, nativeBackend, nativeLoadError, sumBound, type Tol } from '../helpers/backends.js';
 import { uniformF32 } from '../helpers/random.js';
+import { winogradFilterAbsSum } from '../helpers/winograd.js';
 import { ROOT } from './harness.js';
 
 interface ConvCase {
@@ -249,6 +251,13 @@ function tolOf(pass: Pass, c: ConvCase, t: Inputs): Tol {
   } else if (winogradShaped(c) && pass === 'bwdData' && a.pads[0] <= 2 && a.pads[2] <= 2) {
     sw = winogradAbsSum(absInputs.dy.data as unknown as Float64Array, [n, oh, ow, cout], (p, q, co, ci) => wAbs[(((2 - p) * 3 + (2 - q)) * cin + ci) * cout + co], cin,
       2 - a.pads[0], 2 - a.pads[2], c.x[1], c.x[2]);
+  }
+  if (winogradShaped(c) && pass === 'bwdFilter') {
+    // The weight gradient's bound (test/helpers/winograd.ts): gamma(tiles + 8) over its own absolute sum.
+    const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+    const sf = winogradFilterAbsSum(absInputs.x.data as unknown as Float64Array, c.x, absInputs.dy.data as unknown as Float64Array, cout,
+      a.pads[0], a.pads[2], oh, ow);
+    return (i, ref) => Math.max(sumBound(L + 1, s[i], ref), sumBound(tiles + 8, sf[i], ref));
   }
   const nWino = (pass === 'fwd' ? cin : cout) + 13;
   return sw ? (i, ref) => Math.max(sumBound(L + 1, s[i], ref), sumBound(nWino, sw![i], ref)) : (i, ref) => sumBound(L + 1, s[i], ref);
