@@ -8,6 +8,7 @@ import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Generator, getDefaultGenerator } from '../tensor/random.js';
 import { dropout } from '../ops/dropout.js';
+import { ones } from '../tensor/creation.js';
 import { type CallOptions, type LayerArgs, type LayerConfig, Layer, registerLayer } from './layer.js';
 
 export interface DropoutArgs extends LayerArgs {
@@ -48,3 +49,45 @@ export class Dropout extends Layer {
   }
 }
 registerLayer(Dropout);
+
+/**
+ * Spatial dropout (Keras SpatialDropout1D / 2D): drops whole feature maps instead of single elements, since
+ * neighbouring activations of a convnet are correlated and element dropout barely regularizes them. The mask is
+ * drawn per example and channel (noise shape [N, 1, C] or [N, 1, 1, C]), holds 0 or 1 / (1 - rate), and multiplies
+ * the input by broadcasting (dx = dy * mask). Identity in inference.
+ */
+abstract class SpatialDropout extends Dropout {
+  protected abstract readonly rank: number;
+  #spatialGen: Generator | undefined;
+
+  override call(inputs: Tensor | Tensor[], opts: CallOptions): Tensor {
+    const x = this.single(inputs);
+    if (!opts.training || this.rate === 0) return x;
+    const gen = this.seed === null ? getDefaultGenerator() : (this.#spatialGen ??= new Generator(this.seed));
+    // Element dropout of ones of the noise shape is the mask: 0 or 1 / (1 - rate), one draw per (example, channel).
+    const noise = [x.shape[0], ...new Array<number>(this.rank - 2).fill(1), x.shape[x.rank - 1]];
+    const mask = dropout(ones(noise), { rate: this.rate, seed: gen, training: true });
+    return x.mul(mask); // a float64 x (gradient checks) promotes the float32 mask exactly
+  }
+}
+
+export class SpatialDropout1D extends SpatialDropout {
+  static override readonly className: string = 'SpatialDropout1D';
+  protected readonly rank = 3;
+  constructor(args: DropoutArgs) {
+    super(args);
+    this.inputSpec = { ndim: 3, layout: '[N, T, C]' };
+  }
+}
+
+export class SpatialDropout2D extends SpatialDropout {
+  static override readonly className: string = 'SpatialDropout2D';
+  protected readonly rank = 4;
+  constructor(args: DropoutArgs) {
+    super(args);
+    this.inputSpec = { ndim: 4, layout: '[N, H, W, C]' };
+  }
+}
+
+registerLayer(SpatialDropout1D);
+registerLayer(SpatialDropout2D);

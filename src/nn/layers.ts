@@ -9,10 +9,11 @@ import {
   SeparableConv2D, type SeparableConv2DArgs,
 } from './conv.js';
 import { Dense, type DenseArgs } from './dense.js';
-import { Dropout, type DropoutArgs } from './dropout.js';
+import { Cropping1D, type Cropping1DArgs, Cropping2D, type Cropping2DArgs } from './cropping.js';
+import { Dropout, type DropoutArgs, SpatialDropout1D, SpatialDropout2D } from './dropout.js';
 import { InputLayer, type InputArgs } from './input.js';
 import type { LayerArgs } from './layer.js';
-import { Add, Concatenate, type ConcatenateArgs } from './merge.js';
+import { Add, Average, Concatenate, type ConcatenateArgs, Maximum, Minimum, Multiply, Subtract } from './merge.js';
 import { BatchNormalization, type BatchNormalizationArgs } from './normalization.js';
 import {
   AveragePooling2D, GlobalAveragePooling2D, type GlobalPooling2DArgs, GlobalMaxPooling2D, MaxPooling2D, type Pooling2DArgs,
@@ -26,6 +27,7 @@ import {
   RandomTranslation, type RandomTranslationArgs, RandomZoom, type RandomZoomArgs,
 } from './augmentation.js';
 import { Flatten, Reshape, type ReshapeArgs, ZeroPadding2D, type ZeroPadding2DArgs } from './reshaping.js';
+import { UpSampling2D, type UpSampling2DArgs } from './upsampling.js';
 
 export const dense = (args: DenseArgs): Dense => new Dense(args);
 export const conv1d = (args: Conv1DArgs): Conv1D => new Conv1D(args);
@@ -39,9 +41,16 @@ export const globalAveragePooling2d = (args: GlobalPooling2DArgs = {}): GlobalAv
 export const globalMaxPooling2d = (args: GlobalPooling2DArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);
 export const batchNormalization = (args: BatchNormalizationArgs = {}): BatchNormalization => new BatchNormalization(args);
 export const dropout = (args: DropoutArgs): Dropout => new Dropout(args);
+/** Dropout of whole channels of [N, T, C] (noise shape [N, 1, C]). */
+export const spatialDropout1d = (args: DropoutArgs): SpatialDropout1D => new SpatialDropout1D(args);
+/** Dropout of whole feature maps of [N, H, W, C] (noise shape [N, 1, 1, C]). */
+export const spatialDropout2d = (args: DropoutArgs): SpatialDropout2D => new SpatialDropout2D(args);
 export const flatten = (args: LayerArgs = {}): Flatten => new Flatten(args);
 export const reshape = (args: ReshapeArgs): Reshape => new Reshape(args);
 export const zeroPadding2d = (args: ZeroPadding2DArgs = {}): ZeroPadding2D => new ZeroPadding2D(args);
+export const cropping1d = (args: Cropping1DArgs = {}): Cropping1D => new Cropping1D(args);
+export const cropping2d = (args: Cropping2DArgs = {}): Cropping2D => new Cropping2D(args);
+export const upSampling2d = (args: UpSampling2DArgs = {}): UpSampling2D => new UpSampling2D(args);
 export const rescaling = (args: RescalingArgs): Rescaling => new Rescaling(args);
 export const activation = (args: ActivationArgs): Activation => new Activation(args);
 export const relu = (args: ReLUArgs = {}): ReLU => new ReLU(args);
@@ -54,6 +63,12 @@ export const sigmoid = (args: LayerArgs = {}): Activation => new Activation({ ..
 /** An Activation layer running tanh. */
 export const tanh = (args: LayerArgs = {}): Activation => new Activation({ ...args, activation: 'tanh' });
 export const add = (args: LayerArgs = {}): Add => new Add(args);
+export const multiply = (args: LayerArgs = {}): Multiply => new Multiply(args);
+/** inputs[0] - inputs[1] (exactly two inputs). */
+export const subtract = (args: LayerArgs = {}): Subtract => new Subtract(args);
+export const average = (args: LayerArgs = {}): Average => new Average(args);
+export const maximum = (args: LayerArgs = {}): Maximum => new Maximum(args);
+export const minimum = (args: LayerArgs = {}): Minimum => new Minimum(args);
 export const concatenate = (args: ConcatenateArgs = {}): Concatenate => new Concatenate(args);
 /** The InputLayer itself (most code wants input(), which returns its symbolic tensor). */
 export const inputLayer = (args: InputArgs): InputLayer => new InputLayer(args);

@@ -1,7 +1,8 @@
 /**
- * Merge layers (Keras), called on a list of tensors: Add (elementwise sum: residual connections; shapes must
- * match, or broadcast where one has length 1) and Concatenate (along `axis`, default -1, the channels:
- * inception blocks; every other axis must match).
+ * Merge layers (Keras), called on a list of tensors: the elementwise Add (residual connections), Multiply,
+ * Subtract (exactly two inputs), Average, Maximum and Minimum (shapes must match, or broadcast where one has
+ * length 1), and Concatenate (along `axis`, default -1, the channels: inception blocks; every other axis must
+ * match).
  */
 import { ShapeError, ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -27,8 +28,11 @@ abstract class Merge extends Layer {
   }
 }
 
-export class Add extends Merge {
-  static override readonly className: string = 'Add';
+/**
+ * An elementwise merge: the output shape is the inputs' common shape (each axis equal where known, or 1 to
+ * broadcast), and `combine` folds the inputs with broadcasting tensor ops (which record the gradients).
+ */
+abstract class ElementwiseMerge extends Merge {
   constructor(args: LayerArgs = {}) {
     super(args);
     this.checkArgs(args, []);
@@ -47,10 +51,67 @@ export class Add extends Merge {
     }
     return out;
   }
+  protected abstract combine(xs: readonly Tensor[]): Tensor;
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const xs = this.list(inputs);
     this.computeOutputShape(xs.map((x) => x.shape));
+    return this.combine(xs);
+  }
+}
+
+/** Elementwise sum, left to right. */
+export class Add extends ElementwiseMerge {
+  static override readonly className: string = 'Add';
+  protected override combine(xs: readonly Tensor[]): Tensor {
     return xs.slice(1).reduce((acc, x) => acc.add(x), xs[0]);
+  }
+}
+
+/** Elementwise product, left to right. */
+export class Multiply extends ElementwiseMerge {
+  static override readonly className: string = 'Multiply';
+  protected override combine(xs: readonly Tensor[]): Tensor {
+    return xs.slice(1).reduce((acc, x) => acc.mul(x), xs[0]);
+  }
+}
+
+/** inputs[0] - inputs[1]: exactly two inputs, as Keras. */
+export class Subtract extends ElementwiseMerge {
+  static override readonly className: string = 'Subtract';
+  protected override inputArity(): [number, number] {
+    return [2, 2];
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shapes = this.list(inputShape as Shape[]);
+    if (shapes.length !== 2) throw new ValueError(`${this.who}: expects exactly 2 inputs, got ${shapes.length}`);
+    return super.computeOutputShape(inputShape);
+  }
+  protected override combine(xs: readonly Tensor[]): Tensor {
+    return xs[0].sub(xs[1]);
+  }
+}
+
+/** The elementwise mean: the sum (left to right) divided by the number of inputs, as Keras. */
+export class Average extends ElementwiseMerge {
+  static override readonly className: string = 'Average';
+  protected override combine(xs: readonly Tensor[]): Tensor {
+    return xs.slice(1).reduce((acc, x) => acc.add(x), xs[0]).div(xs.length);
+  }
+}
+
+/** Elementwise maximum (ties split the gradient evenly, as the maximum op). */
+export class Maximum extends ElementwiseMerge {
+  static override readonly className: string = 'Maximum';
+  protected override combine(xs: readonly Tensor[]): Tensor {
+    return xs.slice(1).reduce((acc, x) => acc.maximum(x), xs[0]);
+  }
+}
+
+/** Elementwise minimum (ties split the gradient evenly, as the minimum op). */
+export class Minimum extends ElementwiseMerge {
+  static override readonly className: string = 'Minimum';
+  protected override combine(xs: readonly Tensor[]): Tensor {
+    return xs.slice(1).reduce((acc, x) => acc.minimum(x), xs[0]);
   }
 }
 
@@ -103,4 +164,9 @@ export class Concatenate extends Merge {
 }
 
 registerLayer(Add);
+registerLayer(Multiply);
+registerLayer(Subtract);
+registerLayer(Average);
+registerLayer(Maximum);
+registerLayer(Minimum);
 registerLayer(Concatenate);

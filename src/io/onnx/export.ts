@@ -12,10 +12,10 @@
  * Layout: nodegrad computes NHWC with HWIO kernels; ONNX Conv, pooling and BatchNormalization are NCHW with OIHW
  * kernels. Each tensor of the graph is tracked in the layout it exists in: channels-last (nodegrad's), or
  * channels-first ([N, C, H, W]; [N, C, W] for 1-D). A layer that needs channels-first (convolutions, pooling,
- * batch norm of an image, padding, resizing) gets a Transpose of its input the first time that tensor is wanted
+ * batch norm of an image, padding, resizing, upsampling) gets a Transpose of its input the first time that tensor is wanted
  * so, and a layer that needs channels-last (Flatten, Reshape, Dense, Maxout) gets the Transpose back; elementwise
- * layers (activations, Add, Rescaling, Normalization) keep whichever layout their input has, and Concatenate and
- * Softmax map their axis. So a convnet costs one Transpose after the input, runs in NCHW with the kernels
+ * layers (activations, the elementwise merges, Rescaling, Normalization) keep whichever layout their input has, and
+ * Concatenate, Softmax and the cropping layers map their axes. So a convnet costs one Transpose after the input, runs in NCHW with the kernels
  * transposed once at export, and transposes back to NHWC before Flatten (so Dense kernels need no reordering: the
  * flattened order is nodegrad's) and at any 4-D output.
  *
@@ -39,17 +39,19 @@ import {
 } from '../../nn/augmentation.js';
 import { Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from '../../nn/conv.js';
 import { Dense } from '../../nn/dense.js';
-import { Dropout } from '../../nn/dropout.js';
+import { Cropping1D, Cropping2D } from '../../nn/cropping.js';
+import { Dropout, SpatialDropout1D, SpatialDropout2D } from '../../nn/dropout.js';
 import { aspectRatioWindow } from '../../nn/image-sampling.js';
 import { InputLayer } from '../../nn/input.js';
 import type { Layer, Node, SymbolicTensor } from '../../nn/layer.js';
-import { Add, Concatenate } from '../../nn/merge.js';
+import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from '../../nn/merge.js';
 import { Model } from '../../nn/model.js';
 import { BatchNormalization } from '../../nn/normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../../nn/pooling.js';
 import { CenterCrop, Normalization, Rescaling, Resizing } from '../../nn/preprocessing.js';
 import { Flatten, Reshape, ZeroPadding2D } from '../../nn/reshaping.js';
 import { Sequential } from '../../nn/sequential.js';
+import { UpSampling2D } from '../../nn/upsampling.js';
 import { type Shape, fmtShape } from '../../nn/shapes.js';
 import type { Variable } from '../../nn/variable.js';
 import { writeFileAtomicSync } from '../atomic.js';
@@ -556,6 +558,57 @@ const addLayer: Emit = (b, _layer, ins, out, base) => {
   return [inLayout(out[0], y, cf)];
 };
 
+/**
+ * The other elementwise merges, as addLayer (one layout for all inputs, ONNX broadcasting as nodegrad's): Multiply
+ * and Subtract as chains of Mul / Sub (left to right, as nodegrad), Maximum and Minimum as one variadic Max / Min,
+ * Average as Sum divided by the number of inputs.
+ */
+function mergeLayer(kind: 'Mul' | 'Sub' | 'Max' | 'Min' | 'Mean'): Emit {
+  return (b, _layer, ins, out, base) => {
+    const cf = ins[0].shape.length >= 3 && ins.some((v) => v.cf !== undefined);
+    const xs = ins.map((v) => (cf ? b.first(v, base) : b.last(v, base)));
+    let y: string;
+    if (kind === 'Max' || kind === 'Min') y = b.op1(kind, xs, base);
+    else if (kind === 'Mean') y = b.op1('Div', [b.op1('Sum', xs, `${base}/sum`), b.floatConst(`${base}/count`, [], [xs.length])], base);
+    else {
+      y = xs[0];
+      for (let i = 1; i < xs.length; i++) y = b.op1(kind, [y, xs[i]], i === xs.length - 1 ? base : `${base}/partial`);
+    }
+    return [inLayout(out[0], y, cf)];
+  };
+}
+
+/**
+ * UpSampling2D: Resize by the integer scales [1, 1, rows, cols] (channels-first; scales, not sizes, so unknown
+ * lengths export). 'nearest' reads input pixel floor(o / scale) (asymmetric, floor): Keras' repeat exactly.
+ * 'bilinear': linear with half_pixel coordinates clamped at the border, as tf.image.resize.
+ */
+const upSampling: Emit = (b, layer, ins, out, base) => {
+  const l = layer as UpSampling2D;
+  imageRank(layer, ins[0]);
+  if (l.size[0] === 1 && l.size[1] === 1) return [ins[0]];
+  const scales = b.floatConst(`${base}/scales`, [4], [1, 1, l.size[0], l.size[1]]);
+  const attrs = l.interpolation === 'bilinear'
+    ? [attr.string('mode', 'linear'), attr.string('coordinate_transformation_mode', 'half_pixel')]
+    : [attr.string('mode', 'nearest'), attr.string('coordinate_transformation_mode', 'asymmetric'), attr.string('nearest_mode', 'floor')];
+  return [{ shape: out[0], cf: b.op1('Resize', [b.first(ins[0], base), '', scales], base, attrs) }];
+};
+
+/** Ends of a Slice that drops `end` elements at the end: negative (from the end), or past any length for 0. */
+const sliceEnd = (end: number): number => (end === 0 ? 2 ** 31 - 1 : -end);
+
+/** Cropping1D and Cropping2D: Slice of the cropped axes in whichever layout the input has. */
+const cropping: Emit = (b, layer, ins, out, base) => {
+  const { name: x, cf } = anyLayout(ins[0]);
+  const crops = layer instanceof Cropping1D ? [(layer as Cropping1D).cropping] : (layer as Cropping2D).cropping;
+  if (crops.every(([s, e]) => s === 0 && e === 0)) return [ins[0]];
+  const axes = crops.map((_, i) => (cf ? 2 + i : 1 + i));
+  const y = b.op1('Slice', [
+    x, b.intConst(`${base}/starts`, crops.map(([s]) => s)), b.intConst(`${base}/ends`, crops.map(([, e]) => sliceEnd(e))), b.intConst(`${base}/axes`, axes),
+  ], base);
+  return [inLayout(out[0], y, cf)];
+};
+
 /** Concat along nodegrad's axis, mapped to channels-first when any input already is. */
 const concatenate: Emit = (b, layer, ins, out, base) => {
   const r = ins[0].shape.length;
@@ -650,11 +703,21 @@ const EMITTERS = new Map<Function, Emit>([
   [Normalization, normalization],
   [Add, addLayer],
   [Concatenate, concatenate],
+  [Multiply, mergeLayer('Mul')],
+  [Subtract, mergeLayer('Sub')],
+  [Average, mergeLayer('Mean')],
+  [Maximum, mergeLayer('Max')],
+  [Minimum, mergeLayer('Min')],
+  [UpSampling2D, upSampling],
+  [Cropping1D, cropping],
+  [Cropping2D, cropping],
   [Resizing, resizing],
   [CenterCrop, centerCrop],
   [RandomCrop, randomCrop],
   // Identity in inference.
   [Dropout, identity],
+  [SpatialDropout1D, identity],
+  [SpatialDropout2D, identity],
   [GaussianNoise, identity],
   [RandomFlip, identity],
   [RandomRotation, identity],
@@ -667,7 +730,7 @@ const EMITTERS = new Map<Function, Emit>([
 
 /** Layers whose output depends on `training`: a node called with training: true cannot be exported as inference. */
 const TRAINING_DEPENDENT = new Set<Function>([
-  Dropout, GaussianNoise, BatchNormalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomShear, RandomContrast,
+  Dropout, SpatialDropout1D, SpatialDropout2D, GaussianNoise, BatchNormalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomShear, RandomContrast,
   RandomBrightness, RandomCrop,
 ]);
 
