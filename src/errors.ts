@@ -33,3 +33,6 @@ export function opError<E extends NodegradError>(
 ): E {
   return new Kind(`${op}: ${message}`);
 }
+
+/** Tensors on different devices met in one op, or a device that is not available (see Tensor.to). */
+export class DeviceError extends NodegradError {}

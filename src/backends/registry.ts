@@ -4,10 +4,11 @@
  * choose explicitly.
  */
 import { NodegradError } from '../errors.js';
-import type { Backend } from './backend.js';
+import type { Backend, KTensor } from './backend.js';
 import { referenceBackend } from './reference/index.js';
 import { loadNativeBackend } from './native/index.js';
 import { setAlignmentProbeInit } from './storage.js';
+import { cudaTensorBackend } from './cuda/tensor-backend.js';
 
 export type BackendName = 'reference' | 'native';
 
@@ -60,4 +61,28 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     current = prev;
   }
+}
+
+/** What backendFor reads of a kernel argument (Tensor has it; plain KTensors are host arrays). */
+interface OnDevice {
+  readonly device?: string;
+}
+
+/**
+ * The backend for a kernel call on these arguments: the current CPU backend when none is a CUDA tensor (a field
+ * test per argument, nothing else on the CPU path), the CUDA tensor backend otherwise, which rejects a CPU tensor
+ * beside a CUDA one with a DeviceError naming the kernel and both devices.
+ */
+export function backendFor(a: KTensor, b?: KTensor, c?: KTensor, d?: KTensor): Backend {
+  if ((a as OnDevice).device !== 'cuda' && (b === undefined || (b as OnDevice).device !== 'cuda') &&
+    (c === undefined || (c as OnDevice).device !== 'cuda') && (d === undefined || (d as OnDevice).device !== 'cuda')) {
+    return current ?? getBackend();
+  }
+  return cudaTensorBackend();
+}
+
+/** backendFor over a list (concat). */
+export function backendForAll(xs: readonly KTensor[]): Backend {
+  for (const x of xs) if ((x as OnDevice).device === 'cuda') return cudaTensorBackend();
+  return current ?? getBackend();
 }

@@ -13,6 +13,7 @@
  *
  * Names are unique like Keras' auto names: the snake_case class name, then _1, _2, ... (clearSession resets).
  */
+import { type Device, resolveModelDevice } from '../backends/cuda/device-storage.js';
 import { DTypeError, NodegradError, ShapeError, ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Variable } from './variable.js';
@@ -214,6 +215,7 @@ export abstract class Layer {
   #createdTrainable = new Map<Variable, boolean>();
   #regularized: Array<[Variable, Regularizer]> = [];
   #activityLosses: Tensor[] = [];
+  #device: Device = 'cpu';
 
   constructor(args: LayerArgs = {}) {
     const cls = (this.constructor as typeof Layer).className;
@@ -280,10 +282,28 @@ export abstract class Layer {
     const trainable = opts.trainable ?? true;
     const v = new Variable(full, initial, trainable && this._trainable);
     initial.dispose();
+    if (this.#device !== 'cpu') v.to(this.#device);  // a layer built after model.to('cuda')
     this.#weights.push(v);
     this.#createdTrainable.set(v, trainable);
     if (opts.regularizer) this.#regularized.push([v, opts.regularizer]);
     return v;
+  }
+
+  /** Where the weights live (and weights created later will): 'cpu' or 'cuda'. */
+  get device(): Device {
+    return this.#device;
+  }
+
+  /**
+   * Moves every weight to `device` in place (the same Variable and tensor objects, so optimizers and references
+   * keep working; gradients are dropped, optimizer slots follow at the next update) and returns this. 'cuda'
+   * without a usable CUDA device prints the one-line note once and stays on the CPU.
+   */
+  to(device: Device): this {
+    const d = resolveModelDevice(`${this.who}.to`, device);
+    this.#device = d;
+    for (const w of this.#weights) w.to(d);
+    return this;
   }
 
   /** Every weight, in creation order (kernel, bias; gamma, beta, moving_mean, moving_variance). */

@@ -10,6 +10,7 @@
  * layer in it (Keras). getConfig()/modelFromConfig round-trip the architecture as JSON (Keras' functional config:
  * each layer's config and the nodes feeding it by [layer name, node index, tensor index]).
  */
+import { type Device, resolveModelDevice } from '../backends/cuda/device-storage.js';
 import { ValueError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/tape.js';
@@ -198,6 +199,19 @@ export class Model extends Layer implements TrainableModel {
   override get trainableWeights(): Variable[] {
     return this._trainable ? unique(this.layers.flatMap((l) => l.trainableWeights)) : [];
   }
+  /**
+   * Moves the model to `device` ('cpu' | 'cuda') in place: every layer's weights (and the optimizer's slots, at
+   * their next update); fit() then uploads each batch and reads back only the scalar loss per step. 'cuda' without
+   * a usable CUDA device prints the one-line note once and stays on the CPU. Saving and loading go through host
+   * copies, so a model trained on one device loads on the other.
+   */
+  override to(device: Device): this {
+    const d = resolveModelDevice(`${this.who}.to`, device);
+    for (const l of this.layers) l.to(d);
+    super.to(d);
+    return this;
+  }
+
   /** TrainableModel: every weight, in layer order. */
   get variables(): Variable[] {
     return this.weights;
@@ -339,7 +353,10 @@ export class Model extends Layer implements TrainableModel {
 
   /** Inference on one batch without recording for autograd (Keras predict_on_batch). */
   predictOnBatch(inputs: Tensor | readonly Tensor[]): Tensor | Tensor[] {
-    return noGrad(() => this.apply(inputs as Tensor | Tensor[], { training: false }) as Tensor | Tensor[]);
+    // Inputs go to the model's device (outputs stay there: .to('cpu') or reading .data brings them back).
+    const d = this.device;
+    const xs = d === 'cpu' ? inputs : Array.isArray(inputs) ? inputs.map((t: Tensor) => t.to(d)) : (inputs as Tensor).to(d);
+    return noGrad(() => this.apply(xs as Tensor | Tensor[], { training: false }) as Tensor | Tensor[]);
   }
 
   // --- training (src/train) ----------------------------------------------------------------------

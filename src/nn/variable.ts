@@ -10,6 +10,7 @@ import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
 import { shapesEqual } from '../tensor/shape.js';
+import type { Device } from '../backends/cuda/device-storage.js';
 
 export class Variable {
   /** Unique within a model, "layerName/weightName" (e.g. "conv2d_1/kernel"); the key in saved files. */
@@ -22,7 +23,7 @@ export class Variable {
     if (initial.dtype !== 'float32') throw new DTypeError(`Variable '${name}': initial value must be float32, got ${initial.dtype}`);
     this.name = name;
     // An own copy, so the caller's tensor and this variable never alias.
-    this.value = keep(new Tensor(Float32Array.from(initial.data as Float32Array), initial.shape));
+    this.value = keep(new Tensor(Float32Array.from(initial.data as Float32Array), initial.shape));  // on the CPU; model.to() moves it
     this.#trainable = trainable;
     this.value.requiresGrad = trainable;
   }
@@ -51,14 +52,31 @@ export class Variable {
     this.value.grad = null;
   }
 
-  /** Copies `v` into the value in place; shapes must match. */
+  /** Where the value lives ('cpu' | 'cuda'). */
+  get device(): Device {
+    return this.value.device;
+  }
+
+  /** Moves the value to `device` in place (the same tensor object; its gradient is dropped). */
+  to(device: Device): void {
+    this.value.relocate(device);
+  }
+
+  /** Copies `v` into the value in place, across devices if need be; shapes must match. */
   assign(v: Tensor | Float32Array): void {
-    const data = v instanceof Tensor ? v.data : v;
     if (v instanceof Tensor && !shapesEqual(v.shape, this.shape)) {
       throw new ShapeError(`Variable '${this.name}': cannot assign a value of shape ${fmtShape(v.shape)} to shape ${fmtShape(this.shape)}`);
     }
+    const dst = this.value.device === 'cuda' ? this.value.deviceStorage : null;
+    if (dst !== null && v instanceof Tensor && v.device === 'cuda') {
+      if (v.dtype !== 'float32') throw new DTypeError(`Variable '${this.name}': cannot assign a ${v.dtype} value`);
+      dst.addon.copy(dst.buffer, v.deviceStorage!.buffer);  // device to device, nothing read back
+      return;
+    }
+    const data = v instanceof Tensor ? v.data : v;
     if (data.length !== this.size) throw new ShapeError(`Variable '${this.name}': cannot assign ${data.length} values to shape ${fmtShape(this.shape)}`);
-    (this.value.data as Float32Array).set(data);
+    if (dst !== null) dst.upload(data instanceof Float32Array ? data : Float32Array.from(data));
+    else (this.value.data as Float32Array).set(data);
   }
 
   /** A copy of the current value, detached (for checkpoints and restoreBestWeights). */

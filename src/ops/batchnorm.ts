@@ -13,7 +13,7 @@
  * `variance` are differentiable too; the updated moving statistics are not (Keras assigns them outside the tape).
  */
 import { NodegradError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import type { BatchNormAttrs, KTensor } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -97,7 +97,7 @@ function gammaOr(gamma: Tensor | undefined, x: Tensor, c: number): KTensor<Float
 
 /** moving * momentum + batch * (1 - momentum), on the backend (so it runs where the tensors live). */
 function movingUpdate(moving: Tensor, batch: Tensor, momentum: number): Tensor {
-  const b = getBackend();
+  const b = backendFor(moving, batch);
   const shape = moving.shape;
   const kept = b.binary('mul', f32(moving), filledLike(moving, [], momentum), shape);
   const added = b.binary('mul', f32(batch), filledLike(moving, [], 1 - momentum), shape);
@@ -112,9 +112,9 @@ function movingUpdate(moving: Tensor, batch: Tensor, momentum: number): Tensor {
 function recordStatistics(op: string, x: Tensor, mean: Tensor, variance: Tensor): void {
   const c = x.shape[x.shape.length - 1];
   const rows = x.size / c;
-  record(op, mean, [x], (g) => [fromKernel(getBackend().binary('mul', filledLike(x, x.shape, 1 / rows), f32(g), x.shape))]);
+  record(op, mean, [x], (g) => [fromKernel(backendFor(x, g).binary('mul', filledLike(x, x.shape, 1 / rows), f32(g), x.shape))]);
   record(op, variance, [x], (g) => {
-    const b = getBackend();
+    const b = backendFor(x, g);
     const dev = b.binary('sub', f32(x), f32(mean), x.shape);
     return [fromKernel(b.binary('mul', dev, b.binary('mul', f32(g), filledLike(x, [], 2 / rows), [c]), x.shape))];
   });
@@ -156,14 +156,14 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): BatchNormR
   sameFloatDType(op, [['x', xt], ['gamma', gamma], ['beta', beta], ['movingMean', movingMean], ['movingVar', movingVar]]);
 
   const attrs: BatchNormAttrs = { epsilon, training };
-  const r = getBackend().batchNorm(
+  const r = backendFor(xt, gamma, beta, movingMean).batchNorm(
     f32(xt), gammaOr(gamma, xt, c), beta ? f32(beta) : filledLike(xt, [c], 0),
     movingMean && f32(movingMean), movingVar && f32(movingVar), attrs,
   );
   const mean = fromKernel(r.mean);
   const variance = fromKernel(r.variance);
   const y = record(op, fromKernel(r.y), [xt, gamma, beta], (dy) => {
-    const g = getBackend().batchNormBackward(f32(dy), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), attrs);
+    const g = backendFor(dy, xt, mean).batchNormBackward(f32(dy), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), attrs);
     return [xt.requiresGrad ? fromKernel(g.dx) : null, gamma?.requiresGrad ? fromKernel(g.dgamma) : null, beta?.requiresGrad ? fromKernel(g.dbeta) : null];
   });
   if (training) recordStatistics(op, xt, mean, variance);
@@ -197,7 +197,7 @@ export function batchNormBackward(dy: Tensor, x: Tensor, options: BatchNormBackw
   const epsilon = epsilonOf(op, o.epsilon);
   const training = trainingOf(op, o.training);
   sameFloatDType(op, [['dy', dyt], ['x', xt], ['gamma', gamma], ['mean', mean], ['variance', variance]]);
-  const g = getBackend().batchNormBackward(f32(dyt), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), { epsilon, training });
+  const g = backendFor(dyt, xt, mean).batchNormBackward(f32(dyt), f32(xt), gammaOr(gamma, xt, c), f32(mean), f32(variance), { epsilon, training });
   // Second-order gradients of batch norm have no kernel: a backward pass that reaches these says so rather than
   // dropping that path.
   const inputs = [dyt, xt, gamma, mean, variance];

@@ -21,7 +21,7 @@
  * gradient entry points are linear in each argument and record their own gradients (second order).
  */
 import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import type { Conv2DAttrs, FusedActivation } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -179,17 +179,17 @@ function convAttrs(
 
 /** y = conv(x, w) + bias on resolved attributes. */
 function convKernel(x: Tensor, w: Tensor, attrs: Conv2DAttrs, bias?: Tensor): Tensor {
-  return fromKernel(getBackend().conv2d(f32(x), f32(w), attrs, bias && f32(bias)));
+  return fromKernel(backendFor(x, w, bias).conv2d(f32(x), f32(w), attrs, bias && f32(bias)));
 }
 
 /** d<dy, conv(x, w)>/dx for an x of shape xShape. */
 function inputGradKernel(dy: Tensor, w: Tensor, xShape: readonly number[], attrs: Conv2DAttrs): Tensor {
-  return fromKernel(getBackend().conv2dBackwardData(f32(dy), f32(w), xShape, attrs));
+  return fromKernel(backendFor(dy, w).conv2dBackwardData(f32(dy), f32(w), xShape, attrs));
 }
 
 /** d<dy, conv(x, w)>/dw for a w of shape wShape. */
 function filterGradKernel(x: Tensor, dy: Tensor, wShape: readonly number[], attrs: Conv2DAttrs): Tensor {
-  return fromKernel(getBackend().conv2dBackwardFilter(f32(x), f32(dy), wShape, attrs));
+  return fromKernel(backendFor(x, dy).conv2dBackwardFilter(f32(x), f32(dy), wShape, attrs));
 }
 
 const needs = (t: Tensor | undefined): t is Tensor => t !== undefined && t.requiresGrad;
@@ -210,7 +210,7 @@ function recordConv(op: string, y: Tensor, x: Tensor, w: Tensor, bias: Tensor | 
   return record(op, y, [x, w, bias], (dy) => {
     // relu: y > 0 exactly where conv + bias is (relu keeps neither -0 nor NaN above 0), so y stands in for the
     // pre-activation and relu'(0) = 0; the masked dy then feeds the linear conv's three gradients.
-    const g = act === 'relu' ? fromKernel(getBackend().unaryGrad('relu', f32(y), f32(y), f32(dy), {}), dy.shape) : dy;
+    const g = act === 'relu' ? fromKernel(backendFor(y, dy).unaryGrad('relu', f32(y), f32(y), f32(dy), {}), dy.shape) : dy;
     const g4 = v.y ? view(g, v.y) : g;
     const x4 = v.x ? view(x, v.x) : x;
     const w4 = v.w ? view(w, v.w) : w;
@@ -242,7 +242,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Tenso
  */
 export function conv2dAsync(x: Tensor, w: Tensor, options: Conv2DOptions = {}): Promise<Tensor> {
   const a = conv2dArgs('conv2dAsync', x, w, options);
-  const backend = getBackend();
+  const backend = backendFor(a.x, a.w, a.bias);
   const run = backend.async?.conv2d;
   const done = (y: Tensor): Tensor => recordConv('conv2d', y, a.x, a.w, a.bias, a.attrs);
   // The continuation runs in the grad mode of this call (AsyncLocalStorage follows .then).
@@ -300,7 +300,7 @@ export function conv1d(x: Tensor, w: Tensor, options: Conv1DOptions = {}): Tenso
     input: `'x' ${fmtShape(xt.shape)}`, window: `the kernel of 'w' ${fmtShape(wt.shape)}`,
   });
   const attrs = withActivation({ strides: [1, stride], dilations: [1, dilation], pads: g.pads, groups }, fusedActivation(op, o.activation));
-  const y = getBackend().conv2d(f32(view(xt, x4)), f32(view(wt, w4)), attrs, bias && f32(bias));
+  const y = backendFor(xt, wt, bias).conv2d(f32(view(xt, x4)), f32(view(wt, w4)), attrs, bias && f32(bias));
   const y4 = [n, 1, g.outHW[1], cout];
   return recordConv(op, fromKernel(y, [n, g.outHW[1], cout]), xt, wt, bias, attrs, { x: x4, w: w4, y: y4 });
 }
@@ -427,7 +427,7 @@ export function conv2dTranspose(x: Tensor, w: Tensor, options: Conv2DTransposeOp
   const attrs: Conv2DAttrs = { strides, dilations, pads: g.pads, groups: 1 };
   let y = inputGradKernel(xt, wt, [n, g.outHW[0], g.outHW[1], cout], attrs);
   // The kernel has no bias epilogue for this direction: a broadcasting add over the last axis.
-  if (bias) y = fromKernel(getBackend().binary('add', f32(y), f32(bias), y.shape));
+  if (bias) y = fromKernel(backendFor(y, bias).binary('add', f32(y), f32(bias), y.shape));
   // y = A_w^T x, where A_w is the conv2d of an [N, OH, OW, Cout] input with w read as HWIO: so dx = A_w dy,
   // and <dy, A_w^T x> = <A_w dy, x> makes dw the filter gradient of that conv2d with dy as its input and x as its dy.
   return record(op, y, [xt, wt, bias], (dy) => [

@@ -8,7 +8,7 @@
  * with transposed operands, no copies.
  */
 import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import type { FusedActivation } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -50,11 +50,11 @@ export function dense(x: Tensor, w: Tensor, options: DenseOptions = {}): Tensor 
   sameFloatDType(op, [['x', xt], ['w', wt], ['bias', bias]]);
   const lead = xt.shape.slice(0, -1);
   const m = lead.reduce((a, b) => a * b, 1);
-  const y = fromKernel(getBackend().matmul(
+  const y = fromKernel(backendFor(xt, wt, bias).matmul(
     f32(view(xt, [1, m, k])), f32(view(wt, [1, k, n])), { transposeA: false, transposeB: false, activation }, bias && f32(bias),
   ), [...lead, n]);
   return record(op, y, [xt, wt, bias], (dy) => {
-    const b = getBackend();
+    const b = backendFor(xt, dy);
     // relu: y > 0 exactly where the pre-activation is, so y stands in for it (relu'(0) = 0, one fused pass).
     const dz = activation === 'relu' ? fromKernel(b.unaryGrad('relu', f32(y), f32(y), f32(dy), {}), dy.shape) : dy;
     const dz3 = f32(view(dz, [1, m, n]));

@@ -10,7 +10,7 @@
  * drawn again). Outside training, or at rate 0, the op returns x itself, so the gradient passes untouched.
  */
 import { ValueError, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkFinite } from '../tensor/shape.js';
@@ -62,14 +62,14 @@ export function dropoutWithMask(x: Tensor, options: DropoutOptions): DropoutResu
     if (seed !== undefined) resolveGenerator(op, seed);
     return { y: xt, mask: fromKernel(filledLike(xt, xt.shape, 1)) };
   }
-  const r = getBackend().dropout(f32(xt), rate, keyOf(op, seed));
+  const r = backendFor(xt).dropout(f32(xt), rate, keyOf(op, seed));
   const mask = fromKernel(r.mask);
   return { y: recordMask(op, fromKernel(r.y), xt, mask), mask };
 }
 
 /** y = x * mask: dx = dy * mask. */
 function recordMask(op: string, y: Tensor, x: Tensor, mask: Tensor): Tensor {
-  return record(op, y, [x], (dy) => [fromKernel(getBackend().binary('mul', f32(dy), f32(mask), dy.shape))]);
+  return record(op, y, [x], (dy) => [fromKernel(backendFor(dy, mask).binary('mul', f32(dy), f32(mask), dy.shape))]);
 }
 
 /**
@@ -82,6 +82,6 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
     if (seed !== undefined) resolveGenerator(op, seed);
     return xt;
   }
-  const r = getBackend().dropout(f32(xt), rate, keyOf(op, seed));
+  const r = backendFor(xt).dropout(f32(xt), rate, keyOf(op, seed));
   return recordMask(op, fromKernel(r.y), xt, fromKernel(r.mask));
 }

@@ -9,7 +9,7 @@
  * records its own gradient (second order: Hessian-vector products of the loss).
  */
 import { ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import type { FTensor, ITensor, KTensor } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -48,7 +48,9 @@ function checkLogitsLabels(op: string, logits: unknown, labels: unknown): { lt: 
         `int32 argument 'labels' must have shape [${n}] (one class index per row of 'logits' ${fmtShape(lt.shape)}), got ${fmtShape(lab.shape)}`,
       );
     }
-    const d = lab.data;
+    // CUDA labels are not range-checked here (it would read them back every step); fit() checks every label on
+    // the host before training, and the kernels give out-of-range rows a zero gradient.
+    const d = lab.device === 'cpu' ? lab.data : [];
     for (let i = 0; i < d.length; i++) {
       if (d[i] < 0 || d[i] >= c) {
         throw opError(
@@ -74,7 +76,7 @@ function checkLogitsLabels(op: string, logits: unknown, labels: unknown): { lt: 
 function spread(dloss: Tensor, n: number, reduction: Reduction): KTensor<Float32Array> {
   if (reduction === 'none') return f32(dloss);
   // d(mean)/d(loss_n) = 1/N, d(sum)/d(loss_n) = 1: spread the scalar over the batch.
-  const b = getBackend();
+  const b = backendFor(dloss);
   const scaled = reduction === 'mean' ? b.binary('div', f32(dloss), filledLike(dloss, [], n), []) : f32(dloss);
   return b.binary('mul', filledLike(dloss, [n], 1), scaled, [n]);
 }
@@ -82,7 +84,7 @@ function spread(dloss: Tensor, n: number, reduction: Reduction): KTensor<Float32
 /** dlogits for validated arguments: the kernel on the per-example gradient. */
 function lossGrad(dloss: Tensor, lt: Tensor, lab: ITensor | FTensor, reduction: Reduction): Tensor {
   const perExample = spread(dloss, lt.shape[0], reduction);
-  return fromKernel(getBackend().softmaxCrossEntropyBackward(perExample, f32(lt), lab as KTensor<Float32Array>));
+  return fromKernel(backendFor(lt, lab as KTensor).softmaxCrossEntropyBackward(perExample, f32(lt), lab as KTensor<Float32Array>));
 }
 
 /**
@@ -93,7 +95,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, options: Cro
   const o = checkOptions(op, options, KEYS);
   const reduction = reductionOf(op, o.reduction);
   const { lt, lab } = checkLogitsLabels(op, logits, labels);
-  const b = getBackend();
+  const b = backendFor(lt, lab as KTensor);
   const perExample = b.softmaxCrossEntropy(f32(lt), lab as KTensor<Float32Array>);
   const loss = fromKernel(reduction === 'none' ? perExample : b.reduce(reduction, perExample, [0]));
   return record(op, loss, [lt], (dloss) => [lossGrad(dloss, lt, lab, reduction)]);
@@ -125,7 +127,7 @@ export function softmaxCrossEntropyBackward(dloss: Tensor, logits: Tensor, label
   //   dL/d d_n = sum_c G (p s_n - labels), then reduced back like the loss ('mean' divides by N);
   //   dL/dlogits = d_n s_n p (G - sum_c p G)  (the softmax Jacobian, symmetric, applied to G).
   return record(op, dlogits, [dl, lt], (g) => {
-    const b = getBackend();
+    const b = backendFor(lt, g);
     const c = lt.shape[1];
     const rowSums = (k: KTensor<Float32Array>): Tensor => view(sumAxes(fromKernel(k), [1]), [n, 1]);
     let ddl: Tensor | null = null;

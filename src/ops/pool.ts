@@ -11,7 +11,7 @@
  * maxPool2dBackward's gradient with respect to dy has no kernel and throws if a backward pass reaches it.
  */
 import { NodegradError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { record } from '../autograd/tape.js';
 import type { GlobalPoolMode, Pool2DAttrs } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -78,8 +78,8 @@ export function maxPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
   const op = 'maxPool2d';
   const xt = nhwc(op, 'x', x);
   const { attrs } = poolGeometry(op, options, 'x', xt.shape);
-  const y = fromKernel(getBackend().maxPool2d(f32(xt), attrs));
-  return record(op, y, [xt], (dy) => [fromKernel(getBackend().maxPool2dBackward(f32(dy), f32(xt), attrs))]);
+  const y = fromKernel(backendFor(xt).maxPool2d(f32(xt), attrs));
+  return record(op, y, [xt], (dy) => [fromKernel(backendFor(dy, xt).maxPool2dBackward(f32(dy), f32(xt), attrs))]);
 }
 
 /** Average pooling: x [N, H, W, C] -> [N, OH, OW, C]; each window's sum is divided by its in-bounds count. */
@@ -87,8 +87,8 @@ export function avgPool2d(x: Tensor, options: Pool2DOptions = {}): Tensor {
   const op = 'avgPool2d';
   const xt = nhwc(op, 'x', x);
   const { attrs } = poolGeometry(op, options, 'x', xt.shape);
-  const y = fromKernel(getBackend().avgPool2d(f32(xt), attrs));
-  return record(op, y, [xt], (dy) => [fromKernel(getBackend().avgPool2dBackward(f32(dy), xt.shape, attrs))]);
+  const y = fromKernel(backendFor(xt).avgPool2d(f32(xt), attrs));
+  return record(op, y, [xt], (dy) => [fromKernel(backendFor(dy).avgPool2dBackward(f32(dy), xt.shape, attrs))]);
 }
 
 function globalPool(op: string, mode: GlobalPoolMode, x: unknown, options: GlobalPool2DOptions | undefined): Tensor {
@@ -98,8 +98,8 @@ function globalPool(op: string, mode: GlobalPoolMode, x: unknown, options: Globa
   if (typeof keepDims !== 'boolean') throw opError(ValueError, op, `argument 'keepDims' must be a boolean, got ${String(keepDims)}`);
   const [n, h, w, c] = xt.shape;
   if (h * w === 0) throw opError(ShapeError, op, `argument 'x' ${fmtShape(xt.shape)} has no pixels to pool`);
-  const y = fromKernel(getBackend().globalPool2d(f32(xt), mode), keepDims ? [n, 1, 1, c] : [n, c]);
-  return record(op, y, [xt], (dy) => [fromKernel(getBackend().globalPool2dBackward(f32(view(dy, [n, c])), f32(xt), mode))]);
+  const y = fromKernel(backendFor(xt).globalPool2d(f32(xt), mode), keepDims ? [n, 1, 1, c] : [n, c]);
+  return record(op, y, [xt], (dy) => [fromKernel(backendFor(dy, xt).globalPool2dBackward(f32(view(dy, [n, c])), f32(xt), mode))]);
 }
 
 /** Mean over H and W: x [N, H, W, C] -> [N, C] (or [N, 1, 1, C] with keepDims). */
@@ -120,7 +120,7 @@ export function maxPool2dBackward(dy: Tensor, x: Tensor, options: Pool2DOptions 
   const { attrs, outShape } = poolGeometry(op, options, 'x', xt.shape);
   checkDy(op, dyt, outShape, 'x', xt.shape);
   sameFloatDType(op, [['dy', dyt], ['x', xt]]);
-  const dx = fromKernel(getBackend().maxPool2dBackward(f32(dyt), f32(xt), attrs));
+  const dx = fromKernel(backendFor(dyt, xt).maxPool2dBackward(f32(dyt), f32(xt), attrs));
   // Piecewise constant in x (zero gradient away from ties); linear in dy, but its transpose (gathering g at each
   // window's maximum) has no kernel: a pass that needs it says so instead of dropping that path.
   return record(op, dx, [dyt, xt], () => {
@@ -139,9 +139,9 @@ export function avgPool2dBackward(dy: Tensor, xShape: readonly number[], options
   if (xs.length !== 4) throw opError(ShapeError, op, `argument 'xShape' must have rank 4 [N, H, W, C], got ${fmtShape(xs)}`);
   const { attrs, outShape } = poolGeometry(op, options, 'xShape', xs);
   checkDy(op, dyt, outShape, 'xShape', xs);
-  const dx = fromKernel(getBackend().avgPool2dBackward(f32(dyt), xs, attrs));
+  const dx = fromKernel(backendFor(dyt).avgPool2dBackward(f32(dyt), xs, attrs));
   // Linear in dy: its transpose is the average pool itself.
-  return record(op, dx, [dyt], (g) => [fromKernel(getBackend().avgPool2d(f32(g), attrs))]);
+  return record(op, dx, [dyt], (g) => [fromKernel(backendFor(g).avgPool2d(f32(g), attrs))]);
 }
 
 /** Gradient of globalAvgPool2d / globalMaxPool2d: dy [N, C] (or [N, 1, 1, C]) -> dx like x. */
@@ -157,11 +157,11 @@ export function globalPool2dBackward(dy: Tensor, x: Tensor, mode: GlobalPoolMode
     throw opError(ShapeError, op, `argument 'dy' ${fmtShape(dyt.shape)} must be [${n},${c}] or [${n},1,1,${c}] for 'x' ${fmtShape(xt.shape)}`);
   }
   sameFloatDType(op, [['dy', dyt], ['x', xt]]);
-  const dx = fromKernel(getBackend().globalPool2dBackward(f32(flat ? dyt : view(dyt, [n, c])), f32(xt), mode));
+  const dx = fromKernel(backendFor(dyt, xt).globalPool2dBackward(f32(flat ? dyt : view(dyt, [n, c])), f32(xt), mode));
   // Linear in dy; piecewise constant (max) or constant (avg) in x, which gets no gradient. The transpose: the mean
   // over H and W (avg), or g at each channel's first maximum, picked by the routing mask of a dy of ones (max).
   return record(op, dx, [dyt, xt], (g) => {
-    const b = getBackend();
+    const b = backendFor(g, xt);
     let ddy: Tensor;
     if (mode === 'avg') ddy = fromKernel(b.globalPool2d(f32(g), 'avg'));
     else {

@@ -5,7 +5,7 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import type { FloatArray, KTensor } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 import { assertTensor } from '../tensor/convert.js';
 
@@ -48,24 +48,26 @@ export function f32(t: Tensor): KTensor<Float32Array> {
 /** A constant of `shape` filled with `value`, in the array type of `like` (float32, or float64 in the reference checks). */
 export function filledLike(like: KTensor, shape: readonly number[], value: number): KTensor<Float32Array> {
   const n = shape.reduce((a, b) => a * b, 1);
-  const data = like.data instanceof Float64Array ? new Float64Array(n).fill(value) : new Float32Array(n).fill(value);
+  // dtype when `like` has one (reading data of a CUDA tensor would download it).
+  const f64 = (like as { dtype?: string }).dtype !== undefined ? (like as { dtype?: string }).dtype === 'float64' : like.data instanceof Float64Array;
+  const data = f64 ? new Float64Array(n).fill(value) : new Float32Array(n).fill(value);
   return { data: data as Float32Array, shape };
 }
 
 /** Sum of t over `axes` (sorted, distinct) on the backend: bias and beta gradients, summed broadcasts. */
 export function sumAxes(t: Tensor, axes: readonly number[]): Tensor {
-  return fromKernel(getBackend().reduce('sum', f32(t), axes));
+  return fromKernel(backendFor(t).reduce('sum', f32(t), axes));
 }
 
 /** A kernel's output as a Tensor, optionally viewed with another shape of the same size (no copy). */
 export function fromKernel(k: KTensor<FloatArray> | KTensor, shape?: readonly number[]): Tensor {
   const t = Tensor.fromKernel(k);
-  return shape ? new Tensor(t.data, shape) : t;
+  return shape ? t.withShape(shape) : t;
 }
 
 /** The same storage seen with another shape of the same size (reshapes share storage, see tensor.ts). */
 export function view(t: Tensor, shape: readonly number[]): Tensor {
-  return new Tensor(t.data, shape);
+  return t.withShape(shape);
 }
 
 /** Common misspellings of option names, so a typo gets a hint instead of being silently ignored. */

@@ -21,6 +21,8 @@
  */
 import { ValueError } from '../errors.js';
 import { checkBoolean, checkKeys, checkNumber, type ConfigValue } from './schedules.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { CudaBuffer } from '../backends/cuda/addon.js';
 import { BASE_OPTION_KEYS, NATIVE_UPDATE_MIN_SIZE, Optimizer, isPlainF32, nativeOptimAddon, type OptimizerOptions } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
@@ -101,6 +103,15 @@ export class Adam extends Optimizer {
         w[i] = w[i] * keep - (alpha * mi) / (Math.sqrt(vi) + eps);
       }
     }
+  }
+
+  /** The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit. */
+  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number): void {
+    const alpha = (lr * Math.sqrt(1 - Math.pow(this.beta2, t))) / (1 - Math.pow(this.beta1, t));
+    const ws = w.deviceStorage!;
+    const buf = (x: Tensor): CudaBuffer => x.deviceStorage!.buffer;
+    ws.addon.adamUpdateF32(ws.buffer, buf(g), buf(slots[0]), buf(slots[1]), this.amsgrad ? buf(slots[2]) : null, alpha,
+      1 - this.beta1, 1 - this.beta2, this.epsilon, keep);
   }
 
   protected ownConfig(): Record<string, ConfigValue> {

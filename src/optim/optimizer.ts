@@ -29,8 +29,11 @@
  * variable of that name, where the shape is checked. With the same config (`getConfig` / `optimizerFromConfig`)
  * and weights, a resumed run makes bit-identical updates to an uninterrupted one.
  */
-import { DTypeError, NodegradError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, DeviceError, NodegradError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import { keep as keepTensor, scope } from '../tensor/scope.js';
+import { clip, mul } from '../tensor/elementwise.js';
+import { mean, sum } from '../tensor/reduction.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Variable } from '../nn/variable.js';
 import { loadAddon, type NativeAddon } from '../backends/native/addon.js';
@@ -129,6 +132,11 @@ export abstract class Optimizer {
   #slots = new Map<Variable, Float32Array[]>();
   /** Slots from setState for variable names not met yet. */
   #pending = new Map<string, PendingSlots>();
+  /**
+   * Slots of variables on CUDA, as device tensors. Slots follow their variable: a variable moved by model.to()
+   * finds its host slots uploaded at its next update (and device slots downloaded when it comes back).
+   */
+  #deviceSlots = new Map<Variable, Tensor[]>();
   #scratch = new Float32Array(0);
 
   /** @param defaultLearningRate the subclass's (Keras') default learning rate. */
@@ -231,6 +239,21 @@ export abstract class Optimizer {
    * (1 - weightDecay * lr, or exactly 1 without decay) that multiplies w before the update is added.
    */
   protected abstract updateVariable(w: Float32Array, g: Float32Array, slots: Float32Array[], lr: number, t: number, keep: number): void;
+  /**
+   * updateVariable for a variable on CUDA: `w`, `g` and `slots` are CUDA tensors, updated in place. Adam and SGD
+   * run their CUDA kernels; this default downloads, runs updateVariable and uploads (warning once per class).
+   */
+  protected updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number): void {
+    if (!warnedHostUpdate.has(this.className)) {
+      warnedHostUpdate.add(this.className);
+      console.warn(`nodegrad: ${this.className} has no CUDA update kernel; its updates of CUDA variables run on the CPU (download, update, upload)`);
+    }
+    const wh = w.data as Float32Array;
+    const sh = slots.map((x) => x.data as Float32Array);
+    this.updateVariable(wh, g.data as Float32Array, sh, lr, t, keep);
+    w.deviceStorage!.upload(wh);
+    slots.forEach((x, i) => x.deviceStorage!.upload(sh[i]));
+  }
   /** The subclass's own options for getConfig. */
   protected abstract ownConfig(): Record<string, ConfigValue>;
 
@@ -303,6 +326,7 @@ export abstract class Optimizer {
     // 1. checks, sums of squares; nothing is written before all pass.
     const sumSq = new Float64Array(n);
     const seen = new Set<Variable>();
+    const onDevice: number[] = [];
     for (let k = 0; k < n; k++) {
       const g = grads[k];
       const v = vars[k];
@@ -315,6 +339,13 @@ export abstract class Optimizer {
       if (!shapesEqual(g.shape, v.shape)) {
         throw new ShapeError(`${op}: the gradient of variable '${v.name}' has shape ${fmtShape(g.shape)} but the variable has shape ${fmtShape(v.shape)}`);
       }
+      if (g.device !== v.value.device) {
+        throw new DeviceError(`${op}: the gradient of variable '${v.name}' is on ${g.device} but the variable is on ${v.value.device}`);
+      }
+      if (g.device === 'cuda') {
+        onDevice.push(k);
+        continue;
+      }
       const s = sumOfSquares(g.data as Float32Array);
       if (!Number.isFinite(s)) {
         const d = g.data as Float32Array;
@@ -324,11 +355,12 @@ export abstract class Optimizer {
       }
       sumSq[k] = s;
     }
+    if (onDevice.length) this.#deviceChecks(op, grads, vars, onDevice, sumSq);
     const lr = this.learningRate;
     if (!(lr >= 0) || !Number.isFinite(lr)) {
       throw new ValueError(`${op}: the learning rate at step ${this.#iterations} is ${lr} (it must be a finite number >= 0)`);
     }
-    const slots = vars.map((v) => this.#slotsFor(op, v));
+    const slots = vars.map((v) => (v.value.device === 'cuda' ? null : this.#slotsFor(op, v)));
 
     // 2. clipping factors.
     let globalScale = 1;
@@ -344,17 +376,84 @@ export abstract class Optimizer {
     const wd = this.#weightDecay;
     for (let k = 0; k < n; k++) {
       const v = vars[k];
-      let g = grads[k].data as Float32Array;
       let scale = globalScale;
       if (this.clipNorm !== null) {
         const norm = Math.sqrt(sumSq[k]);
         if (norm > this.clipNorm) scale = this.clipNorm / norm;
       }
-      if (scale !== 1 || this.clipValue !== null) g = this.#clipped(g, scale, this.clipValue);
       const keep = wd !== null && wd !== 0 && this.#decays(v) ? 1 - wd * lr : 1;
-      this.updateVariable(v.value.data as Float32Array, g, slots[k], lr, t, keep);
+      if (slots[k] === null) {  // on CUDA
+        this.#updateOnDevice(op, v, grads[k], scale, lr, t, keep);
+        continue;
+      }
+      let g = grads[k].data as Float32Array;
+      if (scale !== 1 || this.clipValue !== null) g = this.#clipped(g, scale, this.clipValue);
+      this.updateVariable(v.value.data as Float32Array, g, slots[k]!, lr, t, keep);
     }
     this.#iterations = t;
+  }
+
+  /**
+   * The finite-gradient check (and, with clipping, the sums of squares) of CUDA gradients, reading back as few
+   * scalars as it can: without clipping one, the mean of the gradients' means (NaN or infinite exactly when an
+   * element is; means of float32 values cannot overflow); with clipping one sum of squares per variable.
+   */
+  #deviceChecks(op: string, grads: Tensor[], vars: Variable[], ks: readonly number[], sumSq: Float64Array): void {
+    const clipping = this.clipNorm !== null || this.globalClipNorm !== null;
+    let finite: boolean;
+    if (clipping) {
+      for (const k of ks) sumSq[k] = scope(() => sum(grads[k].square()).item());
+      finite = ks.every((k) => Number.isFinite(sumSq[k]));
+    } else {
+      const probe = scope(() => {
+        let acc: Tensor | null = null;
+        for (const k of ks) {
+          const m = mul(mean(grads[k]), 1 / ks.length);
+          acc = acc === null ? m : acc.add(m);
+        }
+        return acc!.item();
+      });
+      finite = Number.isFinite(probe);
+    }
+    if (finite) return;
+    for (const k of ks) {  // the error path: find the first non-finite element on the host
+      const d = grads[k].data as Float32Array;
+      let i = 0;
+      while (i < d.length && Number.isFinite(d[i])) i++;
+      if (i < d.length) throw new NonFiniteGradientError(op, vars[k].name, i, d[i], vars[k].shape);
+    }
+  }
+
+  /** One update of a CUDA variable: device slots, clipping as device ops, then the subclass's device update. */
+  #updateOnDevice(op: string, v: Variable, g: Tensor, scale: number, lr: number, t: number, keep: number): void {
+    const slots = this.#deviceSlotsFor(op, v);
+    scope(() => {  // frees the clipped copies
+      let gt = g;
+      if (scale !== 1) gt = mul(gt, scale);
+      if (this.clipValue !== null) gt = clip(gt, -this.clipValue, this.clipValue);
+      this.updateVariableOnDevice(v.value, gt, slots, lr, t, keep);
+    });
+  }
+
+  #deviceSlotsFor(op: string, v: Variable): Tensor[] {
+    let s = this.#deviceSlots.get(v);
+    if (s) return s;
+    const host = this.#slotsFor(op, v);
+    s = host.map((a) => keepTensor(new Tensor(a, v.shape).to('cuda')));
+    this.#slots.delete(v);
+    this.#deviceSlots.set(v, s);
+    return s;
+  }
+
+  /** The device slots of `v` back on the host (the variable moved to the CPU), if it has any. */
+  #slotsFromDevice(v: Variable): Float32Array[] | undefined {
+    const d = this.#deviceSlots.get(v);
+    if (!d) return undefined;
+    const host = d.map((x) => Float32Array.from(x.data as Float32Array));
+    for (const x of d) x.dispose();
+    this.#deviceSlots.delete(v);
+    this.#slots.set(v, host);
+    return host;
   }
 
   /** g * scale, clamped to [-c, c], in the scratch array (rounded to float32 as a gradient is). */
@@ -374,7 +473,7 @@ export abstract class Optimizer {
   }
 
   #slotsFor(op: string, v: Variable): Float32Array[] {
-    let s = this.#slots.get(v);
+    let s = this.#slots.get(v) ?? this.#slotsFromDevice(v);
     if (s) return s;
     const names = this.slotNames();
     const pending = this.#pending.get(v.name);
@@ -407,7 +506,9 @@ export abstract class Optimizer {
     const out: OptimizerStateEntry[] = [{ name: 'iterations', value: new Tensor(Int32Array.of(this.#iterations), []) }];
     const names = this.slotNames();
     const used = new Set<string>();
-    for (const [v, arrays] of this.#slots) {
+    const all: Array<[Variable, Float32Array[]]> = [...this.#slots];
+    for (const [v, d] of this.#deviceSlots) all.push([v, d.map((x) => x.data as Float32Array)]);
+    for (const [v, arrays] of all) {
       if (used.has(v.name)) throw new ValueError(`${this.className}.getState: two variables are named '${v.name}'; slot names must be unique to save and load`);
       used.add(v.name);
       names.forEach((s, i) => out.push({ name: `${v.name}/${s}`, value: new Tensor(arrays[i].slice(), v.shape) }));
@@ -460,6 +561,7 @@ export abstract class Optimizer {
     }
     const byName = new Map<string, Variable>();
     for (const v of this.#slots.keys()) byName.set(v.name, v);
+    for (const v of this.#deviceSlots.keys()) byName.set(v.name, v);
     for (const [vn, grp] of groups) {
       const v = byName.get(vn);
       if (v && !shapesEqual(v.shape, grp.shape)) {
@@ -469,6 +571,8 @@ export abstract class Optimizer {
     // All checked: replace.
     this.#slots.clear();
     this.#pending.clear();
+    for (const d of this.#deviceSlots.values()) for (const x of d) x.dispose();
+    this.#deviceSlots.clear();
     for (const [vn, grp] of groups) {
       const arrays = grp.arrays as Float32Array[];
       const v = byName.get(vn);
@@ -553,6 +657,8 @@ export function isPlainF32(a: Float32Array): boolean {
 }
 
 /** Sum of squares in float64: finite unless an element is NaN or infinite (a float32 squared cannot overflow). */
+const warnedHostUpdate = new Set<string>();
+
 function sumOfSquares(a: Float32Array): number {
   let s0 = 0;
   let s1 = 0;

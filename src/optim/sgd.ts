@@ -17,6 +17,7 @@
  * gradient; `weightDecay` here is decoupled (w -= w * weightDecay * lr), as Keras 3.
  */
 import { checkBoolean, checkKeys, checkNumber, type ConfigValue } from './schedules.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { BASE_OPTION_KEYS, NATIVE_UPDATE_MIN_SIZE, Optimizer, isPlainF32, nativeOptimAddon, type OptimizerOptions } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
@@ -73,6 +74,13 @@ export class SGD extends Optimizer {
         w[i] = w[i] * keep + m;
       }
     }
+  }
+
+  /** The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit. */
+  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, _t: number, keep: number): void {
+    const ws = w.deviceStorage!;
+    ws.addon.sgdUpdateF32(ws.buffer, g.deviceStorage!.buffer, this.momentum === 0 ? null : slots[0].deviceStorage!.buffer, lr,
+      this.momentum, this.nesterov, keep);
   }
 
   protected ownConfig(): Record<string, ConfigValue> {

@@ -186,6 +186,14 @@ export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor
   return fullOp('ones', shape, 1, dtype);
 }
 
+/** `y` on the device of `like` (the *Like creators follow their argument's device, as PyTorch's). */
+function onDeviceOf(like: Tensor, y: Tensor): Tensor {
+  if (like.device === 'cpu') return y;
+  const d = y.to(like.device);
+  y.dispose();
+  return d;
+}
+
 function likeOf(op: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) throw opError(DTypeError, op, `argument 't' must be a Tensor, got ${describe(t)}`);
   return t;
@@ -194,17 +202,17 @@ function likeOf(op: string, t: unknown): Tensor {
 /** Same shape as `t`, filled with `value`; dtype defaults to t's. */
 export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
   const x = likeOf('fullLike', t);
-  return fullOp('fullLike', x.shape, value, dtype ?? x.dtype);
+  return onDeviceOf(x, fullOp('fullLike', x.shape, value, dtype ?? x.dtype));
 }
 
 export function zerosLike(t: Tensor, dtype?: DType): Tensor {
   const x = likeOf('zerosLike', t);
-  return fullOp('zerosLike', x.shape, 0, dtype ?? x.dtype);
+  return onDeviceOf(x, fullOp('zerosLike', x.shape, 0, dtype ?? x.dtype));
 }
 
 export function onesLike(t: Tensor, dtype?: DType): Tensor {
   const x = likeOf('onesLike', t);
-  return fullOp('onesLike', x.shape, 1, dtype ?? x.dtype);
+  return onDeviceOf(x, fullOp('onesLike', x.shape, 1, dtype ?? x.dtype));
 }
 
 /**

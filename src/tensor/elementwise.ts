@@ -27,7 +27,7 @@
  */
 import { DTypeError, ValueError, fmtShape, opError } from '../errors.js';
 import type { BinaryOp, CompareOp, FloatArray, KTensor, UnaryGradOp, UnaryOp } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 import { toTensor } from './convert.js';
 import { type DType, promote } from './dtype.js';
@@ -82,7 +82,7 @@ function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar, grad?: Bin
     }
     if (op === 'atan2') [ta, tb] = [castTo(ta, 'float32'), castTo(tb, 'float32')]; // float-only, as the unary ones.
   }
-  const y = Tensor.fromKernel(getBackend().binary(op, ta, tb, outShape));
+  const y = Tensor.fromKernel(backendFor(ta, tb).binary(op, ta, tb, outShape));
   if (!grad || y.dtype === 'int32') return y;
   return record(op, y, [ta, tb], (g) => {
     const [ga, gb] = grad(g, ta, tb, y);
@@ -93,7 +93,7 @@ function binaryOp(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar, grad?: Bin
 function compareOp(op: CompareOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const [ta, tb] = promotePair(op, a, b, ['a', 'b']);
   const outShape = broadcastShapes(op, ta.shape, tb.shape, ['a', 'b']);
-  return Tensor.fromKernel(getBackend().compare(op, ta, tb, outShape));
+  return Tensor.fromKernel(backendFor(ta, tb).compare(op, ta, tb, outShape));
 }
 
 /** dL/dx of a unary op from the output gradient g, its (float) input x and its output y. */
@@ -102,7 +102,7 @@ type UnaryGrad = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
 function unaryOp(op: UnaryOp, x: TensorOrScalar, grad: UnaryGrad, alpha?: number): Tensor {
   let t = toTensor(op, 'x', x);
   if (t.dtype === 'int32' && !INT_UNARY.has(op)) t = castTo(t, 'float32');
-  const y = Tensor.fromKernel(getBackend().unary(op, t, alpha === undefined ? {} : { alpha }));
+  const y = Tensor.fromKernel(backendFor(t).unary(op, t, alpha === undefined ? {} : { alpha }));
   if (y.dtype === 'int32') return y;
   return record(op, y, [t], (g) => [grad(g, t, y)]);
 }
@@ -115,7 +115,7 @@ function activationGrad(op: UnaryGradOp, alpha?: number): UnaryGrad {
   const attrs = alpha === undefined ? {} : { alpha };
   return (g, t, y) => {
     const ft = (u: Tensor): KTensor<FloatArray> => u as KTensor<FloatArray>;
-    return Tensor.fromKernel(getBackend().unaryGrad(op, ft(t), ft(y), ft(castTo(g, t.dtype)), attrs));
+    return Tensor.fromKernel(backendFor(t, g).unaryGrad(op, ft(t), ft(y), ft(castTo(g, t.dtype)), attrs));
   };
 }
 
@@ -226,9 +226,9 @@ export function where(condition: TensorOrScalar, a: TensorOrScalar, b: TensorOrS
   const abShape = broadcastShapes(op, ta.shape, tb.shape, ['a', 'b']);
   const outShape = broadcastShapes(op, c.shape, abShape, ['condition', 'a']);
   // A float condition becomes a mask by != 0 (a truncating cast would turn 0.5 into false).
-  if (c.dtype !== 'int32') c = Tensor.fromKernel(getBackend().compare('notEqual', c, toTensor(op, 'condition', 0, c.dtype), c.shape));
+  if (c.dtype !== 'int32') c = Tensor.fromKernel(backendFor(c).compare('notEqual', c, toTensor(op, 'condition', 0, c.dtype), c.shape));
   const mask = c;
-  const y = Tensor.fromKernel(getBackend().where({ data: mask.data as Int32Array, shape: mask.shape }, ta, tb, outShape));
+  const y = Tensor.fromKernel(backendFor(mask, ta, tb).where({ data: mask.data as Int32Array, shape: mask.shape }, ta, tb, outShape));
   if (y.dtype === 'int32') return y;
   return record(op, y, [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(mask, g, 0), ta.shape) : null,
@@ -251,7 +251,7 @@ export function clip(x: TensorOrScalar, min: number, max: number): Tensor {
   if (min > max) throw opError(ValueError, op, `argument 'min' = ${min} is greater than argument 'max' = ${max} (x ${fmtShape(t.shape)})`);
   const fractional = (v: number) => Number.isFinite(v) && !Number.isInteger(v);
   if (t.dtype === 'int32' && (fractional(min) || fractional(max))) t = castTo(t, 'float32');
-  const y = Tensor.fromKernel(getBackend().clip(t, min, max));
+  const y = Tensor.fromKernel(backendFor(t).clip(t, min, max));
   if (y.dtype === 'int32') return y;
   const src = t;
   return record(op, y, [src], (g) => [where(logicalAnd(greaterEqual(src, min), lessEqual(src, max)), g, 0)]);

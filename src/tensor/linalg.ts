@@ -15,7 +15,7 @@
  */
 import { DTypeError, ShapeError, fmtShape, opError } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { Tensor } from './tensor.js';
 import { assertTensor, describe } from './convert.js';
 import { broadcastShapes, shapesEqual, sizeOf } from './shape.js';
@@ -52,10 +52,11 @@ function split(t: Tensor): { batch: number[]; rows: number; cols: number } {
 /** [...batch, rows, cols] (float) as the kernel's [B or 1, rows, cols], materialising a partial batch broadcast. */
 function toRank3(t: Tensor, batch: readonly number[], outBatch: readonly number[], rows: number, cols: number): KTensor<Float32Array> {
   const own = sizeOf(batch);
-  if (own === 1 && sizeOf(outBatch) !== 1) return { data: t.data as Float32Array, shape: [1, rows, cols] };
+  // Views (not plain { data, shape }): a CUDA tensor's storage stays on the device.
+  if (own === 1 && sizeOf(outBatch) !== 1) return t.withShape([1, rows, cols]) as unknown as KTensor<Float32Array>;
   const padded = [...new Array<number>(outBatch.length - batch.length).fill(1), ...batch];
-  const full = shapesEqual(padded, outBatch) ? t : noGrad(() => broadcastTo(new Tensor(t.data, [...padded, rows, cols]), [...outBatch, rows, cols]));
-  return { data: full.data as Float32Array, shape: [sizeOf(outBatch), rows, cols] };
+  const full = shapesEqual(padded, outBatch) ? t : noGrad(() => broadcastTo(t.withShape([...padded, rows, cols]), [...outBatch, rows, cols]));
+  return full.withShape([sizeOf(outBatch), rows, cols]) as unknown as KTensor<Float32Array>;
 }
 
 /** a @ b (see the file header); float32 result. */
@@ -72,8 +73,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tenso
   const describeArgs = `argument 'a' ${fmtShape(a.shape)} (transposeA=${transposeA}), argument 'b' ${fmtShape(b.shape)} (transposeB=${transposeB})`;
 
   // Promote vectors: a [K] -> [1, K], b [K] -> [K, 1]; their flags no longer apply.
-  const a2 = a.rank === 1 ? new Tensor(a.data, [1, a.shape[0]]) : a;
-  const b2 = b.rank === 1 ? new Tensor(b.data, [b.shape[0], 1]) : b;
+  const a2 = a.rank === 1 ? a.withShape([1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? b.withShape([b.shape[0], 1]) : b;
   const ta = a.rank === 1 ? false : transposeA;
   const tb = b.rank === 1 ? false : transposeB;
 
@@ -96,27 +97,27 @@ export function matmul(a: Tensor, b: Tensor, options: MatMulOptions = {}): Tenso
   const fb = asFloat(b, a);
   const a3 = toRank3(fa, sa.batch, outBatch, sa.rows, sa.cols);
   const b3 = toRank3(fb, sb.batch, outBatch, sb.rows, sb.cols);
-  const out = Tensor.fromKernel(getBackend().matmul(a3, b3, { transposeA: ta, transposeB: tb }));
+  const out = Tensor.fromKernel(backendFor(a3, b3).matmul(a3, b3, { transposeA: ta, transposeB: tb }));
 
   const shape = [...outBatch];
   if (a.rank > 1) shape.push(M);
   if (b.rank > 1) shape.push(N);
-  const y = new Tensor(out.data, shape);
+  const y = out.withShape(shape);
   if (!fa.requiresGrad && !fb.requiresGrad) return y;
   // Operands as the 2-D forms multiplied (vectors given their unit axis back), with the output's gradient alike.
-  const A = new Tensor(fa.data, a2.shape);
-  const B = new Tensor(fb.data, b2.shape);
+  const A = fa.withShape(a2.shape);
+  const B = fb.withShape(b2.shape);
   return record(op, y, [fa, fb], (g) => {
-    const G = new Tensor(g.data, [...outBatch, M, N]);
+    const G = g.withShape([...outBatch, M, N]);
     let dA: Tensor | null = null;
     let dB: Tensor | null = null;
     if (fa.requiresGrad) {
       const d = ta ? matmul(B, G, { transposeA: tb, transposeB: true }) : matmul(G, B, { transposeB: !tb });
-      dA = new Tensor(sumTo(d, a2.shape).data, a.shape);
+      dA = sumTo(d, a2.shape).withShape(a.shape);
     }
     if (fb.requiresGrad) {
       const d = tb ? matmul(G, A, { transposeA: true, transposeB: ta }) : matmul(A, G, { transposeA: !ta });
-      dB = new Tensor(sumTo(d, b2.shape).data, b.shape);
+      dB = sumTo(d, b2.shape).withShape(b.shape);
     }
     return [dA, dB];
   });

@@ -11,7 +11,7 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
 import type { ITensor, PadMode } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor, backendForAll } from '../backends/registry.js';
 import { type DType, isDType } from './dtype.js';
 import { record } from '../autograd/tape.js';
 import { sum, sumTo } from './reduction.js';
@@ -53,7 +53,7 @@ function newAxis(op: string, axis: unknown, shape: readonly number[]): number {
 
 /** Same storage, new shape: reshapes and squeezes are views. */
 function view(x: Tensor, shape: readonly number[]): Tensor {
-  return new Tensor(x.data, shape);
+  return x.withShape(shape);
 }
 
 /** A view of x recorded as `op`: its gradient is the output gradient seen with x's shape. */
@@ -63,12 +63,12 @@ function recordedView(op: string, x: Tensor, shape: readonly number[]): Tensor {
 
 /** Kernel slice with resolved begin and size (no validation): slice itself and the gradient of pad. */
 function sliceKernel(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
-  return Tensor.fromKernel(getBackend().slice(x, begin, size, size.map(() => 1)));
+  return Tensor.fromKernel(backendFor(x).slice(x, begin, size, size.map(() => 1)));
 }
 
 /** Kernel zero padding with resolved pairs (no validation): the gradient side of slice, split and unstack. */
 function zeroPad(x: Tensor, pads: readonly (readonly [number, number])[]): Tensor {
-  return Tensor.fromKernel(getBackend().pad(x, pads, 'constant', 0));
+  return Tensor.fromKernel(backendFor(x).pad(x, pads, 'constant', 0));
 }
 
 /** Zero pads of x's rank with [before, after] on `axis` only. */
@@ -172,7 +172,7 @@ function transposeChecked(op: string, x: Tensor, perm: readonly number[]): Tenso
   // The gradient moves back by the inverse permutation: inv[p[i]] = i.
   const inv = new Array<number>(p.length);
   p.forEach((v, i) => (inv[v] = i));
-  return record(op, Tensor.fromKernel(getBackend().transpose(x, p)), [x], (g) => [Tensor.fromKernel(getBackend().transpose(g, inv))]);
+  return record(op, Tensor.fromKernel(backendFor(x).transpose(x, p)), [x], (g) => [Tensor.fromKernel(backendFor(g).transpose(g, inv))]);
 }
 
 /**
@@ -245,7 +245,7 @@ export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0)
       );
     }
   }
-  const y = Tensor.fromKernel(getBackend().gather(x, idx, a));
+  const y = Tensor.fromKernel(backendFor(x, idx).gather(x, idx, a));
   // Each picked row adds its gradient to the row it came from (repeated indices add up).
   const flat = idx.data;
   return record(op, y, [x], (g) => [scatterAddAxis(g, x.shape, a, flat)]);
@@ -283,7 +283,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
       );
     }
   });
-  const y = Tensor.fromKernel(getBackend().concat(xs, a));
+  const y = Tensor.fromKernel(backendForAll(xs).concat(xs, a));
   // Each input gets its block of the gradient along the axis.
   return record(op, y, xs, (g) => {
     let start = 0;
@@ -306,7 +306,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     }
   });
   const expanded = xs.map((t) => view(t, [...t.shape.slice(0, a), 1, ...t.shape.slice(a)]));
-  const y = Tensor.fromKernel(getBackend().concat(expanded, a));
+  const y = Tensor.fromKernel(backendForAll(expanded).concat(expanded, a));
   // Input i gets slice i of the gradient along the new axis, without that axis.
   return record(op, y, xs, (g) => xs.map((t, i) => (t.requiresGrad ? view(sliceAxis(g, a, i, 1), t.shape) : null)));
 }
@@ -315,7 +315,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 function sliceAxis(x: Tensor, axis: number, start: number, len: number): Tensor {
   const begin = x.shape.map((_, k) => (k === axis ? start : 0));
   const size = x.shape.map((d, k) => (k === axis ? len : d));
-  return Tensor.fromKernel(getBackend().slice(x, begin, size, size.map(() => 1)));
+  return Tensor.fromKernel(backendFor(x).slice(x, begin, size, size.map(() => 1)));
 }
 
 /** The tensors of rank-1 along `axis` (the inverse of stack). */
@@ -412,7 +412,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
     }
     return [before, after];
   });
-  const y = Tensor.fromKernel(getBackend().pad(x, pads, mode, value));
+  const y = Tensor.fromKernel(backendFor(x).pad(x, pads, mode, value));
   return record(op, y, [x], (g) => [padGrad(g, x.shape, pads, mode)]);
 }
 
@@ -465,7 +465,7 @@ function tileChecked(x: Tensor, reps: readonly number[]): Tensor {
     if (rep === 1) return;
     const d = out.shape[a];
     const idx = Int32Array.from({ length: d * rep }, (_, i) => i % d);
-    out = Tensor.fromKernel(getBackend().gather(out, { data: idx, shape: [idx.length] }, a));
+    out = Tensor.fromKernel(backendFor(out).gather(out, { data: idx, shape: [idx.length] }, a));
   });
   return out;
 }
@@ -494,7 +494,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (!isDType(dtype)) throw opError(DTypeError, op, `argument 'dtype' must be 'float32', 'int32' or 'float64', got ${String(dtype)}`);
   if (dtype === x.dtype) return x;
   // The Backend casts only to float32 and int32; widening to float64 is exact, so it is a plain copy here.
-  const y = dtype === 'float64' ? new Tensor(Float64Array.from(x.data), x.shape) : Tensor.fromKernel(getBackend().cast(x, dtype));
+  const y = dtype === 'float64' ? new Tensor(Float64Array.from(x.data), x.shape) : Tensor.fromKernel(backendFor(x).cast(x, dtype));
   if (dtype === 'int32' || x.dtype === 'int32') return y;
   return record(op, y, [x], (g) => [cast(g, x.dtype)]);
 }
@@ -514,5 +514,5 @@ export function oneHot(indices: Tensor, depth: number, options: OneHotOptions = 
   const offValue = options.offValue ?? 0;
   if (typeof onValue !== 'number') throw opError(DTypeError, op, `argument 'onValue' must be a number, got ${describe(onValue)}`);
   if (typeof offValue !== 'number') throw opError(DTypeError, op, `argument 'offValue' must be a number, got ${describe(offValue)}`);
-  return Tensor.fromKernel(getBackend().oneHot({ data: indices.data as Int32Array, shape: indices.shape }, depth, onValue, offValue));
+  return Tensor.fromKernel(backendFor(indices).oneHot({ data: indices.data as Int32Array, shape: indices.shape }, depth, onValue, offValue));
 }

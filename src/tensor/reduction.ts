@@ -19,7 +19,7 @@
  */
 import { DTypeError, NodegradError, ValueError, fmtShape, opError } from '../errors.js';
 import type { ReduceOp } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { Tensor, type TensorOrScalar } from './tensor.js';
 import { describe, toTensor } from './convert.js';
 import { normalizeAxes, normalizeAxis, shapesEqual } from './shape.js';
@@ -41,7 +41,7 @@ type Axis = number | readonly number[] | undefined;
 
 /** int32 as float32; float32 and float64 as they are. */
 function asFloat(t: Tensor): Tensor {
-  return t.dtype === 'int32' ? Tensor.fromKernel(getBackend().cast(t, 'float32')) : t;
+  return t.dtype === 'int32' ? Tensor.fromKernel(backendFor(t).cast(t, 'float32')) : t;
 }
 
 /** Runs an axis check, adding x's shape to its message (shape.ts's axis errors give only the rank). */
@@ -74,12 +74,12 @@ function reducedShape(shape: readonly number[], axes: readonly number[], keepDim
 
 /** Reshape without a copy (the data is already in row-major order). */
 function withShape(t: Tensor, shape: readonly number[]): Tensor {
-  return new Tensor(t.data, shape);
+  return t.withShape(shape);
 }
 
 /** Runs a kernel reduction on a validated tensor and axes. */
 function runReduce(op: ReduceOp, t: Tensor, axes: readonly number[], keepDims: boolean): Tensor {
-  const out = Tensor.fromKernel(getBackend().reduce(op, t, axes));
+  const out = Tensor.fromKernel(backendFor(t).reduce(op, t, axes));
   return keepDims ? withShape(out, reducedShape(t.shape, axes, true)) : out;
 }
 
@@ -164,7 +164,7 @@ function argOp(op: 'argmax' | 'argmin', x: TensorOrScalar, axis: number): Tensor
   if (typeof axis !== 'number') throw opError(DTypeError, op, `argument 'axis' must be a single integer, got ${describe(axis)} (x ${fmtShape(t.shape)})`);
   const ax = withShapeInError(t.shape, () => normalizeAxis(op, axis, t.rank));
   if (t.shape[ax] === 0) throw opError(ValueError, op, `argument 'x' ${fmtShape(t.shape)} is empty along axis ${axis}`);
-  return Tensor.fromKernel(getBackend().argReduce(op === 'argmax' ? 'argMax' : 'argMin', t, ax));
+  return Tensor.fromKernel(backendFor(t).argReduce(op === 'argmax' ? 'argMax' : 'argMin', t, ax));
 }
 
 /** Index (int32) of the first maximum along `axis` (default the last). */

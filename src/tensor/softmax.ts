@@ -6,7 +6,7 @@
  */
 import { DTypeError, NodegradError, fmtShape, opError } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
-import { getBackend } from '../backends/registry.js';
+import { backendFor } from '../backends/registry.js';
 import { Tensor } from './tensor.js';
 import { assertTensor, describe } from './convert.js';
 import { normalizeAxis } from './shape.js';
@@ -25,7 +25,7 @@ function prepare(op: string, x: Tensor, axis: number): { t: Tensor; ax: number }
     if (e instanceof NodegradError) e.message += ` (x ${fmtShape(x.shape)})`;
     throw e;
   }
-  const t = x.dtype === 'int32' ? Tensor.fromKernel(getBackend().cast(x, 'float32')) : x;
+  const t = x.dtype === 'int32' ? Tensor.fromKernel(backendFor(x).cast(x, 'float32')) : x;
   return { t, ax };
 }
 
@@ -37,7 +37,7 @@ function floatView(t: Tensor): KTensor<Float32Array> {
 /** exp(x) / sum(exp(x)) along `axis`. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const { t, ax } = prepare('softmax', x, axis);
-  const y = Tensor.fromKernel(getBackend().softmax(floatView(t), ax));
+  const y = Tensor.fromKernel(backendFor(t).softmax(floatView(t), ax));
   return record('softmax', y, [t], (g) => {
     const gy = mul(g, y);
     return [sub(gy, mul(y, sum(gy, ax, true)))];
@@ -47,6 +47,6 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 /** x - log(sum(exp(x))) along `axis`. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { t, ax } = prepare('logSoftmax', x, axis);
-  const y = Tensor.fromKernel(getBackend().logSoftmax(floatView(t), ax));
+  const y = Tensor.fromKernel(backendFor(t).logSoftmax(floatView(t), ax));
   return record('logSoftmax', y, [t], (g) => [sub(g, mul(exp(y), sum(g, ax, true)))]);
 }

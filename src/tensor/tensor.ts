@@ -1,11 +1,13 @@
 /**
  * Tensor: an immutable view of a dense row-major float32 or int32 array with a shape (or float64, for gradient
  * checks and reference computations: see dtype.ts).
- * Storage is an ordinary JS typed array (GC-managed: no dispose, no tidy). Reshapes share storage;
- * every other op returns a new tensor. Methods here are thin aliases of the functions in the sibling
- * modules, which own validation and error messages.
+ * Storage is an ordinary JS typed array (GC-managed: no dispose, no tidy), or, for a tensor moved with
+ * `to('cuda')`, a device buffer (src/backends/cuda/device-storage.ts: freed by dispose() at once, or by a finalizer
+ * when the tensor is collected). Ops on CUDA tensors run on the CUDA backend and return CUDA tensors
+ * (src/backends/registry.ts backendFor). Reshapes share storage; every other op returns a new tensor. Methods
+ * here are thin aliases of the functions in the sibling modules, which own validation and error messages.
  */
-import { DTypeError, NodegradError, ShapeError, fmtShape } from '../errors.js';
+import { DTypeError, DeviceError, NodegradError, ShapeError, fmtShape } from '../errors.js';
 import type { KTensor } from '../backends/backend.js';
 import { type DType, dtypeOf } from './dtype.js';
 import { sizeOf } from './shape.js';
@@ -16,6 +18,9 @@ import * as lin from './linalg.js';
 import * as sm from './softmax.js';
 import { formatTensor, toNested, type Nested } from './format.js';
 import { releaseStorage, retainStorage } from '../backends/storage.js';
+import {
+  type Device, DeviceKTensor, DeviceStorage, checkDevice, cudaAddonFor, dropStorage, holdStorage,
+} from '../backends/cuda/device-storage.js';
 import { track } from './scope.js';
 import { record, type GradNode } from '../autograd/tape.js';
 import { backward as runBackward, type BackwardOptions } from '../autograd/engine.js';
@@ -29,8 +34,12 @@ export class Tensor implements KTensor<TensorData> {
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
-  readonly device = 'cpu' as const;
+  /** Where the storage lives: 'cpu' (a typed array) or 'cuda' (device memory); changes only under model.to(). */
+  readonly device: Device = 'cpu';
+  /** Host storage; null on a CUDA tensor and after dispose(). */
   #data: TensorData | null;
+  /** Device storage of a CUDA tensor (null on the CPU and after dispose()). */
+  #dev: DeviceStorage | null = null;
   /** Whether autograd tracks ops on this tensor (set on leaves with requireGrad; ops propagate it). */
   requiresGrad = false;
   /** The accumulated gradient of a leaf after backward(); null before, or after zeroGrad. */
@@ -38,27 +47,107 @@ export class Tensor implements KTensor<TensorData> {
   /** The op that computed this tensor, while its graph is alive (null for leaves). Internal to autograd. */
   gradNode: GradNode | null = null;
 
-  /** Wraps storage without copying; `data.length` must equal the product of `shape`. */
-  constructor(data: TensorData, shape: readonly number[]) {
+  /**
+   * Wraps storage without copying; `data.length` must equal the product of `shape`. A DeviceStorage (internal:
+   * kernels' outputs and to('cuda')) makes a CUDA tensor.
+   */
+  constructor(data: TensorData | DeviceStorage, shape: readonly number[]) {
+    let dev: DeviceStorage | null = null;
     if (!(data instanceof Float32Array) && !(data instanceof Int32Array) && !(data instanceof Float64Array)) {
-      throw new DTypeError(`Tensor: argument 'data' must be a Float32Array, Int32Array or Float64Array, got ${Object.prototype.toString.call(data)}`);
+      if (!(data instanceof DeviceStorage)) {
+        throw new DTypeError(`Tensor: argument 'data' must be a Float32Array, Int32Array or Float64Array, got ${Object.prototype.toString.call(data)}`);
+      }
+      dev = data;
     }
     const size = sizeOf(shape);
     if (data.length !== size) {
       throw new ShapeError(`Tensor: argument 'data' has ${data.length} elements but shape ${fmtShape(shape)} needs ${size}`);
     }
-    this.#data = data;
     this.size = size;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtypeOf(data);
-    if (!(data instanceof Float64Array)) retainStorage(data); // the pool holds only float32/int32 storage
+    if (dev === null) {
+      this.#data = data as TensorData;
+      this.dtype = dtypeOf(data as TensorData);
+      if (!(data instanceof Float64Array)) retainStorage(data as Float32Array | Int32Array); // the pool holds only float32/int32 storage
+    } else {
+      this.#data = null;
+      this.#dev = dev;
+      this.device = 'cuda';
+      this.dtype = dev.dtype;
+      holdStorage(this, dev);
+    }
     track(this);
   }
 
-  /** The storage, row-major. Treat as read-only: reshaped tensors may share it. */
+  /**
+   * The storage, row-major. Treat as read-only: reshaped tensors may share it. On a CUDA tensor every read
+   * downloads a fresh host copy (writes to it change nothing): read it once into a variable.
+   */
   get data(): TensorData {
-    if (this.#data === null) throw new NodegradError(`Tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+    if (this.#data === null) return this.#hostCopy();
     return this.#data;
+  }
+
+  #hostCopy(): TensorData {
+    if (this.#dev === null) throw new NodegradError(`Tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+    return this.#dev.download();
+  }
+
+  /** The device buffer of a CUDA tensor (null on the CPU). Internal to the CUDA backend and the optimizers. */
+  get deviceStorage(): DeviceStorage | null {
+    if (this.#dev === null && this.#data === null) throw new NodegradError(`Tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+    return this.#dev;
+  }
+
+  // --- devices ---------------------------------------------------------------------------------
+  /**
+   * This tensor on `device`: a new tensor holding a copy (upload or download), without autograd history
+   * (PyTorch's .to() is differentiable; here moving is for data and weights, not inside a graph). On its own device
+   * it returns itself, as PyTorch's .to() does. to('cuda') throws a DeviceError when CUDA is not available
+   * (model.to('cuda') instead warns once and stays on the CPU). float64 tensors cannot move to CUDA.
+   */
+  to(device: Device): Tensor {
+    checkDevice('to', device);
+    if (device === this.device) return this;
+    if (device === 'cpu') return new Tensor(this.data, this.shape);
+    if (this.dtype === 'float64') throw new DTypeError(`to: float64 tensors cannot move to 'cuda' (cast to float32 first), got shape ${fmtShape(this.shape)}`);
+    const addon = cudaAddonFor('to');
+    return new Tensor(DeviceStorage.fromHost(addon, this.data as Float32Array | Int32Array), this.shape);
+  }
+
+  /**
+   * Moves this tensor's storage to `device` in place (same object, new storage); the old storage is released
+   * and `grad` dropped. Internal: for Variables (model.to), whose tensor objects layers hold on to.
+   */
+  relocate(device: Device): void {
+    checkDevice('relocate', device);
+    if (device === this.device) return;
+    if (this.gradNode) throw new DeviceError('relocate: only leaf tensors (variables) can move in place');
+    const host = this.data;
+    const moved = this.to(device);  // validates (float64, CUDA availability) before anything changes
+    this.grad?.dispose();
+    this.grad = null;
+    if (this.#dev !== null) dropStorage(this, this.#dev);
+    else if (!(host instanceof Float64Array)) releaseStorage(host as Float32Array | Int32Array);
+    if (device === 'cpu') {
+      this.#dev = null;
+      this.#data = moved.#data;
+      retainStorage(this.#data as Float32Array | Int32Array);
+    } else {
+      this.#data = null;
+      this.#dev = moved.#dev;
+      holdStorage(this, this.#dev!);
+    }
+    (this as { device: Device }).device = device;
+    moved.dispose();
+  }
+
+  /**
+   * The same storage seen with another shape of the same size, on either device, with no autograd record (reshape()
+   * records). Internal to the ops.
+   */
+  withShape(shape: readonly number[]): Tensor {
+    return this.#data === null && this.#dev !== null ? new Tensor(this.#dev, shape) : new Tensor(this.data, shape);
   }
 
   // --- autograd ------------------------------------------------------------------------------
@@ -77,12 +166,12 @@ export class Tensor implements KTensor<TensorData> {
   }
   /** The same values (shared storage) with no autograd history. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return this.withShape(this.shape);
   }
 
   /** Whether dispose() was called. */
   get isDisposed(): boolean {
-    return this.#data === null;
+    return this.#data === null && this.#dev === null;
   }
 
   /**
@@ -91,13 +180,24 @@ export class Tensor implements KTensor<TensorData> {
    * no-op. Do not keep `data` arrays of a disposed tensor: their memory may hold another tensor's values.
    */
   dispose(): void {
-    if (this.#data === null) return;
+    if (this.#data === null) {
+      if (this.#dev !== null) {  // a CUDA tensor: the buffer is freed now if no other tensor views it
+        dropStorage(this, this.#dev);
+        this.#dev = null;
+      }
+      return;
+    }
     if (!(this.#data instanceof Float64Array)) releaseStorage(this.#data);
     this.#data = null;
   }
 
   /** Wraps a kernel's output, keeping its array type (float64 comes only from float64 inputs). */
   static fromKernel(k: KTensor): Tensor {
+    if (k instanceof DeviceKTensor) {  // a CUDA kernel's output: wrap the device buffer
+      const t = new Tensor(k.storage, k.shape);
+      k.adopted();
+      return t;
+    }
     return new Tensor(k.data, k.shape);
   }
 
@@ -116,9 +216,9 @@ export class Tensor implements KTensor<TensorData> {
     if (this.size !== 1) throw new ShapeError(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, not 1`);
     return this.data[0];
   }
-  /** A copy of the storage. */
+  /** A copy of the storage (on CUDA: a download). */
   dataSync(): TensorData {
-    return this.data.slice();
+    return this.#data === null ? this.data : this.#data.slice();
   }
   toString(): string {
     return formatTensor(this);
@@ -128,7 +228,15 @@ export class Tensor implements KTensor<TensorData> {
   }
   /** A copy of the storage (differentiable: the gradient passes through). */
   clone(): Tensor {
-    return record('clone', new Tensor(this.data.slice(), this.shape), [this], (g) => [g]);
+    const c = this.device === 'cpu' ? new Tensor(this.data.slice(), this.shape) : this.#deviceClone();
+    return record('clone', c, [this], (g) => [g]);
+  }
+
+  #deviceClone(): Tensor {
+    const src = this.deviceStorage!;
+    const s = DeviceStorage.alloc(src.addon, src.length, src.dtype);
+    src.addon.copy(s.buffer, src.buffer);
+    return new Tensor(s, this.shape);
   }
 
   // --- shape and data movement -----------------------------------------------------------------

@@ -27,4 +27,6 @@ export interface TrainableModel {
    * and prefixes of their log keys ("dense_2_loss"). Default 'output_0', 'output_1', ...
    */
   readonly outputNames?: readonly string[];
+  /** Optional: where the variables live; 'cuda' makes fit / evaluate / predict upload each batch. Default 'cpu'. */
+  readonly device?: 'cpu' | 'cuda';
 }

@@ -217,8 +217,19 @@ function outputsOf(op: string, out: unknown): Tensor[] {
   throw new NodegradError(`${op}: model.apply must return a Tensor or an array of Tensors, got ${describeValue(out)}`);
 }
 
-function modelInput(xs: Tensor[]): Tensor | Tensor[] {
-  return xs.length === 1 ? xs[0] : xs;
+/** The model's device ('cpu' for a TrainableModel without one). */
+function deviceOf(model: TrainableModel): 'cpu' | 'cuda' {
+  return model.device === 'cuda' ? 'cuda' : 'cpu';
+}
+
+/** Batch tensors on the model's device: uploaded for a CUDA model (inside the step's scope, so freed after it). */
+function onDevice(model: TrainableModel, ts: Tensor[]): Tensor[] {
+  return deviceOf(model) === 'cpu' ? ts : ts.map((t) => t.to('cuda'));
+}
+
+function modelInput(xs: Tensor[], model?: TrainableModel): Tensor | Tensor[] {
+  const d = model ? onDevice(model, xs) : xs;
+  return d.length === 1 ? d[0] : d;
 }
 
 function checkTargetCount(op: string, ys: Tensor[], outs: Tensor[]): void {
@@ -283,20 +294,24 @@ function located(err: unknown, where: string): unknown {
   return err;
 }
 
-/** The losses of a batch: per head and the total (weighted sum plus regularisation). */
-function batchLoss(model: TrainableModel, heads: readonly Head[], ys: Tensor[], outs: Tensor[], sw: Tensor | null): { total: Tensor; perHead: number[] } {
+/**
+ * The losses of a batch: per head and the total (weighted sum plus regularisation), with the total's value. Each
+ * value is read once (on CUDA a read is a download: one scalar per step for a single-output model).
+ */
+function batchLoss(model: TrainableModel, heads: readonly Head[], ys: Tensor[], outs: Tensor[], sw: Tensor | null): { total: Tensor; value: number; perHead: number[] } {
   let total: Tensor | null = null;
-  const perHead: number[] = [];
+  const losses: Tensor[] = [];
   heads.forEach((h, i) => {
     const l = h.loss.call(ys[i], outs[i], sw);
     if (l.size !== 1) throw new ShapeError(`loss '${h.loss.name}' returned shape ${fmtShape(l.shape)}; a compiled loss must reduce to a scalar`);
-    perHead.push(l.data[0]);
+    losses.push(l);
     const wl = h.weight === 1 ? l : mul(l, h.weight);
     total = total ? add(total, wl) : wl;
   });
   const reg = model.regularizationLoss();
   if (reg) total = add(total!, reg);
-  return { total: total!, perHead };
+  const value = total!.data[0];
+  return { total: total!, value, perHead: losses.map((l) => (l === total ? value : l.data[0])) };
 }
 
 function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: ClassWeight | undefined, place: StepPlace): void {
@@ -305,13 +320,13 @@ function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: 
   const vars = model.trainableVariables;
   scope(() =>
     enableGrad(() => {
-      const outs = outputsOf(op, model.apply(modelInput(batch.xs), { training: true }));
+      const outs = outputsOf(op, model.apply(modelInput(batch.xs, model), { training: true }));
       const heads = compiled.bind(model, outs.length);
-      const ys = batch.ys!;
+      const ys = onDevice(model, batch.ys!);
       checkTargetCount(op, ys, outs);
-      const sw = combinedWeights(op, batch, cw);
-      const { total, perHead } = batchLoss(model, heads, ys, outs, sw);
-      const value = total.data[0];
+      const w = combinedWeights(op, batch, cw);
+      const sw = w && onDevice(model, [w])[0];
+      const { total, value, perHead } = batchLoss(model, heads, ys, outs, sw);
       if (!Number.isFinite(value)) throw new NonFiniteLossError(place.epoch, place.epochs, place.batch, place.steps, value);
       compiled.lossTracker.update(value, batch.size);
       heads.forEach((h, i) => {
@@ -339,12 +354,13 @@ function testStep(model: TrainableModel, compiled: Compiled, batch: Batch): void
   const op = 'evaluate';
   scope(() =>
     noGrad(() => {
-      const outs = outputsOf(op, model.apply(modelInput(batch.xs), { training: false }));
+      const outs = outputsOf(op, model.apply(modelInput(batch.xs, model), { training: false }));
       const heads = compiled.bind(model, outs.length);
-      const ys = batch.ys!;
+      const ys = onDevice(model, batch.ys!);
       checkTargetCount(op, ys, outs);
-      const { total, perHead } = batchLoss(model, heads, ys, outs, batch.sampleWeight);
-      compiled.lossTracker.update(total.data[0], batch.size);
+      const sw = batch.sampleWeight && onDevice(model, [batch.sampleWeight])[0];
+      const { value, perHead } = batchLoss(model, heads, ys, outs, sw);
+      compiled.lossTracker.update(value, batch.size);
       heads.forEach((h, i) => {
         h.lossTracker.update(perHead[i], batch.size);
         for (const m of h.metrics) m.update(ys[i], outs[i]);
@@ -360,9 +376,9 @@ function testStep(model: TrainableModel, compiled: Compiled, batch: Batch): void
 function probe(op: string, model: TrainableModel, compiled: Compiled, d: TensorData, what: string): void {
   scope(() =>
     noGrad(() => {
-      const outs = outputsOf(op, model.apply(modelInput(d.xs.map((t) => rowsView(t, 0, 1))), { training: false }));
+      const outs = outputsOf(op, model.apply(modelInput(d.xs.map((t) => rowsView(t, 0, 1)), model), { training: false }));
       const heads = compiled.bind(model, outs.length);
-      const ys = d.ys!;
+      const ys = d.ys!;  // on the host: prepareTargets and the metrics check them in JS
       checkTargetCount(op, ys, outs);
       heads.forEach((h, i) => {
         const full = [d.n, ...outs[i].shape.slice(1)];
@@ -675,7 +691,7 @@ export async function predictOutputs(model: TrainableModel, x: Inputs | DataSour
   const run = (xs: Tensor[]): void => {
     scope(() =>
       noGrad(() => {
-        const outs = outputsOf(op, model.apply(modelInput(xs), { training: false }));
+        const outs = outputsOf(op, model.apply(modelInput(xs, model), { training: false }));
         batches++;
         if (!shapes) {
           shapes = outs.map((o) => [...o.shape]);

@@ -486,7 +486,8 @@ export function sparseLabels(op: string, yTrue: Tensor, predShape: readonly numb
     }
   }
   const c = predShape[predShape.length - 1];
-  const d = y.data;
+  // CUDA labels are not read back (a download per step): fit() checks every label on the host before training.
+  const d = y.device === 'cpu' ? y.data : [];
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
     if (!Number.isInteger(v)) {

@@ -4,8 +4,8 @@
  * build-cuda/Release/ or prebuilds/<platform>-<arch>/. Loading never throws: without the file, without a driver or
  * without a GPU the result is { addon: null, reason }, and warnCudaUnavailable() says so once:
  *   nodegrad: CUDA backend not available (<reason>); using the CPU backend
- * NODEGRAD_CUDA=0 turns the backend off. Device-resident tensors (`tensor.to('cuda')`) build on this later; for now
- * kernels.ts runs the backend's kernels on device buffers and, for tests, behind the Backend interface.
+ * NODEGRAD_CUDA=0 turns the backend off. Device-resident tensors (`tensor.to('cuda')`, `model.to('cuda')`) build on
+ * this: device-storage.ts holds their buffers, tensor-backend.ts runs ops on them (kernels.ts's device kernels).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,6 +37,21 @@ export function cudaAddonCandidates(): string[] {
 }
 
 let cached: CudaLoad | undefined;
+let testAddon: CudaLoad | undefined;
+
+/**
+ * TEST-ONLY: makes loadCuda() return `addon` (e.g. test/helpers/fake-cuda.ts, which keeps "device" buffers in host
+ * memory) so that device-resident tensors can be tested without a GPU; null goes back to the real loader. Never
+ * call this in library or user code: it swaps the device under every live CUDA tensor.
+ */
+export function setCudaAddonForTesting(addon: CudaAddon | null): void {
+  if (addon === null) {
+    testAddon = undefined;
+    return;
+  }
+  const probe = addon.probe();
+  testAddon = probe.ok ? { addon, path: '<test double>', device: probe.device } : { addon: null, reason: probe.reason };
+}
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
@@ -72,6 +87,7 @@ function load(): CudaLoad {
  * e.g. after building the addon in this process or changing NODEGRAD_CUDA*). Never throws.
  */
 export function loadCuda(options: { readonly reload?: boolean } = {}): CudaLoad {
+  if (testAddon) return testAddon;
   if (!cached || options.reload) cached = load();
   return cached;
 }

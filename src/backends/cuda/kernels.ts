@@ -1,8 +1,8 @@
 /**
  * The CUDA backend's kernels, two ways:
  * - `cudaDeviceKernels(addon)`: on device tensors (a buffer and a shape), outputs allocated on the device, nothing
- *   copied to the host: what device-resident Tensors (`tensor.to('cuda')`) will call. Shapes and geometry integers
- *   are worked out here, as src/backends/native/ does for the CPU addon (the same integers, the same helpers).
+ *   copied to the host: what device-resident Tensors (`tensor.to('cuda')`) call, through tensor-backend.ts. Shapes
+ *   and geometry integers are worked out here, as src/backends/native/ does for the CPU addon (same integers, helpers).
  * - `cudaHostKernels(addon)`: the same behind the Backend interface on host arrays (upload, run, download, free),
  *   for the property tests against the reference backend. Anything the GPU kernels do not cover (float64, other
  *   broadcasts, softmax over an inner axis, int32 data, 'prod', gelu) runs on the reference backend.
