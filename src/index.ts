@@ -57,8 +57,10 @@ export { referenceBackend } from './backends/reference/index.js';
 export { nativeInfo, getNumThreads, setNumThreads } from './backends/native/index.js';
 export { loadCuda, cudaAvailable, cudaUnavailableMessage, warnCudaUnavailable } from './backends/cuda/index.js';
 export type { CudaLoad, CudaDeviceInfo } from './backends/cuda/index.js';
+export type { Device } from './backends/cuda/device-storage.js';
+export { cudaFallbacks } from './backends/cuda/tensor-backend.js';
 
-export { NodegradError, ShapeError, ValueError, DTypeError } from './errors.js';
+export { NodegradError, ShapeError, ValueError, DTypeError, DeviceError } from './errors.js';
 
 export {
   Dataset, AUTOTUNE, datasets, readIdx, loadIdxDataset, readCifar10Batch, readCifar100Batch, downloadFile, DataFormatError, DownloadError,
