@@ -162,6 +162,27 @@ describe.skipIf(!builtPath)('CUDA addon: argument checks (no GPU needed)', () =>
     expect(a.unaryOpCodes.relu).toBe(0);
     expect(a.reduceOpCodes).toEqual({ sum: 0, mean: 1, max: 2, min: 3 });
   });
+
+  it('the movement, selection and dropout entries check their argument counts and buffers first', () => {
+    const f = new Float32Array(4);
+    expect(() => any.stridedCopy()).toThrow(
+      new TypeError('stridedCopy: expected 9 arguments (x, out, outShape, inDims, inStrides, offsets, steps, mode, fill), got 0'));
+    expect(() => any.stridedCopy(f, f, [4], [4], [1], [0], [1], 0, 0)).toThrow(
+      new TypeError("stridedCopy: argument 'x' must be a CUDA buffer (from alloc), got Float32Array"));
+    expect(() => any.concatCopy(1, 2, 1, 1, 1, 0)).toThrow(/^concatCopy: argument 'x' must be a CUDA buffer \(from alloc\), got number$/);
+    expect(() => any.gather(null, null, null, 1, 1, 1)).toThrow(/^gather: argument 'x' must be a CUDA buffer/);
+    expect(() => any.oneHotF32(f)).toThrow(/^oneHotF32: expected 5 arguments \(indices, out, depth, onValue, offValue\), got 1$/);
+    expect(() => any.compare(0, f, f, f, [4], [1], [1])).toThrow(/^compare: argument 'a' must be a CUDA buffer/);
+    expect(() => any.compare(8, f, f, f, [4], [1], [1])).toThrow(/^compare: argument 'opCode' must be an integer in \[0, 7\] \(0 equal, .*7 logicalOr\), got 8$/);
+    expect(() => any.where(f, f, f, f, [4], [1], [1], [1])).toThrow(/^where: argument 'cond' must be a CUDA buffer/);
+    expect(() => any.clip(f, f, 0, 1)).toThrow(/^clip: argument 'x' must be a CUDA buffer/);
+    expect(() => any.cast(f)).toThrow(new TypeError('cast: expected 2 arguments (x, out), got 1'));
+    expect(() => any.argReduce(2, f, f, 1, 1, 1)).toThrow(/^argReduce: argument 'opCode' must be an integer in \[0, 1\] \(0 argMax, 1 argMin\), got 2$/);
+    expect(() => any.dropoutF32(f, f, f, 0.5, 1)).toThrow(/^dropoutF32: argument 'x' must be a CUDA buffer/);
+    expect(a.copyModeCodes).toEqual({ inRange: 0, constant: 1, reflect: 2, symmetric: 3 });
+    expect(a.compareOpCodes).toEqual({ equal: 0, notEqual: 1, less: 2, lessEqual: 3, greater: 4, greaterEqual: 5, logicalAnd: 6, logicalOr: 7 });
+    expect(a.argReduceOpCodes).toEqual({ argMax: 0, argMin: 1 });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -499,6 +520,47 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       const S = lazy(() => ref.reduce(op === 'mean' ? 'mean' : 'sum', abs64(x), axes).data);
       check(`reduce ${op} x ${fmt(shape)} axes ${fmt(axes)}`, (b) => ({ y: b.reduce(op, x, axes) }),
         op === 'max' || op === 'min' ? 'exact' : (i, v) => sumBound(runsCount + 1, S()[i], v), [x]);
+    }), runs(120));
+  });
+
+  it('transpose, slice, pad, concat, gather, oneHot, compare, where, clip, cast, argReduce, dropout: exact (copies, selections, the CPU Philox)', () => {
+    const modes = ['constant', 'reflect', 'symmetric'] as const;
+    const cmps = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr'] as const;
+    fc.assert(fc.property(shapeArb(1, 4, 3000), fc.boolean(), fc.nat(), seedArb, (shape, int, pick, seed) => {
+      const n = sizeOf(shape);
+      const r = shape.length;
+      const x: KTensor = int ? ti(i32data(n, seed, -3, 3), shape) : tf(f32data(n, seed, { specialRate: 0.05, quantum: 4 }), shape);
+      const perm = shape.map((_, i) => i).sort((p, q) => ((p * 7 + seed) % 5) - ((q * 7 + seed) % 5));
+      check(`transpose ${fmt(shape)} ${fmt(perm)}`, (b) => ({ y: b.transpose(x, perm) }), 'exact', [x]);
+      const steps = shape.map((_, i) => 1 + ((seed >> i) & 1));
+      const begin = shape.map((d, i) => (d > 1 ? (pick >> i) % d : 0));
+      const size = shape.map((d, i) => Math.ceil((d - begin[i]) / steps[i]));
+      check(`slice ${fmt(shape)}`, (b) => ({ y: b.slice(x, begin, size, steps) }), 'exact', [x]);
+      const mode = modes[pick % 3];
+      const pads = shape.map((d, i): [number, number] => {
+        const lim = Math.max(0, mode === 'reflect' ? d - 1 : mode === 'symmetric' ? d : 3);
+        return [Math.min(lim, (seed >> i) % 3), Math.min(lim, (pick >> i) % 3)];
+      });
+      check(`pad ${mode} ${fmt(shape)} ${JSON.stringify(pads)}`, (b) => ({ y: b.pad(x, pads, mode, int ? -2 : 1.3) }), 'exact', [x]);
+      const axis = pick % r;
+      check(`concat ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.concat([x, x, x], axis) }), 'exact', [x]);
+      if (shape[axis] > 0) {
+        const idx = ti(i32data(5, seed + 1, 0, shape[axis] - 1), [5]);
+        check(`gather ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.gather(x, idx, axis) }), 'exact', [x]);
+        for (const op of ['argMax', 'argMin'] as const) check(`${op} ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.argReduce(op, x, axis) }), 'exact', [x]);
+      }
+      const bShape = shape.map((d, i) => ((pick >> i) & 1 ? 1 : d));
+      const y: KTensor = int ? ti(i32data(sizeOf(bShape), seed + 2, -3, 3), bShape) : tf(f32data(sizeOf(bShape), seed + 2, { specialRate: 0.05, quantum: 4 }), bShape);
+      check(`compare ${fmt(shape)} vs ${fmt(bShape)}`, (b) => Object.fromEntries(cmps.map((op) => [op, b.compare(op, x, y, shape)])), 'exact', [x, y]);
+      const cond = ti(i32data(sizeOf(bShape), seed + 3, -1, 1), bShape);
+      check(`where ${fmt(shape)}`, (b) => ({ y: b.where(cond, x, y, shape) }), 'exact', [cond, x, y]);
+      check(`clip ${fmt(shape)}`, (b) => ({ y: b.clip(x, -1.25, 0.3) }), 'exact', [x]);
+      check(`cast ${fmt(shape)}`, (b) => ({ y: b.cast(x, int ? 'float32' : 'int32') }), 'exact', [x]);
+      check(`oneHot ${fmt(shape)}`, (b) => ({ y: b.oneHot(ti(i32data(n, seed + 4, -1, 4), shape), 4, 0.9, -0.1) }), 'exact');
+      if (!int) {
+        const rate = [0, 0.1, 0.5, 0.9][pick % 4];
+        check(`dropout ${fmt(shape)} rate ${rate}`, (b) => b.dropout(x as KTensor<Float32Array>, rate, seed * 4099 + pick), 'exact', [x]);
+      }
     }), runs(120));
   });
 

@@ -3,7 +3,8 @@
  * fit() on a CUDA model, save on one device and load on the other, dispose() and the finalizer.
  *
  * Runs without a GPU: test/helpers/fake-cuda.ts stands in for nodegrad_cuda.node (buffers in host memory, kernel
- * entries forwarded to the CPU addon's entries of the same names), installed with setCudaAddonForTesting. So what is
+ * entries forwarded to the CPU addon's entries of the same names, or for the movement / selection / dropout entries
+ * to the reference backend's kernels and the CUDA kernels' index arithmetic), installed with setCudaAddonForTesting. So what is
  * tested here is everything above the addon: storage, reference counts, dispatch, mixed-device errors, fallbacks,
  * the optimizer's device path, fit's transfers. The oracle for values is the CPU backend on the same inputs: the
  * fake runs the same CPU kernels with the same arguments, so results must be bit-identical (any difference is a
@@ -18,7 +19,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { loadCuda, setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
-import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
+import { cudaFallbacks, cudaTensorBackend } from '../../src/backends/cuda/tensor-backend.js';
+import type { Backend, KTensor } from '../../src/backends/backend.js';
+import { dropout } from '../../src/ops/dropout.js';
+import { clip, where } from '../../src/tensor/elementwise.js';
+import { argmax, argmin } from '../../src/tensor/reduction.js';
+import { cast, concat, gather, oneHot, pad } from '../../src/tensor/manipulation.js';
 import { DeviceError } from '../../src/errors.js';
 import { loadModel } from '../../src/io/model.js';
 import { input } from '../../src/nn/input.js';
@@ -247,15 +253,15 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       const spy = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       try {
         const x = tensor([[1, 2, 3], [4, 5, 6]]).to('cuda');
-        const t1 = x.transpose();
-        const t2 = x.transpose();
+        const t1 = x.pow(x);  // binary 'pow' has no CUDA kernel
+        const t2 = x.pow(x);
         expect(t1.device).toBe('cuda');
-        expect(t1.toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
+        expect(t1.toArray()).toEqual([[1, 4, 27], [256, 3125, 46656]]);
         expect(t2.toArray()).toEqual(t1.toArray());
-        const calls = spy.mock.calls.filter((c) => String(c[0]).includes("'transpose'"));
+        const calls = spy.mock.calls.filter((c) => String(c[0]).includes("'binary'"));
         expect(calls).toHaveLength(1);
-        expect(String(calls[0][0])).toMatch(/CUDA backend has no kernel for 'transpose'.*running it on the CPU/);
-        expect(cudaFallbacks()).toContain('transpose');
+        expect(String(calls[0][0])).toMatch(/CUDA backend has no kernel for 'binary' \(op 'pow'\).*running it on the CPU/);
+        expect(cudaFallbacks()).toContain('binary');
       } finally {
         spy.mockRestore();
       }
@@ -322,7 +328,7 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       expect(bits(pb)).toEqual(bits(await a.predict(x, { batchSize: 16, verbose: 0 })));
     });
 
-    it('resnet20 (W2) with SGD momentum trains on CUDA to the CPU weights bit for bit; only pad and slice fall back', async () => {
+    it('resnet20 (W2) with SGD momentum trains on CUDA to the CPU weights bit for bit, with no fallback', async () => {
       const a = resnet20({ classifierActivation: 'linear' });
       const b = resnet20({ classifierActivation: 'linear' });
       b.setWeights(Object.values(a.getWeights()));
@@ -336,9 +342,9 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       try {
         await a.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
         await b.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
-        // The option-A shortcut (strided slice, channel zero-padding) has no CUDA kernel yet.
+        // The option-A shortcut (strided slice, channel zero-padding) runs on the movement kernels too.
         const fell = warn.mock.calls.map((c) => /no kernel for '(\w+)'/.exec(String(c[0]))?.[1]).filter((k) => k !== undefined);
-        expect(fell.filter((k) => k !== 'pad' && k !== 'slice')).toEqual([]);
+        expect(fell).toEqual([]);
       } finally {
         warn.mockRestore();
       }
@@ -474,6 +480,181 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('data movement, comparisons, conversions and dropout on CUDA kernels (no fallback)', () => {
+    // Float32 values that stress the semantics: NaN, +-0, +-Infinity, ties, a fraction; deterministic.
+    const awkward = (n: number, seed: number): Float32Array => {
+      const pool = [NaN, -0, 0, Infinity, -Infinity, 1, -1, 2, 2, -3, 0.5, 1.25, -2.75, 3e9, -7];
+      let s = seed;
+      return Float32Array.from({ length: n }, () => pool[(s = (s * 1103515245 + 12345) % 2147483648) % pool.length]);
+    };
+    const ints = (n: number, seed: number, lo = -3, hi = 3): Int32Array => {
+      let s = seed;
+      return Int32Array.from({ length: n }, () => lo + ((s = (s * 1103515245 + 12345) % 2147483648) % (hi - lo + 1)));
+    };
+    const words = (a: ArrayLike<number>): number[] => {
+      const t = a as Float32Array | Int32Array;
+      return Array.from(new Uint32Array(t.buffer, t.byteOffset, t.length));
+    };
+    const dtypeOf = (k: KTensor): string => ((k as { dtype?: string }).dtype ?? (k.data instanceof Int32Array ? 'int32' : 'float32'));
+
+    /**
+     * Runs a Backend call on the CPU backend and on the CUDA one (device tensors in): the CUDA results must come
+     * from `entry` (the fake counts its calls), read nothing back while computing (a fallback downloads), warn
+     * nothing, and equal the CPU's bit for bit with its dtype and shape.
+     */
+    // `on` gives the argument as the backend takes it (any: int32 arguments are ITensors).
+    function matchesCpu(entry: string, run: (b: Backend, on: (t: Tensor) => any) => KTensor | Record<string, KTensor>): void {
+      const want = run(getBackend(), (t) => t);
+      const fellBefore = [...cudaFallbacks()];
+      const ins: Tensor[] = [];
+      const warn = vi.spyOn(console, 'warn');
+      let got: KTensor | Record<string, KTensor>;
+      try {
+        const up = (t: Tensor): Tensor => {
+          const d = t.to('cuda');
+          ins.push(d);
+          return d;
+        };
+        fake.resetStats();
+        got = run(cudaTensorBackend(), up);
+        expect(fake.stats.downloads, `${entry}: nothing read back`).toBe(0);
+        expect(fake.stats.kernels.get(entry), `${entry} ran`).toBeGreaterThan(0);
+        expect(warn.mock.calls.filter((c) => /CUDA/.test(String(c[0])))).toEqual([]);
+      } finally {
+        warn.mockRestore();
+      }
+      expect(cudaFallbacks()).toEqual(fellBefore);
+      const pairs: [string, KTensor, KTensor][] = 'shape' in want
+        ? [['out', want as KTensor, got as KTensor]]
+        : Object.keys(want).map((k) => [k, (want as Record<string, KTensor>)[k], (got as Record<string, KTensor>)[k]]);
+      for (const [k, w, g] of pairs) {
+        expect((g as { device?: string }).device, `${entry} ${k}`).toBe('cuda');
+        expect(g.shape, `${entry} ${k}`).toEqual(w.shape);
+        expect(dtypeOf(g), `${entry} ${k}`).toBe(dtypeOf(w));
+        expect(words(g.data), `${entry} ${k}`).toEqual(words(w.data));
+        (g as unknown as { dispose(): void }).dispose();
+      }
+      for (const t of ins) t.dispose();
+    }
+
+    const f = (n: number[], seed: number): Tensor => new Tensor(awkward(n.reduce((a, b) => a * b, 1), seed), n);
+    const i = (n: number[], seed: number, lo?: number, hi?: number): Tensor => new Tensor(ints(n.reduce((a, b) => a * b, 1), seed, lo, hi), n);
+
+    it('transpose, slice (with steps), pad (constant, reflect, symmetric), concat and gather, float32 and int32', () => {
+      for (const x of [f([2, 3, 4, 5], 1), i([2, 3, 4, 5], 2)]) {
+        matchesCpu('stridedCopy', (b, on) => b.transpose(on(x), [3, 1, 0, 2]));
+        matchesCpu('stridedCopy', (b, on) => b.slice(on(x), [1, 0, 2, 1], [1, 2, 2, 2], [1, 2, 1, 3]));
+        matchesCpu('stridedCopy', (b, on) => b.pad(on(x), [[1, 2], [0, 3], [2, 0], [0, 1]], 'constant', 2.7));
+        matchesCpu('stridedCopy', (b, on) => b.pad(on(x), [[1, 1], [2, 0], [3, 3], [0, 4]], 'reflect', 0));
+        matchesCpu('stridedCopy', (b, on) => b.pad(on(x), [[2, 2], [3, 1], [0, 4], [5, 5]], 'symmetric', 0));
+        matchesCpu('concatCopy', (b, on) => b.concat([on(x), on(x.slice([0, 0, 0, 0], [2, 1, 4, 5])), on(x)], 1));
+        matchesCpu('concatCopy', (b, on) => b.concat([on(x), on(x)], 3));
+        matchesCpu('gather', (b, on) => b.gather(on(x), on(new Tensor(Int32Array.of(4, 0, 3, 3, 1, 2), [2, 3])), 2));
+      }
+      // the ResNet option-A shortcut: a stride-2 subsample and zero channels either side
+      const s = randn([2, 8, 8, 4], { seed: 40 });
+      matchesCpu('stridedCopy', (b, on) => b.slice(on(s), [0, 0, 0, 0], [2, 4, 4, 4], [1, 2, 2, 1]));
+      matchesCpu('stridedCopy', (b, on) => b.pad(on(s), [[0, 0], [0, 0], [0, 0], [2, 2]], 'constant', 0));
+      // empty and rank-0 edges
+      matchesCpu('concatCopy', (b, on) => b.concat([on(f([2, 0, 3], 3)), on(f([2, 2, 3], 4))], 1));
+      matchesCpu('stridedCopy', (b, on) => b.transpose(on(new Tensor(Float32Array.of(-0), [])), []));
+    });
+
+    it('compare (every op, broadcasting, NaN and -0), where, clip, cast and argmax / argmin', () => {
+      const ops = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr'] as const;
+      for (const op of ops) {
+        matchesCpu('compare', (b, on) => b.compare(op, on(f([3, 1, 5], 5)), on(f([1, 4, 5], 6)), [3, 4, 5]));
+        matchesCpu('compare', (b, on) => b.compare(op, on(i([4, 5], 7)), on(i([5], 8)), [4, 5]));
+      }
+      matchesCpu('where', (b, on) => b.where(on(i([3, 1, 1], 9, 0, 2)), on(f([1, 4, 5], 10)), on(f([3, 4, 1], 11)), [3, 4, 5]));
+      matchesCpu('where', (b, on) => b.where(on(i([4, 5], 12, -1, 1)), on(i([4, 5], 13)), on(i([1], 14)), [4, 5]));
+      for (const [lo, hi] of [[-1.5, 2.25], [0.1, 0.7], [0, 0], [-0, 6]]) {
+        matchesCpu('clip', (b, on) => b.clip(on(f([7, 9], 15)), lo, hi));
+        matchesCpu('clip', (b, on) => b.clip(on(i([7, 9], 16, -9, 9)), lo, hi));
+      }
+      matchesCpu('cast', (b, on) => b.cast(on(f([50], 17)), 'int32'));
+      matchesCpu('cast', (b, on) => b.cast(on(new Tensor(Int32Array.of(16777217, -16777219, 2147483647, -5, 0), [5])), 'float32'));
+      for (const op of ['argMax', 'argMin'] as const) {
+        for (const axis of [0, 1, 2]) {
+          matchesCpu('argReduce', (b, on) => b.argReduce(op, on(f([5, 7, 3], 18 + axis)), axis));
+          matchesCpu('argReduce', (b, on) => b.argReduce(op, on(i([5, 7, 3], 21 + axis)), axis));
+        }
+      }
+    });
+
+    it('oneHot and dropout (the CPU Philox stream: the same mask bits)', () => {
+      matchesCpu('oneHotF32', (b, on) => b.oneHot(on(new Tensor(Int32Array.of(-1, 0, 3, 9, 2, 3), [2, 3])), 4, 5.5, -0));
+      for (const [rate, seed] of [[0.3, 42], [0.5, 2 ** 40 + 5], [0.999, 1], [0, 7]]) {
+        matchesCpu('dropoutF32', (b, on) => b.dropout(on(randn([3, 333], { seed: 41 })), rate, seed));
+      }
+    });
+
+    it('the tensor ops on CUDA tensors use these kernels, forward and backward, with no fallback', () => {
+      const run = (dev: 'cpu' | 'cuda'): Tensor[] => {
+        const x = randn([2, 6, 6, 3], { seed: 50 }).to(dev).requireGrad();
+        // (reflect / symmetric pad gradients are host scatter-adds in the ops layer too: forward only)
+        const pr = pad(x.detach(), [[0, 0], [1, 1], [1, 1], [2, 2]], { mode: 'symmetric' });
+        const p = pad(x, [[0, 0], [1, 1], [1, 1], [2, 2]], { value: 0.5 });
+        const s = p.slice([0, 1, 0, 0], [2, 4, 8, 7]).transpose([0, 3, 1, 2]);
+        const c = concat([s, s.mul(2)], 1);
+        // (gather's gradient is a host scatter-add in the ops layer, which returns a CPU tensor: kept off the loss path)
+        const g = gather(c.detach(), tensor([3, 0, 1]).cast('int32').to(dev), 1);
+        const m = where(c.greater(0.1), clip(c, -0.5, 0.5), c.mul(0.25));
+        const d = dropout(m, { rate: 0.25, seed: 9 });
+        const loss = d.square().sum();
+        loss.backward();
+        const am = argmax(d.reshape([2, -1]), 1);
+        const an = argmin(d.reshape([2, -1]), 1);
+        const oh = oneHot(cast(cast(am, 'float32'), 'int32'), 5);
+        return [loss, x.grad!, am, an, oh, g, pr];
+      };
+      const want = run('cpu');
+      const fellBefore = [...cudaFallbacks()];
+      fake.resetStats();
+      const got = run('cuda');
+      // No kernel falls back. (The ops layer itself still reads some arguments on the host: gather's indices for
+      // its range check and its scatter-add gradient, where's mask and oneHot's indices, which it passes as host
+      // arrays; the kernels above get them uploaded again.)
+      expect(cudaFallbacks()).toEqual(fellBefore);
+      for (const k of ['stridedCopy', 'concatCopy', 'gather', 'compare', 'where', 'clip', 'dropoutF32', 'argReduce', 'cast', 'oneHotF32']) {
+        expect(fake.stats.kernels.get(k), k).toBeGreaterThan(0);
+      }
+      got.forEach((t, j) => {
+        expect(t.device, `result ${j}`).toBe('cuda');
+        expect(t.dtype).toBe(want[j].dtype);
+        expect(words(t.data as Float32Array), `result ${j}`).toEqual(words(want[j].data as Float32Array));
+      });
+    });
+
+    it('a resnet20 training step on CUDA runs every kernel on the device (no fallback) and equals the CPU step bit for bit', async () => {
+      const a = resnet20({ classifierActivation: 'linear' });
+      const b = resnet20({ classifierActivation: 'linear' });
+      b.setWeights(Object.values(a.getWeights()));
+      b.to('cuda');
+      for (const m of [a, b]) {
+        m.compile({ optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }), loss: new SparseCategoricalCrossentropy({ fromLogits: true }) });
+      }
+      const x = randn([4, 32, 32, 3], { seed: 33 });
+      const y = randInt([4], 0, 10, { seed: 34 });
+      await a.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
+      const fellBefore = [...cudaFallbacks()];
+      const warn = vi.spyOn(console, 'warn');
+      try {
+        fake.resetStats();
+        await b.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
+        expect(warn.mock.calls.filter((c) => /CUDA/.test(String(c[0])))).toEqual([]);
+      } finally {
+        warn.mockRestore();
+      }
+      expect(cudaFallbacks()).toEqual(fellBefore);
+      // one step: the loss and the finite-gradient probe come back, one element each; nothing else
+      expect(fake.stats.downloadedElements).toBe(2);
+      // the option-A shortcuts: strided slice and channel padding forward, their gradients backward
+      expect(fake.stats.kernels.get('stridedCopy')).toBeGreaterThan(0);
+      a.variables.forEach((v, j) => expect(bits(b.variables[j].value), v.name).toEqual(bits(v.value)));
     });
   });
 });

@@ -9,6 +9,12 @@
  * buffer throws on use, dtype and length must match on upload and download) and counts what tests assert on: live
  * buffers, allocations, frees, transfers and the elements read back.
  *
+ * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
+ * reference backend's function on the host arrays (clip, cast, argReduce, gather, oneHot, dropout) or, where the
+ * entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where), the CUDA
+ * kernel's index arithmetic transcribed, so the strides and offsets src/backends/cuda/kernels.ts computes are
+ * checked against the CPU backend's results by the tests.
+ *
  * Install it with setCudaAddonForTesting(createFakeCuda()) (src/backends/cuda/index.ts); test-only.
  */
 import { createRequire } from 'node:module';
@@ -17,6 +23,7 @@ import { existsSync } from 'node:fs';
 
 import type { CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaMemoryInfo, CudaProbe } from '../../src/backends/cuda/addon.js';
 import { packageRoot } from '../../src/backends/native/addon.js';
+import { referenceBackend as ref } from '../../src/backends/reference/index.js';
 
 type HostArray = Float32Array | Int32Array;
 
@@ -83,6 +90,43 @@ export function createFakeCuda(): FakeCuda {
     const dtype: CudaDType = a instanceof Int32Array ? 'int32' : 'float32';
     if (dtype !== b.dtype || a.length !== b.length) {
       throw new RangeError(`${entry}: the array (${dtype} x ${a.length}) does not match the buffer (${b.dtype} x ${b.length})`);
+    }
+  };
+
+  const count = (entry: string): void => {
+    stats.kernels.set(entry, (stats.kernels.get(entry) ?? 0) + 1);
+  };
+  const host = (b: CudaBuffer, entry: string): HostArray => buf(b, entry).data!;
+  // The buffer's 32-bit words (float32 and int32 alike), for the copies.
+  const words = (b: CudaBuffer, entry: string): Uint32Array => {
+    const d = host(b, entry);
+    return new Uint32Array(d.buffer, d.byteOffset, d.length);
+  };
+  const sameDType = (entry: string, p: CudaBuffer, q: CudaBuffer): void => {
+    if ((p as unknown as FakeBuffer).dtype !== (q as unknown as FakeBuffer).dtype) throw new TypeError(`${entry}: buffers differ in dtype`);
+  };
+  // A kernel's result into an output buffer of the same dtype and length.
+  const put = (out: CudaBuffer, data: ArrayLike<number>, entry: string): void => {
+    const fb = buf(out, entry);
+    const want = data instanceof Int32Array ? 'int32' : 'float32';
+    if (fb.dtype !== want || fb.length !== data.length) throw new RangeError(`${entry}: the result (${want} x ${data.length}) does not match out`);
+    fb.data!.set(data);
+    count(entry);
+  };
+  // Flat offsets of output element i into each input (select.cu BroadcastOffsets), reads checked.
+  const broadcastOffsets = (shape: number[], strides: number[][], lengths: number[], n: number, visit: (i: number, off: number[]) => void): void => {
+    if (n !== shape.reduce((p, d) => p * d, 1)) throw new RangeError('broadcast: out does not match outShape');
+    const off = strides.map(() => 0);
+    for (let i = 0; i < n; i++) {
+      let rem = i;
+      off.fill(0);
+      for (let a = shape.length - 1; a >= 0; a--) {
+        const c = rem % shape[a];
+        rem = Math.floor(rem / shape[a]);
+        for (let k = 0; k < strides.length; k++) off[k] += c * strides[k][a];
+      }
+      for (let k = 0; k < strides.length; k++) if (off[k] >= lengths[k]) throw new RangeError('broadcast: read past the end of an input');
+      visit(i, off);
     }
   };
 
@@ -155,6 +199,91 @@ export function createFakeCuda(): FakeCuda {
       for (let i = 0; i < yd.length; i++) yd[i] = alpha * xd[i] + beta * yd[i];
     },
     convAlgorithm: (): string => 'im2col+sgemm',
+    copyModeCodes: Object.freeze({ inRange: 0, constant: 1, reflect: 2, symmetric: 3 }),
+    compareOpCodes: Object.freeze({ equal: 0, notEqual: 1, less: 2, lessEqual: 3, greater: 4, greaterEqual: 5, logicalAnd: 6, logicalOr: 7 }),
+    argReduceOpCodes: Object.freeze({ argMax: 0, argMin: 1 }),
+    // native/cuda/kernels/movement.cu StridedCopyKernel, on the words.
+    stridedCopy(x: CudaBuffer, out: CudaBuffer, outShape: number[], inDims: number[], inStrides: number[], offsets: number[],
+      steps: number[], mode: number, fill: number): void {
+      const xs = words(x, 'stridedCopy'), os = words(out, 'stridedCopy');
+      sameDType('stridedCopy', x, out);
+      if (os.length !== outShape.reduce((p, d) => p * d, 1)) throw new RangeError('stridedCopy: out does not match outShape');
+      for (let i = 0; i < os.length; i++) {
+        let rem = i, src = 0, inside = true;
+        for (let a = outShape.length - 1; a >= 0; a--) {
+          const c = rem % outShape[a];
+          rem = Math.floor(rem / outShape[a]);
+          let p = offsets[a] + c * steps[a];
+          const dim = inDims[a];
+          if (p < 0 || p >= dim) {
+            if (mode === 2) p = p < 0 ? -p : 2 * (dim - 1) - p;
+            else if (mode === 3) p = p < 0 ? -p - 1 : 2 * dim - 1 - p;
+            else if (mode === 0) throw new RangeError(`stridedCopy: axis ${a} reads position ${p} of ${dim}`);
+            else p = -1;
+          }
+          if (p < 0) inside = false;
+          else src += p * inStrides[a];
+        }
+        if (inside && src >= xs.length) throw new RangeError('stridedCopy: read past the end of x');
+        os[i] = inside ? xs[src] : fill;
+      }
+      count('stridedCopy');
+    },
+    concatCopy(x: CudaBuffer, out: CudaBuffer, outer: number, chunk: number, outRow: number, offset: number): void {
+      const xs = words(x, 'concatCopy'), os = words(out, 'concatCopy');
+      sameDType('concatCopy', x, out);
+      if (xs.length !== outer * chunk || os.length !== outer * outRow || offset + chunk > outRow) throw new RangeError('concatCopy: bad geometry');
+      for (let o = 0; o < outer; o++) os.set(xs.subarray(o * chunk, (o + 1) * chunk), o * outRow + offset);
+      count('concatCopy');
+    },
+    gather(x: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void {
+      const idx = host(indices, 'gather') as Int32Array;
+      const r = ref.gather({ data: host(x, 'gather'), shape: [outer, dim, inner] }, { data: idx, shape: [idx.length] }, 1);
+      put(out, r.data, 'gather');
+    },
+    oneHotF32(indices: CudaBuffer, out: CudaBuffer, depth: number, onValue: number, offValue: number): void {
+      const idx = host(indices, 'oneHotF32') as Int32Array;
+      put(out, ref.oneHot({ data: idx, shape: [idx.length] }, depth, onValue, offValue).data, 'oneHotF32');
+    },
+    // native/cuda/kernels/select.cu: the broadcast offsets transcribed, the comparison of the reference.
+    compare(op: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: number[], aStrides: number[], bStrides: number[]): void {
+      sameDType('compare', a, b);
+      const names = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr'] as const;
+      const ad = host(a, 'compare'), bd = host(b, 'compare'), od = host(out, 'compare') as Int32Array;
+      broadcastOffsets(outShape, [aStrides, bStrides], [ad.length, bd.length], od.length, (i, off) => {
+        od[i] = ref.compare(names[op], { data: ad.subarray(off[0], off[0] + 1), shape: [] }, { data: bd.subarray(off[1], off[1] + 1), shape: [] }, []).data[0];
+      });
+      count('compare');
+    },
+    where(cond: CudaBuffer, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: number[], cStrides: number[], aStrides: number[],
+      bStrides: number[]): void {
+      sameDType('where', a, b);
+      sameDType('where', a, out);
+      const cd = host(cond, 'where') as Int32Array, ad = words(a, 'where'), bd = words(b, 'where'), od = words(out, 'where');
+      broadcastOffsets(outShape, [cStrides, aStrides, bStrides], [cd.length, ad.length, bd.length], od.length, (i, off) => {
+        od[i] = cd[off[0]] !== 0 ? ad[off[1]] : bd[off[2]];
+      });
+      count('where');
+    },
+    clip(x: CudaBuffer, out: CudaBuffer, lo: number, hi: number): void {
+      sameDType('clip', x, out);
+      const xd = host(x, 'clip');
+      put(out, ref.clip({ data: xd, shape: [xd.length] }, lo, hi).data, 'clip');
+    },
+    cast(x: CudaBuffer, out: CudaBuffer): void {
+      const xd = host(x, 'cast');
+      put(out, ref.cast({ data: xd, shape: [xd.length] }, (out as unknown as FakeBuffer).dtype).data, 'cast');
+    },
+    argReduce(op: number, x: CudaBuffer, out: CudaBuffer, outer: number, len: number, inner: number): void {
+      const r = ref.argReduce(op === 1 ? 'argMin' : 'argMax', { data: host(x, 'argReduce'), shape: [outer, len, inner] }, 1);
+      put(out, r.data, 'argReduce');
+    },
+    dropoutF32(x: CudaBuffer, y: CudaBuffer, mask: CudaBuffer, rate: number, seed: number): void {
+      const xd = host(x, 'dropoutF32') as Float32Array;
+      const r = ref.dropout({ data: xd, shape: [xd.length] }, rate, seed);
+      put(y, r.y.data, 'dropoutF32');
+      put(mask, r.mask.data, 'dropoutF32');
+    },
   };
   for (const name of FORWARDED) {
     const f = cpu[name] as (...args: unknown[]) => unknown;

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 out=build-cuda/emu
 mkdir -p "$out"
-kernels=(common gemm im2col conv dwconv pool batchnorm eltwise reduce softmax optim)
+kernels=(common gemm im2col conv dwconv pool batchnorm eltwise reduce softmax optim movement select dropout)
 srcs=()
 for k in "${kernels[@]}"; do srcs+=("native/cuda/kernels/$k.cu"); done
 cpu=(native/runtime/*.cc native/dispatch/*.cc native/kernels/ref/*.cc)

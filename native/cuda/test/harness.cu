@@ -31,17 +31,21 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "ngcuda/common.h"
 #include "ngcuda/conv.h"
+#include "ngcuda/dropout.h"
 #include "ngcuda/eltwise.h"
 #include "ngcuda/gemm.h"
+#include "ngcuda/movement.h"
 #include "ngcuda/norm.h"
 #include "ngcuda/optim.h"
 #include "ngcuda/pool.h"
+#include "ngcuda/select.h"
 #include "nodegrad/eltwise.h"
 #include "nodegrad/kernels.h"
 #include "nodegrad/pool.h"
@@ -1157,6 +1161,506 @@ void TestOptim() {
   }
 }
 
+// ---- data movement, selection, dropout ------------------------------------------------------------------
+
+using Words = std::vector<std::uint32_t>;
+
+// Bit-for-bit equality of 32-bit words (float32 or int32 outputs: nothing is computed in float).
+bool ExactWords(const std::string& kernel, const std::string& desc, const Words& got, const Words& want) {
+  Stats& s = StatsFor(kernel);
+  ++s.cases;
+  std::size_t bad = 0, first = 0;
+  if (got.size() == want.size()) {
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (got[i] != want[i] && bad++ == 0) first = i;
+    }
+  }
+  if (got.size() != want.size() || bad) {
+    ++s.failed;
+    Fail(kernel, got.size() != want.size() ? desc + Fmt(": %zu results, want %zu", got.size(), want.size())
+                                           : desc + Fmt(": %zu of %zu words differ; first index %zu: got 0x%08x want 0x%08x",
+                                                        bad, got.size(), first, got[first], want[first]));
+    return false;
+  }
+  return true;
+}
+
+Words RandomWords(Rng& r, i64 n) {
+  Words v(static_cast<std::size_t>(n));
+  for (auto& w : v) w = static_cast<std::uint32_t>(r.Next());
+  return v;
+}
+
+template <class T>
+Words AsWords(const std::vector<T>& v) {
+  Words w(v.size());
+  if (!v.empty()) std::memcpy(w.data(), v.data(), v.size() * 4);
+  return w;
+}
+
+using Shape = std::vector<i64>;
+i64 SizeOf(const Shape& s) {
+  i64 n = 1;
+  for (i64 d : s) n *= d;
+  return n;
+}
+Shape StridesOf(const Shape& s) {
+  Shape st(s.size(), 1);
+  for (int a = static_cast<int>(s.size()) - 2; a >= 0; --a) st[a] = st[a + 1] * s[a + 1];
+  return st;
+}
+// Row-major coordinates of flat index i.
+Shape CoordOf(i64 i, const Shape& shape) {
+  Shape c(shape.size());
+  for (int a = static_cast<int>(shape.size()) - 1; a >= 0; --a) {
+    c[a] = i % shape[a];
+    i /= shape[a];
+  }
+  return c;
+}
+std::string ShapeStr(const Shape& s) {
+  std::string r = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// Runs StridedCopy32 on x and compares with want; desc names the case.
+void CheckStridedCopy(const char* kernel, const std::string& d, const Words& x, const Words& want,
+                      const ngcuda::StridedCopyPlan& plan, int mode, std::uint32_t fill) {
+  Dev<std::uint32_t> dx(x), dout(want.size());
+  if (Guarded(kernel, d, [&] { ngcuda::StridedCopy32(dx.p(), dout.p(), plan, mode, fill); })) {
+    ExactWords(kernel, d, dout.Get(), want);
+    ExpectGuards(kernel, d, dout, "out");
+    ExpectUnchanged(kernel, d, dx, x, "x");
+  }
+}
+
+void TestMovement() {
+  Rng rng(g_seed * 1000 + 37);
+  if (Enabled("transpose")) {
+    const std::vector<std::pair<Shape, Shape>> cases = {{{2, 3, 4}, {2, 0, 1}}, {{5, 1, 7, 3}, {3, 1, 0, 2}}, {{1}, {0}},
+                                                        {{0, 3}, {1, 0}}, {{33, 17}, {1, 0}}, {{2, 3, 2, 3, 2, 2, 1, 2}, {7, 6, 5, 4, 3, 2, 1, 0}}};
+    for (const auto& tc : cases) {
+      const Shape &shape = tc.first, &perm = tc.second;
+      const Words x = RandomWords(rng, SizeOf(shape));
+      const Shape st = StridesOf(shape);
+      Shape out_shape(shape.size());
+      for (std::size_t a = 0; a < perm.size(); ++a) out_shape[a] = shape[perm[a]];
+      Words want(static_cast<std::size_t>(SizeOf(out_shape)));
+      for (i64 i = 0; i < SizeOf(out_shape); ++i) {  // out[c] = x[c'] with c'[perm[a]] = c[a]
+        const Shape c = CoordOf(i, out_shape);
+        i64 src = 0;
+        for (std::size_t a = 0; a < perm.size(); ++a) src += c[a] * st[perm[a]];
+        want[i] = x[src];
+      }
+      ngcuda::StridedCopyPlan p;
+      p.rank = static_cast<int>(shape.size());
+      for (int a = 0; a < p.rank; ++a) {
+        p.out_shape[a] = p.in_dim[a] = shape[perm[a]];
+        p.in_stride[a] = st[perm[a]];
+        p.step[a] = 1;
+      }
+      CheckStridedCopy("transpose", ShapeStr(shape) + " perm " + ShapeStr(perm), x, want, p, ngcuda::kCopyInRange, 0);
+    }
+  }
+  if (Enabled("slice")) {
+    struct S { Shape shape, begin, size, steps; };
+    const std::vector<S> cases = {{{6, 7, 5}, {1, 0, 2}, {3, 4, 2}, {2, 1, 1}}, {{10}, {3}, {3}, {3}},
+                                  {{4, 5}, {0, 5}, {4, 0}, {1, 1}}, {{8, 8, 16, 3}, {0, 0, 0, 0}, {8, 4, 8, 3}, {1, 2, 2, 1}},
+                                  {{3, 3}, {2, 2}, {1, 1}, {1, 1}}};
+    for (const S& c : cases) {
+      const Words x = RandomWords(rng, SizeOf(c.shape));
+      const Shape st = StridesOf(c.shape);
+      Words want(static_cast<std::size_t>(SizeOf(c.size)));
+      for (i64 i = 0; i < SizeOf(c.size); ++i) {
+        const Shape co = CoordOf(i, c.size);
+        i64 src = 0;
+        for (std::size_t a = 0; a < co.size(); ++a) src += (c.begin[a] + co[a] * c.steps[a]) * st[a];
+        want[i] = x[src];
+      }
+      ngcuda::StridedCopyPlan p;
+      p.rank = static_cast<int>(c.shape.size());
+      for (int a = 0; a < p.rank; ++a) {
+        p.out_shape[a] = c.size[a];
+        p.in_dim[a] = c.shape[a];
+        p.in_stride[a] = st[a];
+        p.offset[a] = c.begin[a];
+        p.step[a] = c.steps[a];
+      }
+      CheckStridedCopy("slice", ShapeStr(c.shape) + " begin " + ShapeStr(c.begin) + " size " + ShapeStr(c.size) +
+                       " steps " + ShapeStr(c.steps), x, want, p, ngcuda::kCopyInRange, 0);
+    }
+  }
+  if (Enabled("pad")) {
+    struct P { Shape shape; std::vector<std::pair<i64, i64>> pads; int mode; };
+    const std::vector<P> cases = {
+        {{3, 4, 5}, {{1, 2}, {0, 3}, {2, 0}}, ngcuda::kCopyConstant},
+        {{3, 4, 5}, {{2, 2}, {3, 0}, {1, 4}}, ngcuda::kCopyReflect},
+        {{3, 4, 5}, {{3, 3}, {4, 1}, {0, 5}}, ngcuda::kCopySymmetric},
+        {{2, 4, 4, 16}, {{0, 0}, {0, 0}, {0, 0}, {8, 8}}, ngcuda::kCopyConstant},  // a ResNet shortcut
+        {{1}, {{0, 0}}, ngcuda::kCopyReflect},
+        {{0, 2}, {{1, 1}, {1, 0}}, ngcuda::kCopyConstant},
+        {{2}, {{2, 2}}, ngcuda::kCopySymmetric}};
+    const std::uint32_t fill = 0x3fc00000u;  // 1.5f
+    for (const P& c : cases) {
+      const Words x = RandomWords(rng, SizeOf(c.shape));
+      const Shape st = StridesOf(c.shape);
+      Shape out_shape(c.shape.size());
+      for (std::size_t a = 0; a < c.shape.size(); ++a) out_shape[a] = c.shape[a] + c.pads[a].first + c.pads[a].second;
+      Words want(static_cast<std::size_t>(SizeOf(out_shape)));
+      for (i64 i = 0; i < SizeOf(out_shape); ++i) {  // reference movement.ts padSource
+        const Shape co = CoordOf(i, out_shape);
+        i64 src = 0;
+        for (std::size_t a = 0; a < co.size() && src >= 0; ++a) {
+          const i64 dim = c.shape[a], q = co[a] - c.pads[a].first;
+          i64 m;
+          if (q >= 0 && q < dim) m = q;
+          else if (c.mode == ngcuda::kCopyConstant) m = -1;
+          else if (c.mode == ngcuda::kCopyReflect) m = q < 0 ? -q : 2 * (dim - 1) - q;
+          else m = q < 0 ? -q - 1 : 2 * dim - 1 - q;
+          src = m < 0 ? -1 : src + m * st[a];
+        }
+        want[i] = src < 0 ? fill : x[src];
+      }
+      ngcuda::StridedCopyPlan p;
+      p.rank = static_cast<int>(c.shape.size());
+      for (int a = 0; a < p.rank; ++a) {
+        p.out_shape[a] = out_shape[a];
+        p.in_dim[a] = c.shape[a];
+        p.in_stride[a] = st[a];
+        p.offset[a] = -c.pads[a].first;
+        p.step[a] = 1;
+      }
+      CheckStridedCopy("pad", ShapeStr(c.shape) + Fmt(" mode %d", c.mode), x, want, p, c.mode, fill);
+    }
+  }
+  if (Enabled("concat")) {
+    const std::vector<std::pair<std::vector<Shape>, int>> cases = {
+        {{{2, 3, 4}, {2, 1, 4}, {2, 5, 4}}, 1}, {{{1, 3}, {4, 3}}, 0}, {{{3, 2, 1}, {3, 2, 7}}, 2}, {{{2, 0}, {2, 3}}, 1}};
+    for (const auto& cs : cases) {
+      const std::vector<Shape>& shapes = cs.first;
+      const int axis = cs.second;
+      const Shape& first = shapes[0];
+      i64 outer = 1, inner = 1, total = 0;
+      for (int a = 0; a < axis; ++a) outer *= first[a];
+      for (std::size_t a = axis + 1; a < first.size(); ++a) inner *= first[a];
+      for (const Shape& s : shapes) total += s[axis];
+      std::vector<Words> xs;
+      for (const Shape& s : shapes) xs.push_back(RandomWords(rng, SizeOf(s)));
+      Words want;
+      for (i64 o = 0; o < outer; ++o) {
+        for (std::size_t j = 0; j < shapes.size(); ++j) {
+          const i64 chunk = shapes[j][axis] * inner;
+          for (i64 k = 0; k < chunk; ++k) want.push_back(xs[j][o * chunk + k]);
+        }
+      }
+      Dev<std::uint32_t> dout(want.size());
+      std::vector<std::unique_ptr<Dev<std::uint32_t>>> dxs;
+      for (const Words& x : xs) dxs.push_back(std::make_unique<Dev<std::uint32_t>>(x));
+      const std::string d = Fmt("%zu inputs axis %d", shapes.size(), axis) + " " + ShapeStr(first);
+      if (Guarded("concat", d, [&] {
+            i64 offset = 0;
+            for (std::size_t j = 0; j < shapes.size(); ++j) {
+              const i64 chunk = shapes[j][axis] * inner;
+              ngcuda::ConcatCopy32(dxs[j]->p(), dout.p(), outer, chunk, total * inner, offset);
+              offset += chunk;
+            }
+          })) {
+        ExactWords("concat", d, dout.Get(), want);
+        ExpectGuards("concat", d, dout, "out");
+      }
+    }
+  }
+  if (Enabled("gather")) {
+    const i64 outer = 4, dim = 6, inner = 3;
+    const Words x = RandomWords(rng, outer * dim * inner);
+    const std::vector<std::int32_t> idx = {5, 0, 5, 2, -1, 6};  // the last two out of range: written as 0
+    Words want;
+    for (i64 o = 0; o < outer; ++o) {
+      for (std::int32_t q : idx) {
+        for (i64 k = 0; k < inner; ++k) want.push_back(q >= 0 && q < dim ? x[(o * dim + q) * inner + k] : 0u);
+      }
+    }
+    Dev<std::uint32_t> dx(x), dout(want.size());
+    Dev<std::int32_t> didx(idx);
+    const i64 nidx = static_cast<i64>(idx.size());
+    if (Guarded("gather", "[4,6,3] axis 1", [&] { ngcuda::Gather32(dx.p(), didx.p(), dout.p(), outer, dim, nidx, inner); })) {
+      ExactWords("gather", "[4,6,3] axis 1", dout.Get(), want);
+      ExpectGuards("gather", "[4,6,3] axis 1", dout, "out");
+    }
+  }
+  if (Enabled("one_hot")) {
+    const std::vector<std::int32_t> idx = {-1, 0, 3, 9, 2, 3};
+    const i64 depth = 4;
+    Floats want(idx.size() * depth, -0.0f);
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+      if (idx[i] >= 0 && idx[i] < depth) want[i * depth + idx[i]] = 5.5f;
+    }
+    Dev<std::int32_t> didx(idx);
+    Dev<float> dout(want.size());
+    if (Guarded("one_hot", "depth 4", [&] { ngcuda::OneHotF32(didx.p(), dout.p(), static_cast<i64>(idx.size()), depth, 5.5f, -0.0f); })) {
+      ExactWords("one_hot", "depth 4", AsWords(dout.Get()), AsWords(want));
+      ExpectGuards("one_hot", "depth 4", dout, "out");
+    }
+  }
+}
+
+// Broadcast strides of `shape` against out (right-aligned, 0 on size-1 and missing axes).
+Shape BroadcastStrides(const Shape& shape, const Shape& out) {
+  const Shape st = StridesOf(shape);
+  Shape r(out.size(), 0);
+  const std::size_t off = out.size() - shape.size();
+  for (std::size_t a = 0; a < shape.size(); ++a) r[off + a] = shape[a] == 1 ? 0 : st[a];
+  return r;
+}
+
+ngcuda::BroadcastPlan MakePlan(const Shape& out, const std::vector<Shape>& ins) {
+  ngcuda::BroadcastPlan p;
+  p.rank = static_cast<int>(out.size());
+  for (int a = 0; a < p.rank; ++a) p.out_shape[a] = out[a];
+  for (std::size_t k = 0; k < ins.size(); ++k) {
+    const Shape s = BroadcastStrides(ins[k], out);
+    for (int a = 0; a < p.rank; ++a) p.stride[k][a] = s[a];
+  }
+  return p;
+}
+
+// The JS comparisons of reference elementwise.ts on the stored values.
+template <class T>
+bool HostCompare(int op, T a, T b) {
+  switch (op) {
+    case ngcuda::kCmpEqual: return a == b;
+    case ngcuda::kCmpNotEqual: return !(a == b);
+    case ngcuda::kCmpLess: return a < b;
+    case ngcuda::kCmpLessEqual: return a <= b;
+    case ngcuda::kCmpGreater: return a > b;
+    case ngcuda::kCmpGreaterEqual: return a >= b;
+    case ngcuda::kCmpLogicalAnd: return !(a == 0) && !(b == 0);
+    default: return !(a == 0) || !(b == 0);
+  }
+}
+
+// Math.max / Math.min of two doubles (NaN wins, +0 > -0).
+double HostJsMax(double a, double b, bool is_min) {
+  if (std::isnan(a) || std::isnan(b)) return NAN;
+  if (a == 0 && b == 0) return (std::signbit(a) == std::signbit(b)) ? a : (is_min ? -0.0 : 0.0);
+  return is_min ? std::min(a, b) : std::max(a, b);
+}
+
+void TestSelect() {
+  Rng rng(g_seed * 1000 + 41);
+  const std::vector<std::vector<Shape>> bcast = {{{3, 1, 5}, {1, 4, 5}, {3, 4, 5}}, {{7}, {}, {7}}, {{2, 3}, {2, 3}, {2, 3}},
+                                                 {{1}, {6, 1}, {6, 1}}, {{0, 3}, {1, 3}, {0, 3}}};
+  if (Enabled("compare")) {
+    for (const auto& c : bcast) {
+      const Shape &as = c[0], &bs = c[1], &out = c[2];
+      const ngcuda::BroadcastPlan plan = MakePlan(out, {as, bs});
+      const Shape sa = BroadcastStrides(as, out), sb = BroadcastStrides(bs, out);
+      for (int is_int = 0; is_int < 2; ++is_int) {
+        const Floats af = AwkwardFloats(rng, SizeOf(as)), bf = AwkwardFloats(rng, SizeOf(bs));
+        std::vector<std::int32_t> ai(af.size()), bi(bf.size());
+        for (std::size_t i = 0; i < af.size(); ++i) ai[i] = rng.Int(-2, 2);
+        for (std::size_t i = 0; i < bf.size(); ++i) bi[i] = rng.Int(-2, 2);
+        for (int op = 0; op < ngcuda::kCompareOpCount; ++op) {
+          std::vector<std::int32_t> want(static_cast<std::size_t>(SizeOf(out)));
+          for (i64 i = 0; i < SizeOf(out); ++i) {
+            const Shape co = CoordOf(i, out);
+            i64 oa = 0, ob = 0;
+            for (std::size_t a = 0; a < co.size(); ++a) oa += co[a] * sa[a], ob += co[a] * sb[a];
+            want[i] = is_int ? HostCompare<std::int32_t>(op, ai[oa], bi[ob]) : HostCompare<float>(op, af[oa], bf[ob]);
+          }
+          Dev<float> daf(af), dbf(bf);
+          Dev<std::int32_t> dai(ai), dbi(bi), dout(want.size());
+          const std::string d = Fmt("op %d %s ", op, is_int ? "int32" : "float32") + ShapeStr(as) + " vs " + ShapeStr(bs);
+          if (Guarded("compare", d, [&] {
+                ngcuda::Compare(op, is_int, is_int ? static_cast<const void*>(dai.p()) : daf.p(),
+                                is_int ? static_cast<const void*>(dbi.p()) : dbf.p(), dout.p(), plan);
+              })) {
+            ExactWords("compare", d, AsWords(dout.Get()), AsWords(want));
+            ExpectGuards("compare", d, dout, "out");
+          }
+        }
+      }
+    }
+  }
+  if (Enabled("where")) {
+    const std::vector<std::vector<Shape>> cases = {{{3, 1, 1}, {1, 4, 5}, {3, 4, 1}, {3, 4, 5}}, {{5}, {5}, {5}, {5}},
+                                                   {{}, {2, 2}, {}, {2, 2}}};
+    for (const auto& c : cases) {
+      std::vector<std::int32_t> cond(static_cast<std::size_t>(SizeOf(c[0])));
+      for (auto& v : cond) v = rng.Int(0, 2) == 0 ? 0 : rng.Int(-3, 3) | 1;
+      const Words a = RandomWords(rng, SizeOf(c[1])), b = RandomWords(rng, SizeOf(c[2]));
+      const Shape& out = c[3];
+      const Shape sc = BroadcastStrides(c[0], out), sa = BroadcastStrides(c[1], out), sb = BroadcastStrides(c[2], out);
+      Words want(static_cast<std::size_t>(SizeOf(out)));
+      for (i64 i = 0; i < SizeOf(out); ++i) {
+        const Shape co = CoordOf(i, out);
+        i64 oc = 0, oa = 0, ob = 0;
+        for (std::size_t k = 0; k < co.size(); ++k) oc += co[k] * sc[k], oa += co[k] * sa[k], ob += co[k] * sb[k];
+        want[i] = cond[oc] != 0 ? a[oa] : b[ob];
+      }
+      Dev<std::int32_t> dc(cond);
+      Dev<std::uint32_t> da(a), db(b), dout(want.size());
+      const std::string d = ShapeStr(c[0]) + " " + ShapeStr(c[1]) + " " + ShapeStr(c[2]);
+      if (Guarded("where", d, [&] { ngcuda::Where32(dc.p(), da.p(), db.p(), dout.p(), MakePlan(out, {c[0], c[1], c[2]})); })) {
+        ExactWords("where", d, dout.Get(), want);
+        ExpectGuards("where", d, dout, "out");
+      }
+    }
+  }
+  if (Enabled("clip")) {
+    const std::vector<std::pair<double, double>> bounds = {{-1.5, 2.25}, {0.1, 0.7}, {0.0, 0.0}, {-0.0, 6.0}, {-1e300, 1e300}};
+    for (const auto& bd : bounds) {
+      const double lo = bd.first, hi = bd.second;
+      Floats x = AwkwardFloats(rng, 3001);
+      Floats want(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i) want[i] = static_cast<float>(HostJsMax(HostJsMax(x[i], lo, false), hi, true));
+      Dev<float> dx(x), dout(x.size());
+      const std::string d = Fmt("float32 [%g, %g]", lo, hi);
+      if (Guarded("clip", d, [&] { ngcuda::ClipF32(dx.p(), dout.p(), static_cast<i64>(x.size()), lo, hi); })) {
+        ExactWords("clip", d, AsWords(dout.Get()), AsWords(want));
+        ExpectGuards("clip", d, dout, "out");
+      }
+      std::vector<std::int32_t> xi(1001), wanti(1001);
+      for (std::size_t i = 0; i < xi.size(); ++i) {
+        xi[i] = i % 7 == 0 ? static_cast<std::int32_t>(rng.Next()) : rng.Int(-4, 4);
+        const double v = HostJsMax(HostJsMax(xi[i], lo, false), hi, true);
+        // ToInt32 (the bounds here are within int32 or beyond every value, so no wrap-around)
+        wanti[i] = std::isnan(v) ? 0 : static_cast<std::int32_t>(std::trunc(std::max(-2147483648.0, std::min(2147483647.0, v))));
+      }
+      Dev<std::int32_t> dxi(xi), douti(xi.size());
+      if (Guarded("clip", d + " int32", [&] { ngcuda::ClipI32(dxi.p(), douti.p(), static_cast<i64>(xi.size()), lo, hi); })) {
+        ExactWords("clip", d + " int32", AsWords(douti.Get()), AsWords(wanti));
+      }
+    }
+  }
+  if (Enabled("cast")) {
+    Floats x = AwkwardFloats(rng, 2000);
+    for (float v : {3e9f, -3e9f, 2147483520.0f, -2147483648.0f, 2147483648.0f, 0.999f, -0.999f, 1e-40f}) x.push_back(v);
+    std::vector<std::int32_t> want(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      want[i] = std::isnan(v) ? 0 : v <= -2147483648.0 ? INT32_MIN : v >= 2147483647.0 ? INT32_MAX : static_cast<std::int32_t>(std::trunc(v));
+    }
+    Dev<float> dx(x);
+    Dev<std::int32_t> dout(x.size());
+    if (Guarded("cast", "float32 -> int32", [&] { ngcuda::CastF32ToI32(dx.p(), dout.p(), static_cast<i64>(x.size())); })) {
+      ExactWords("cast", "float32 -> int32", AsWords(dout.Get()), AsWords(want));
+      ExpectGuards("cast", "float32 -> int32", dout, "out");
+    }
+    std::vector<std::int32_t> xi;
+    for (int i = 0; i < 1000; ++i) xi.push_back(static_cast<std::int32_t>(rng.Next()));
+    for (std::int32_t v : {16777217, -16777217, INT32_MAX, INT32_MIN, 0, 33554435}) xi.push_back(v);
+    Floats wantf(xi.size());
+    for (std::size_t i = 0; i < xi.size(); ++i) wantf[i] = static_cast<float>(static_cast<double>(xi[i]));  // exact, then RN
+    Dev<std::int32_t> dxi(xi);
+    Dev<float> doutf(xi.size());
+    if (Guarded("cast", "int32 -> float32", [&] { ngcuda::CastI32ToF32(dxi.p(), doutf.p(), static_cast<i64>(xi.size())); })) {
+      ExactWords("cast", "int32 -> float32", AsWords(doutf.Get()), AsWords(wantf));
+    }
+  }
+  if (Enabled("arg_reduce")) {
+    const std::vector<Shape> forms = {{5, 7, 3}, {1, 1000, 1}, {4, 1, 6}, {3, 0, 2}, {64, 10, 1}};
+    for (const Shape& f : forms) {
+      const i64 outer = f[0], len = f[1], inner = f[2];
+      for (int is_int = 0; is_int < 2; ++is_int) {
+        Floats xf = AwkwardFloats(rng, outer * len * inner);
+        if (rng.Int(0, 1)) for (float& v : xf) if (std::isnan(v)) v = 1.0f;  // some cases without NaN
+        std::vector<std::int32_t> xi(xf.size());
+        for (auto& v : xi) v = rng.Int(-3, 3);
+        for (int is_min = 0; is_min < 2; ++is_min) {
+          std::vector<std::int32_t> want(static_cast<std::size_t>(outer * inner), 0);
+          for (i64 o = 0; o < outer; ++o) {
+            for (i64 k = 0; k < inner; ++k) {
+              i64 bi = 0;
+              double best = len > 0 ? (is_int ? xi[o * len * inner + k] : xf[o * len * inner + k]) : NAN;
+              for (i64 j = 1; j < len && !std::isnan(best); ++j) {
+                const double v = is_int ? xi[(o * len + j) * inner + k] : xf[(o * len + j) * inner + k];
+                if (std::isnan(v) || (is_min ? v < best : v > best)) best = v, bi = j;
+              }
+              want[o * inner + k] = static_cast<std::int32_t>(bi);
+            }
+          }
+          Dev<float> dxf(xf);
+          Dev<std::int32_t> dxi(xi), dout(want.size());
+          const std::string d = Fmt("%s %s [%lld,%lld,%lld]", is_min ? "argMin" : "argMax", is_int ? "int32" : "float32",
+                                    static_cast<long long>(outer), static_cast<long long>(len), static_cast<long long>(inner));
+          if (Guarded("arg_reduce", d, [&] {
+                ngcuda::ArgReduce(is_min, is_int, is_int ? static_cast<const void*>(dxi.p()) : dxf.p(), dout.p(), outer, len, inner);
+              })) {
+            ExactWords("arg_reduce", d, AsWords(dout.Get()), AsWords(want));
+            ExpectGuards("arg_reduce", d, dout, "out");
+          }
+        }
+      }
+    }
+  }
+}
+
+// Philox4x32-10 on the host, src/random/philox.ts transcribed (an independent copy of the GPU's).
+void HostPhilox(std::uint32_t k0, std::uint32_t k1, std::uint32_t c0, std::uint32_t c1, std::uint32_t* w) {
+  std::uint32_t x0 = c0, x1 = c1, x2 = 0, x3 = 0;
+  for (int r = 0; r < 10; ++r) {
+    const std::uint64_t p0 = std::uint64_t{0xd2511f53u} * x0, p1 = std::uint64_t{0xcd9e8d57u} * x2;
+    x0 = static_cast<std::uint32_t>(p1 >> 32) ^ x1 ^ k0;
+    x1 = static_cast<std::uint32_t>(p1);
+    x2 = static_cast<std::uint32_t>(p0 >> 32) ^ x3 ^ k1;
+    x3 = static_cast<std::uint32_t>(p0);
+    k0 += 0x9e3779b9u;
+    k1 += 0xbb67ae85u;
+  }
+  w[0] = x0, w[1] = x1, w[2] = x2, w[3] = x3;
+}
+
+void TestDropout() {
+  if (!Enabled("dropout")) return;
+  {  // the host Philox against blocks computed by the JS one (src/random/philox.ts philox4x32)
+    std::uint32_t w[4], v[4];
+    HostPhilox(42, 0, 0, 0, w);
+    HostPhilox(12345, 256, 7, 1, v);
+    const bool ok = w[0] == 0x9ceaf053u && w[1] == 0x77f5493bu && w[2] == 0x12bf50adu && w[3] == 0x5742b3d7u &&
+                    v[0] == 0x629f74cbu && v[1] == 0xdb5c24c1u && v[2] == 0x9f558547u && v[3] == 0xa67db63au;
+    Stats& s = StatsFor("dropout");
+    ++s.cases;
+    if (!ok) {
+      ++s.failed;
+      Fail("dropout", "the host Philox differs from src/random/philox.ts's known blocks");
+    }
+  }
+  Rng rng(g_seed * 1000 + 43);
+  for (i64 n : {i64{1}, i64{7}, i64{1000}, i64{4099}}) {
+    for (double rate : {0.0, 0.1, 0.5, 0.999}) {
+      for (std::uint64_t seed : {std::uint64_t{0}, std::uint64_t{42}, (std::uint64_t{1} << 40) + 12345}) {
+        const Floats x = AwkwardFloats(rng, n);
+        Floats want_y(x.size()), want_m(x.size());
+        const float scale = static_cast<float>(1.0 / (1.0 - rate));
+        std::uint32_t w[4];
+        for (i64 i = 0; i < n; ++i) {
+          if (rate <= 0) {
+            want_m[i] = 1.0f;
+          } else {
+            const std::uint64_t b = static_cast<std::uint64_t>(i) / 4;
+            HostPhilox(static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(b),
+                       static_cast<std::uint32_t>(b >> 32), w);
+            const double u = static_cast<double>(w[i & 3] >> 8) / 16777216.0;
+            want_m[i] = u >= rate ? scale : 0.0f;
+          }
+          want_y[i] = static_cast<float>(static_cast<double>(x[i]) * want_m[i]);  // JS: double product, stored rounded
+        }
+        Dev<float> dx(x), dy(x.size()), dm(x.size());
+        const std::string d = Fmt("n %lld rate %g seed %llu", static_cast<long long>(n), rate, static_cast<unsigned long long>(seed));
+        if (Guarded("dropout", d, [&] { ngcuda::DropoutF32(dx.p(), dy.p(), dm.p(), n, rate, seed); })) {
+          ExactWords("dropout", d + " mask", AsWords(dm.Get()), AsWords(want_m));
+          ExactWords("dropout", d + " y", AsWords(dy.Get()), AsWords(want_y));
+          ExpectGuards("dropout", d, dy, "y");
+          ExpectGuards("dropout", d, dm, "mask");
+          ExpectUnchanged("dropout", d, dx, x, "x");
+        }
+      }
+    }
+  }
+}
+
 // Bad arguments the library itself refuses (the addon refuses far more before any kernel runs).
 void TestErrors() {
   if (!Enabled("errors")) return;
@@ -1307,6 +1811,9 @@ int main(int argc, char** argv) {
     TestReduce();
     TestSoftmax();
     TestOptim();
+    TestMovement();
+    TestSelect();
+    TestDropout();
     TestErrors();
     ngcuda::ReleaseScratch();  // so that compute-sanitizer's leak check sees every allocation freed
     ngcuda::Synchronize();

@@ -130,6 +130,42 @@ export interface CudaAddon {
   batchNormBackwardF32(training: boolean, dy: CudaBuffer, x: CudaBuffer, gamma: CudaBuffer, mean: CudaBuffer,
     variance: CudaBuffer, epsilon: number, dx: CudaBuffer, dgamma: CudaBuffer, dbeta: CudaBuffer): void;
 
+  // --- data movement (movement.cc): 32-bit words, float32 or int32 -----------------------------------------
+  /**
+   * out[c] = x[sum_a map(offsets[a] + c[a] * steps[a]) * inStrides[a]] over outShape (rank <= 8); mode
+   * (copyModeCodes) maps positions outside [0, inDims[a]): inRange (never happens), constant (reads `fill`, the
+   * uint32 bits of the value), reflect, symmetric. Transpose, slice and pad are all this copy.
+   */
+  stridedCopy(x: CudaBuffer, out: CudaBuffer, outShape: readonly number[], inDims: readonly number[], inStrides: readonly number[],
+    offsets: readonly number[], steps: readonly number[], mode: number, fill: number): void;
+  readonly copyModeCodes: Readonly<Record<'inRange' | 'constant' | 'reflect' | 'symmetric', number>>;
+  /** out[o * outRow + offset + k] = x[o * chunk + k]: one concat input's rows. */
+  concatCopy(x: CudaBuffer, out: CudaBuffer, outer: number, chunk: number, outRow: number, offset: number): void;
+  /** x [outer, dim, inner], int32 indices [nidx] -> out [outer, nidx, inner] (an index out of range writes 0). */
+  gather(x: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void;
+  /** out [nidx, depth] float32: onValue where indices[i] == column, offValue elsewhere. */
+  oneHotF32(indices: CudaBuffer, out: CudaBuffer, depth: number, onValue: number, offValue: number): void;
+
+  // --- comparisons, selection, conversions (select.cc); broadcasting as per-input strides over outShape ----
+  /** out int32 0/1; a and b share a dtype. */
+  compare(opCode: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: readonly number[],
+    aStrides: readonly number[], bStrides: readonly number[]): void;
+  readonly compareOpCodes: Readonly<Record<'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual' | 'logicalAnd' | 'logicalOr', number>>;
+  /** out = cond != 0 ? a : b; cond int32, a, b and out one dtype. */
+  where(cond: CudaBuffer, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: readonly number[],
+    condStrides: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
+  /** Math.min(Math.max(x, lo), hi), stored as the dtype stores it. */
+  clip(x: CudaBuffer, out: CudaBuffer, lo: number, hi: number): void;
+  /** To out's dtype: float32 -> int32 truncates (NaN 0, saturating), int32 -> float32 rounds to nearest. */
+  cast(x: CudaBuffer, out: CudaBuffer): void;
+  /** x [outer, len, inner] -> out int32 [outer, inner]: index of the first max / min (first NaN wins). */
+  argReduce(opCode: number, x: CudaBuffer, out: CudaBuffer, outer: number, len: number, inner: number): void;
+  readonly argReduceOpCodes: Readonly<Record<'argMax' | 'argMin', number>>;
+
+  // --- dropout (dropout.cc): the CPU's Philox stream, bit-identical ----------------------------------------
+  /** mask[i] = 1/(1-rate) if philoxUniform(seed, i) >= rate else 0 (rate <= 0: 1), y = x * mask; y may be x. */
+  dropoutF32(x: CudaBuffer, y: CudaBuffer, mask: CudaBuffer, rate: number, seed: number): void;
+
   // --- optimizers (optim.cc), in place, bit-identical to the CPU addon's ----------------------------------
   adamUpdateF32(w: CudaBuffer, g: CudaBuffer, m: CudaBuffer, v: CudaBuffer, vHat: CudaBuffer | null, alpha: number,
     c1: number, c2: number, epsilon: number, keep: number): void;

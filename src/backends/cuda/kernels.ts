@@ -5,17 +5,20 @@
  *   and geometry integers are worked out here, as src/backends/native/ does for the CPU addon (same integers, helpers).
  * - `cudaHostKernels(addon)`: the same behind the Backend interface on host arrays (upload, run, download, free),
  *   for the property tests against the reference backend. Anything the GPU kernels do not cover (float64, other
- *   broadcasts, softmax over an inner axis, int32 data, 'prod', gelu) runs on the reference backend.
+ *   broadcasts, softmax over an inner axis, int32 arithmetic, 'prod', gelu, rank > 8 copies) runs on the
+ *   reference backend. The movement, comparison and conversion kernels take float32 and int32 alike.
  */
 import type {
-  Backend, BatchNormAttrs, BinaryOp, Conv2DAttrs, DataArray, FloatArray, GlobalPoolMode, ITensor, KTensor, MatMulAttrs,
-  Pool2DAttrs, ReduceOp, UnaryAttrs, UnaryGradOp, UnaryOp,
+  ArgReduceOp, Backend, BatchNormAttrs, BinaryOp, CompareOp, Conv2DAttrs, DataArray, FloatArray, GlobalPoolMode, ITensor, KTensor,
+  MatMulAttrs, PadMode, Pool2DAttrs, ReduceOp, UnaryAttrs, UnaryGradOp, UnaryOp,
 } from '../backend.js';
 import { windowOutSize } from '../backend.js';
 import { convGeometry } from '../native/conv.js';
 import { isPlainF32, rowBroadcastLength } from '../native/elementwise.js';
 import type { PoolGeometry } from '../native/pool.js';
 import { referenceBackend } from '../reference/index.js';
+import { broadcastStrides } from '../reference/util.js';
+import { stridesOf } from '../../tensor/shape.js';
 import type { CudaAddon, CudaBuffer, CudaDType } from './addon.js';
 
 /** A dense row-major array on the device. */
@@ -75,6 +78,17 @@ function axisRuns(axes: readonly number[]): [number, number][] {
   return runs.reverse();
 }
 
+/** The most axes the strided-copy and broadcasting kernels take (native/cuda/include/ngcuda/movement.h). */
+export const MAX_COPY_RANK = 8;
+
+/** The uint32 bits a typed array of `dtype` stores for `value` (Float32Array: rounded; Int32Array: ToInt32). */
+function storedBits(value: number, dtype: CudaDType): number {
+  const words = new Uint32Array(1);
+  if (dtype === 'int32') new Int32Array(words.buffer)[0] = value;
+  else new Float32Array(words.buffer)[0] = value;
+  return words[0];
+}
+
 export interface CudaDeviceKernels {
   matmul(a: DeviceTensor, b: DeviceTensor, attrs: MatMulAttrs, bias?: DeviceTensor): DeviceTensor;
   conv2d(x: DeviceTensor, w: DeviceTensor, attrs: Conv2DAttrs, bias?: DeviceTensor): DeviceTensor;
@@ -103,6 +117,25 @@ export interface CudaDeviceKernels {
   logSoftmax(x: DeviceTensor): DeviceTensor;
   softmaxCrossEntropy(logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
   softmaxCrossEntropyBackward(dloss: DeviceTensor, logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
+  // Data movement, comparisons, conversions and dropout: any dtype unless noted, the reference's bits exactly.
+  /** Rank <= MAX_COPY_RANK. */
+  transpose(x: DeviceTensor, perm: readonly number[]): DeviceTensor;
+  /** Rank <= MAX_COPY_RANK; begin, size, steps resolved and in range. */
+  slice(x: DeviceTensor, begin: readonly number[], size: readonly number[], steps: readonly number[]): DeviceTensor;
+  /** Rank <= MAX_COPY_RANK. */
+  pad(x: DeviceTensor, paddings: readonly (readonly [number, number])[], mode: PadMode, value: number): DeviceTensor;
+  concat(xs: readonly DeviceTensor[], axis: number): DeviceTensor;
+  gather(x: DeviceTensor, indices: DeviceTensor, axis: number): DeviceTensor;
+  oneHot(indices: DeviceTensor, depth: number, onValue: number, offValue: number): DeviceTensor;
+  /** Output rank <= MAX_COPY_RANK. */
+  compare(op: CompareOp, a: DeviceTensor, b: DeviceTensor, outShape: readonly number[]): DeviceTensor;
+  /** Output rank <= MAX_COPY_RANK. */
+  where(cond: DeviceTensor, a: DeviceTensor, b: DeviceTensor, outShape: readonly number[]): DeviceTensor;
+  clip(x: DeviceTensor, lo: number, hi: number): DeviceTensor;
+  cast(x: DeviceTensor, dtype: CudaDType): DeviceTensor;
+  argReduce(op: ArgReduceOp, x: DeviceTensor, axis: number): DeviceTensor;
+  /** float32; seed a safe integer >= 0, 0 <= rate < 1. */
+  dropout(x: DeviceTensor, rate: number, seed: number): { y: DeviceTensor; mask: DeviceTensor };
   /** In place on w, m, v (and vHat), src/optim/adam.ts's formula. */
   adamUpdate(w: DeviceTensor, g: DeviceTensor, m: DeviceTensor, v: DeviceTensor, vHat: DeviceTensor | null,
     alpha: number, c1: number, c2: number, epsilon: number, keep: number): void;
@@ -268,6 +301,85 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
       a.softmaxCrossEntropyBackwardF32(dloss.buffer, logits.buffer, labels.buffer, d.buffer, n, c);
       return d;
     },
+    transpose(x, perm) {
+      const st = stridesOf(x.shape);
+      const shape = perm.map((p) => x.shape[p]);
+      const out = empty(shape, x.dtype);
+      a.stridedCopy(x.buffer, out.buffer, shape, shape, perm.map((p) => st[p]), shape.map(() => 0), shape.map(() => 1), a.copyModeCodes.inRange, 0);
+      return out;
+    },
+    slice(x, begin, size, steps) {
+      const out = empty(size, x.dtype);
+      a.stridedCopy(x.buffer, out.buffer, size, x.shape, stridesOf(x.shape), begin, steps, a.copyModeCodes.inRange, 0);
+      return out;
+    },
+    pad(x, paddings, mode, value) {
+      const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+      const out = empty(shape, x.dtype);
+      a.stridedCopy(x.buffer, out.buffer, shape, x.shape, stridesOf(x.shape), paddings.map((p) => -p[0]), shape.map(() => 1),
+        a.copyModeCodes[mode], storedBits(value, x.dtype));
+      return out;
+    },
+    concat(xs, axis) {
+      const first = xs[0].shape;
+      const outer = sizeOf(first.slice(0, axis)), inner = sizeOf(first.slice(axis + 1));
+      const total = xs.reduce((t, x) => t + x.shape[axis], 0);
+      const shape = [...first];
+      shape[axis] = total;
+      const out = empty(shape, xs[0].dtype);
+      let offset = 0;
+      for (const x of xs) {
+        const chunk = x.shape[axis] * inner;
+        a.concatCopy(x.buffer, out.buffer, outer, chunk, total * inner, offset);
+        offset += chunk;
+      }
+      return out;
+    },
+    gather(x, indices, axis) {
+      const outer = sizeOf(x.shape.slice(0, axis)), inner = sizeOf(x.shape.slice(axis + 1));
+      const out = empty([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype);
+      a.gather(x.buffer, indices.buffer, out.buffer, outer, x.shape[axis], inner);
+      return out;
+    },
+    oneHot(indices, depth, onValue, offValue) {
+      const out = empty([...indices.shape, depth]);
+      a.oneHotF32(indices.buffer, out.buffer, depth, onValue, offValue);
+      return out;
+    },
+    compare(op, x, y, outShape) {
+      const out = empty(outShape, 'int32');
+      a.compare(a.compareOpCodes[op], x.buffer, y.buffer, out.buffer, outShape, broadcastStrides(x.shape, outShape),
+        broadcastStrides(y.shape, outShape));
+      return out;
+    },
+    where(cond, x, y, outShape) {
+      const out = empty(outShape, x.dtype);
+      a.where(cond.buffer, x.buffer, y.buffer, out.buffer, outShape, broadcastStrides(cond.shape, outShape),
+        broadcastStrides(x.shape, outShape), broadcastStrides(y.shape, outShape));
+      return out;
+    },
+    clip(x, lo, hi) {
+      const out = empty(x.shape, x.dtype);
+      a.clip(x.buffer, out.buffer, lo, hi);
+      return out;
+    },
+    cast(x, dtype) {
+      const out = empty(x.shape, dtype);
+      a.cast(x.buffer, out.buffer);
+      return out;
+    },
+    argReduce(op, x, axis) {
+      const outer = sizeOf(x.shape.slice(0, axis)), inner = sizeOf(x.shape.slice(axis + 1));
+      const out = empty([...x.shape.slice(0, axis), ...x.shape.slice(axis + 1)], 'int32');
+      a.argReduce(a.argReduceOpCodes[op], x.buffer, out.buffer, outer, x.shape[axis], inner);
+      return out;
+    },
+    dropout(x, rate, seed) {
+      const y = empty(x.shape);
+      const mask = empty(x.shape);
+      a.dropoutF32(x.buffer, y.buffer, mask.buffer, rate, seed);
+      return { y, mask };
+    },
     adamUpdate(w, g, m, v, vHat, alpha, c1, c2, epsilon, keep) {
       a.adamUpdateF32(w.buffer, g.buffer, m.buffer, v.buffer, bufOrNull(vHat), alpha, c1, c2, epsilon, keep);
     },
@@ -305,6 +417,8 @@ export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
   }
   const one = (fn: (d: DeviceTensor[]) => DeviceTensor, ...inputs: (KTensor<DataArray> | undefined)[]): KTensor =>
     onDevice(inputs, (d) => fn(d as DeviceTensor[]), (r) => [r]).host[0];
+  // float32 or int32 (the movement and selection kernels take either; float64 runs on the reference)
+  const w32 = (...ts: KTensor<DataArray>[]): boolean => ts.every((t) => t.data instanceof Float32Array || t.data instanceof Int32Array);
 
   return {
     name: 'cuda',
@@ -405,6 +519,54 @@ export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
         return ref.softmaxCrossEntropyBackward(dloss, logits, labels);
       }
       return one((d) => k.softmaxCrossEntropyBackward(d[0], d[1], d[2]), dloss, logits, labels) as KTensor<A>;
+    },
+    transpose<A extends DataArray>(x: KTensor<A>, perm: readonly number[]): KTensor<A> {
+      if (!w32(x) || x.shape.length > MAX_COPY_RANK) return ref.transpose(x, perm);
+      return one((d) => k.transpose(d[0], perm), x) as KTensor<A>;
+    },
+    slice<A extends DataArray>(x: KTensor<A>, begin: readonly number[], size: readonly number[], steps: readonly number[]): KTensor<A> {
+      if (!w32(x) || x.shape.length > MAX_COPY_RANK) return ref.slice(x, begin, size, steps);
+      return one((d) => k.slice(d[0], begin, size, steps), x) as KTensor<A>;
+    },
+    pad<A extends DataArray>(x: KTensor<A>, paddings: readonly (readonly [number, number])[], mode: PadMode, value: number): KTensor<A> {
+      if (!w32(x) || x.shape.length > MAX_COPY_RANK) return ref.pad(x, paddings, mode, value);
+      return one((d) => k.pad(d[0], paddings, mode, value), x) as KTensor<A>;
+    },
+    concat<A extends DataArray>(xs: readonly KTensor<A>[], axis: number): KTensor<A> {
+      if (!w32(...xs)) return ref.concat(xs, axis);
+      return one((d) => k.concat(d, axis), ...xs) as KTensor<A>;
+    },
+    gather<A extends DataArray>(x: KTensor<A>, indices: ITensor, axis: number): KTensor<A> {
+      if (!w32(x)) return ref.gather(x, indices, axis);
+      return one((d) => k.gather(d[0], d[1], axis), x, indices) as KTensor<A>;
+    },
+    oneHot(indices: ITensor, depth: number, onValue: number, offValue: number): KTensor<Float32Array> {
+      return one((d) => k.oneHot(d[0], depth, onValue, offValue), indices) as KTensor<Float32Array>;
+    },
+    compare(op: CompareOp, x: KTensor, y: KTensor, outShape: readonly number[]): ITensor {
+      if (!w32(x, y) || outShape.length > MAX_COPY_RANK) return ref.compare(op, x, y, outShape);
+      return one((d) => k.compare(op, d[0], d[1], outShape), x, y) as ITensor;
+    },
+    where<A extends DataArray>(cond: ITensor, x: KTensor<A>, y: KTensor<A>, outShape: readonly number[]): KTensor<A> {
+      if (!w32(x, y) || outShape.length > MAX_COPY_RANK) return ref.where(cond, x, y, outShape);
+      return one((d) => k.where(d[0], d[1], d[2], outShape), cond, x, y) as KTensor<A>;
+    },
+    clip<A extends DataArray>(x: KTensor<A>, lo: number, hi: number): KTensor<A> {
+      if (!w32(x)) return ref.clip(x, lo, hi);
+      return one((d) => k.clip(d[0], lo, hi), x) as KTensor<A>;
+    },
+    cast(x: KTensor, dtype: 'float32' | 'int32'): KTensor<Float32Array | Int32Array> {
+      if (!w32(x)) return ref.cast(x, dtype);
+      return one((d) => k.cast(d[0], dtype), x) as KTensor<Float32Array | Int32Array>;
+    },
+    argReduce(op: ArgReduceOp, x: KTensor, axis: number): ITensor {
+      if (!w32(x)) return ref.argReduce(op, x, axis);
+      return one((d) => k.argReduce(op, d[0], axis), x) as ITensor;
+    },
+    dropout<A extends FloatArray>(x: KTensor<A>, rate: number, seed: number): { y: KTensor<A>; mask: KTensor<A> } {
+      if (!f32(x) || !Number.isSafeInteger(seed) || seed < 0) return ref.dropout(x, rate, seed);
+      const { host } = onDevice([x], (d) => k.dropout(d[0]!, rate, seed), (r) => [r.y, r.mask]);
+      return { y: host[0] as KTensor<A>, mask: host[1] as KTensor<A> };
     },
   };
 }

@@ -14,7 +14,7 @@ import { rowBroadcastLength } from '../native/elementwise.js';
 import { getBackend } from '../registry.js';
 import type { CudaAddon } from './addon.js';
 import { DeviceKTensor, DeviceStorage, cudaAddonFor } from './device-storage.js';
-import { type CudaDeviceKernels, type DeviceTensor, cudaDeviceKernels, release } from './kernels.js';
+import { type CudaDeviceKernels, type DeviceTensor, MAX_COPY_RANK, cudaDeviceKernels, release } from './kernels.js';
 
 interface Arg {
   readonly shape: readonly number[];
@@ -162,6 +162,14 @@ function gpuGap(addon: CudaAddon, name: KernelName, args: readonly any[]): strin
       const logits = name === 'softmaxCrossEntropy' ? args[0] : args[1];
       return logits.shape.length === 2 ? undefined : 'logits not 2-D';
     }
+    case 'transpose': case 'slice': case 'pad':
+      return args[0].shape.length <= MAX_COPY_RANK ? undefined : `rank ${args[0].shape.length} > ${MAX_COPY_RANK}`;
+    case 'compare': case 'where':
+      return args[3].length <= MAX_COPY_RANK ? undefined : `rank ${args[3].length} > ${MAX_COPY_RANK}`;
+    case 'concat': case 'gather': case 'oneHot': case 'clip': case 'cast': case 'argReduce':
+      return undefined;
+    case 'dropout':  // a bad seed gets the CPU's error
+      return f32(args[0]) && Number.isSafeInteger(args[2]) && args[2] >= 0 ? undefined : 'this seed or dtype';
     default:
       return 'not implemented on the GPU';
   }
@@ -212,6 +220,21 @@ function runOnGpu(k: CudaDeviceKernels, addon: CudaAddon, name: KernelName, c: C
     case 'logSoftmax': return o(k.logSoftmax(d(args[0])));
     case 'softmaxCrossEntropy': return o(k.softmaxCrossEntropy(d(args[0]), d(args[1])));
     case 'softmaxCrossEntropyBackward': return o(k.softmaxCrossEntropyBackward(d(args[0]), d(args[1]), d(args[2])));
+    case 'transpose': return o(k.transpose(d(args[0]), args[1]));
+    case 'slice': return o(k.slice(d(args[0]), args[1], args[2], args[3]));
+    case 'pad': return o(k.pad(d(args[0]), args[1], args[2], args[3]));
+    case 'concat': return o(k.concat((args[0] as any[]).map(d), args[1]));
+    case 'gather': return o(k.gather(d(args[0]), d(args[1]), args[2]));
+    case 'oneHot': return o(k.oneHot(d(args[0]), args[1], args[2], args[3]));
+    case 'compare': return o(k.compare(args[0], d(args[1]), d(args[2]), args[3]));
+    case 'where': return o(k.where(d(args[0]), d(args[1]), d(args[2]), args[3]));
+    case 'clip': return o(k.clip(d(args[0]), args[1], args[2]));
+    case 'cast': return o(k.cast(d(args[0]), args[1]));
+    case 'argReduce': return o(k.argReduce(args[0], d(args[1]), args[2]));
+    case 'dropout': {
+      const r = k.dropout(d(args[0]), args[1], args[2]);
+      return { y: o(r.y), mask: o(r.mask) };
+    }
     default: throw new Error(`unreachable: ${name}`);
   }
 }
