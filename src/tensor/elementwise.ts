@@ -228,7 +228,7 @@ export function where(condition: TensorOrScalar, a: TensorOrScalar, b: TensorOrS
   // A float condition becomes a mask by != 0 (a truncating cast would turn 0.5 into false).
   if (c.dtype !== 'int32') c = Tensor.fromKernel(backendFor(c).compare('notEqual', c, toTensor(op, 'condition', 0, c.dtype), c.shape));
   const mask = c;
-  const y = Tensor.fromKernel(backendFor(mask, ta, tb).where({ data: mask.data as Int32Array, shape: mask.shape }, ta, tb, outShape));
+  const y = Tensor.fromKernel(backendFor(mask, ta, tb).where(mask as KTensor<Int32Array>, ta, tb, outShape));
   if (y.dtype === 'int32') return y;
   return record(op, y, [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(mask, g, 0), ta.shape) : null,

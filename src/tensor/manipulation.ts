@@ -514,5 +514,5 @@ export function oneHot(indices: Tensor, depth: number, options: OneHotOptions = 
   const offValue = options.offValue ?? 0;
   if (typeof onValue !== 'number') throw opError(DTypeError, op, `argument 'onValue' must be a number, got ${describe(onValue)}`);
   if (typeof offValue !== 'number') throw opError(DTypeError, op, `argument 'offValue' must be a number, got ${describe(offValue)}`);
-  return Tensor.fromKernel(backendFor(indices).oneHot({ data: indices.data as Int32Array, shape: indices.shape }, depth, onValue, offValue));
+  return Tensor.fromKernel(backendFor(indices).oneHot(indices as ITensor, depth, onValue, offValue));
 }
