@@ -56,9 +56,10 @@ PoolDims ReadDims(const Napi::CallbackInfo& info, std::size_t first, const char*
   return d;
 }
 
-Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+// x [n, h, w, c] -> y [n, outH, outW, c]: the max and average forwards differ only in the kernel they launch.
+Napi::Value PoolForward(const Napi::CallbackInfo& info, const char* fn,
+                        void (*kernel)(const ngcuda::PoolGeom&, const float*, float*)) {
   Napi::Env env = info.Env();
-  const char* fn = "maxPool2dF32";
   nodegrad::ExpectArgCount(info, fn, 14, (std::string("x, y, ") + kDimNames).c_str());
   DeviceBuffer* x = BufferArg(info, 0, fn, "x", kFloat32);
   DeviceBuffer* y = BufferArg(info, 1, fn, "y", kFloat32);
@@ -66,8 +67,12 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   nodegrad::ExpectLength(env, fn, "x", x->length, d.in_len, "n*h*w*c");
   nodegrad::ExpectLength(env, fn, "y", y->length, d.out_len, "n*outH*outW*c");
   ExpectDistinct(env, fn, "y", y, "x", x);
-  ngcuda::MaxPool2dForward(d.g, x->f32(), y->f32());
+  kernel(d.g, x->f32(), y->f32());
   return env.Undefined();
+}
+
+Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+  return PoolForward(info, "maxPool2dF32", ngcuda::MaxPool2dForward);
 }
 
 Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
@@ -88,17 +93,7 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "avgPool2dF32";
-  nodegrad::ExpectArgCount(info, fn, 14, (std::string("x, y, ") + kDimNames).c_str());
-  DeviceBuffer* x = BufferArg(info, 0, fn, "x", kFloat32);
-  DeviceBuffer* y = BufferArg(info, 1, fn, "y", kFloat32);
-  const PoolDims d = ReadDims(info, 2, fn);
-  nodegrad::ExpectLength(env, fn, "x", x->length, d.in_len, "n*h*w*c");
-  nodegrad::ExpectLength(env, fn, "y", y->length, d.out_len, "n*outH*outW*c");
-  ExpectDistinct(env, fn, "y", y, "x", x);
-  ngcuda::AvgPool2dForward(d.g, x->f32(), y->f32());
-  return env.Undefined();
+  return PoolForward(info, "avgPool2dF32", ngcuda::AvgPool2dForward);
 }
 
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
