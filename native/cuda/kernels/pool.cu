@@ -19,44 +19,36 @@ namespace ngcuda {
 
 namespace {
 
-__global__ void MaxPoolForwardKernel(PoolGeom g, const float* __restrict__ x, float* __restrict__ y, i64 total) {
-  NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 ch = t % g.c;
-    t /= g.c;
-    const i64 ox = t % g.ow;
-    t /= g.ow;
-    const i64 oy = t % g.oh;
-    const i64 i = t / g.oh;
-    const i64 r0 = oy * g.sh - g.pad_top, c0 = ox * g.sw - g.pad_left;
-    const i64 ih0 = max(r0, i64{0}), ih1 = min(r0 + g.kh, g.h);
-    const i64 iw0 = max(c0, i64{0}), iw1 = min(c0 + g.kw, g.w);
-    if (ih0 >= ih1 || iw0 >= iw1) {  // all-padding window
-      y[idx] = 0.0f;
-      continue;
-    }
-    const float* xi = x + i * g.h * g.w * g.c + ch;
-    float m = __ldg(xi + (ih0 * g.w + iw0) * g.c);
-    for (i64 ih = ih0; ih < ih1; ++ih) {
-      for (i64 iw = ih == ih0 ? iw0 + 1 : iw0; iw < iw1; ++iw) {
-        const float v = __ldg(xi + (ih * g.w + iw) * g.c);
-        if (Beats(v, m)) m = v;
-      }
-    }
-    y[idx] = m;
-  }
+// Splits a flat NHWC index into image i, row, column and channel of a [*, rows, cols, c] tensor.
+__device__ __forceinline__ void UnravelNhwc(i64 idx, i64 rows, i64 cols, i64 c, i64* i, i64* row, i64* col, i64* ch) {
+  *ch = idx % c;
+  idx /= c;
+  *col = idx % cols;
+  idx /= cols;
+  *row = idx % rows;
+  *i = idx / rows;
+}
+
+// The input rows [h0, h1) and columns [w0, w1) window (oy, ox) covers inside the image; empty when all padding.
+struct Window {
+  i64 h0, h1, w0, w1;
+  __device__ bool Empty() const { return h0 >= h1 || w0 >= w1; }
+  __device__ i64 Count() const { return Empty() ? 0 : (h1 - h0) * (w1 - w0); }
+};
+
+__device__ __forceinline__ Window ClipWindow(const PoolGeom& g, i64 oy, i64 ox) {
+  const i64 r0 = oy * g.sh - g.pad_top, c0 = ox * g.sw - g.pad_left;
+  return Window{max(r0, i64{0}), min(r0 + g.kh, g.h), max(c0, i64{0}), min(c0 + g.kw, g.w)};
 }
 
 // Flat pixel (row-major within the image) of window (oy, ox)'s first maximum in channel ch, or -1 if all padding.
 __device__ __forceinline__ i64 WindowArgMax(const PoolGeom& g, const float* xi, i64 ch, i64 oy, i64 ox) {
-  const i64 r0 = oy * g.sh - g.pad_top, c0 = ox * g.sw - g.pad_left;
-  const i64 ih0 = max(r0, i64{0}), ih1 = min(r0 + g.kh, g.h);
-  const i64 iw0 = max(c0, i64{0}), iw1 = min(c0 + g.kw, g.w);
-  if (ih0 >= ih1 || iw0 >= iw1) return -1;
-  i64 best = ih0 * g.w + iw0;
+  const Window win = ClipWindow(g, oy, ox);
+  if (win.Empty()) return -1;
+  i64 best = win.h0 * g.w + win.w0;
   float m = __ldg(xi + best * g.c + ch);
-  for (i64 ih = ih0; ih < ih1; ++ih) {
-    for (i64 iw = ih == ih0 ? iw0 + 1 : iw0; iw < iw1; ++iw) {
+  for (i64 ih = win.h0; ih < win.h1; ++ih) {
+    for (i64 iw = ih == win.h0 ? win.w0 + 1 : win.w0; iw < win.w1; ++iw) {
       const float v = __ldg(xi + (ih * g.w + iw) * g.c + ch);
       if (Beats(v, m)) {
         m = v;
@@ -65,6 +57,16 @@ __device__ __forceinline__ i64 WindowArgMax(const PoolGeom& g, const float* xi, 
     }
   }
   return best;
+}
+
+__global__ void MaxPoolForwardKernel(PoolGeom g, const float* __restrict__ x, float* __restrict__ y, i64 total) {
+  NGC_FOR(idx, total) {
+    i64 i, oy, ox, ch;
+    UnravelNhwc(idx, g.oh, g.ow, g.c, &i, &oy, &ox, &ch);
+    const float* xi = x + i * g.h * g.w * g.c;
+    const i64 best = WindowArgMax(g, xi, ch, oy, ox);
+    y[idx] = best < 0 ? 0.0f : __ldg(xi + best * g.c + ch);  // an all-padding window gives 0
+  }
 }
 
 // Windows holding input row iy: oy in [lo, hi) (likewise columns).
@@ -76,13 +78,8 @@ __device__ __forceinline__ void WindowsHolding(i64 iy, i64 pad, i64 k, i64 s, i6
 __global__ void MaxPoolBackwardKernel(PoolGeom g, const float* __restrict__ dy, const float* __restrict__ x,
                                       float* __restrict__ dx, i64 total) {
   NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 ch = t % g.c;
-    t /= g.c;
-    const i64 ix = t % g.w;
-    t /= g.w;
-    const i64 iy = t % g.h;
-    const i64 i = t / g.h;
+    i64 i, iy, ix, ch;
+    UnravelNhwc(idx, g.h, g.w, g.c, &i, &iy, &ix, &ch);
     i64 oy0, oy1, ox0, ox1;
     WindowsHolding(iy, g.pad_top, g.kh, g.sh, g.oh, &oy0, &oy1);
     WindowsHolding(ix, g.pad_left, g.kw, g.sw, g.ow, &ox0, &ox1);
@@ -100,50 +97,35 @@ __global__ void MaxPoolBackwardKernel(PoolGeom g, const float* __restrict__ dy, 
 
 __global__ void AvgPoolForwardKernel(PoolGeom g, const float* __restrict__ x, float* __restrict__ y, i64 total) {
   NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 ch = t % g.c;
-    t /= g.c;
-    const i64 ox = t % g.ow;
-    t /= g.ow;
-    const i64 oy = t % g.oh;
-    const i64 i = t / g.oh;
-    const i64 r0 = oy * g.sh - g.pad_top, c0 = ox * g.sw - g.pad_left;
-    const i64 ih0 = max(r0, i64{0}), ih1 = min(r0 + g.kh, g.h);
-    const i64 iw0 = max(c0, i64{0}), iw1 = min(c0 + g.kw, g.w);
-    if (ih0 >= ih1 || iw0 >= iw1) {
+    i64 i, oy, ox, ch;
+    UnravelNhwc(idx, g.oh, g.ow, g.c, &i, &oy, &ox, &ch);
+    const Window win = ClipWindow(g, oy, ox);
+    if (win.Empty()) {
       y[idx] = 0.0f;
       continue;
     }
     const float* xi = x + i * g.h * g.w * g.c + ch;
     float s = 0.0f;
-    for (i64 ih = ih0; ih < ih1; ++ih) {
-      for (i64 iw = iw0; iw < iw1; ++iw) s += __ldg(xi + (ih * g.w + iw) * g.c);
+    for (i64 ih = win.h0; ih < win.h1; ++ih) {
+      for (i64 iw = win.w0; iw < win.w1; ++iw) s += __ldg(xi + (ih * g.w + iw) * g.c);
     }
-    y[idx] = s / static_cast<float>((ih1 - ih0) * (iw1 - iw0));
+    y[idx] = s / static_cast<float>(win.Count());
   }
 }
 
 __global__ void AvgPoolBackwardKernel(PoolGeom g, const float* __restrict__ dy, float* __restrict__ dx, i64 total) {
   NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 ch = t % g.c;
-    t /= g.c;
-    const i64 ix = t % g.w;
-    t /= g.w;
-    const i64 iy = t % g.h;
-    const i64 i = t / g.h;
+    i64 i, iy, ix, ch;
+    UnravelNhwc(idx, g.h, g.w, g.c, &i, &iy, &ix, &ch);
     i64 oy0, oy1, ox0, ox1;
     WindowsHolding(iy, g.pad_top, g.kh, g.sh, g.oh, &oy0, &oy1);
     WindowsHolding(ix, g.pad_left, g.kw, g.sw, g.ow, &ox0, &ox1);
     float acc = 0.0f;
     for (i64 oy = oy0; oy < oy1; ++oy) {
-      const i64 r0 = oy * g.sh - g.pad_top;
-      const i64 rc = max(min(r0 + g.kh, g.h) - max(r0, i64{0}), i64{0});
       for (i64 ox = ox0; ox < ox1; ++ox) {
-        const i64 c0 = ox * g.sw - g.pad_left;
-        const i64 cc = max(min(c0 + g.kw, g.w) - max(c0, i64{0}), i64{0});
+        const i64 count = ClipWindow(g, oy, ox).Count();
         // 1 / count rounded once from double, as the CPU driver's inv_count table.
-        const float inv = rc * cc > 0 ? static_cast<float>(1.0 / static_cast<double>(rc * cc)) : 0.0f;
+        const float inv = count > 0 ? static_cast<float>(1.0 / static_cast<double>(count)) : 0.0f;
         acc += __ldg(dy + ((i * g.oh + oy) * g.ow + ox) * g.c + ch) * inv;
       }
     }
