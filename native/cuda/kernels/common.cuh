@@ -52,6 +52,16 @@ __device__ __forceinline__ bool Beats(float v, float m) { return (v > m) || (v !
 // floor(a / b) for b > 0 and any sign of a.
 __device__ __forceinline__ i64 FloorDiv(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Splits a flat NHWC index into image i, row, column and channel of a [*, rows, cols, c] tensor.
+__device__ __forceinline__ void UnravelNhwc(i64 idx, i64 rows, i64 cols, i64 c, i64* i, i64* row, i64* col, i64* ch) {
+  *ch = idx % c;
+  idx /= c;
+  *col = idx % cols;
+  idx /= cols;
+  *row = idx % rows;
+  *i = idx / rows;
+}
+
 }  // namespace ngcuda
 
 #endif  // NGCUDA_KERNELS_COMMON_CUH

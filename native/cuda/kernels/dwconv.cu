@@ -32,13 +32,8 @@ DwGeom MakeGeom(const ConvShape& s) {
 __global__ void DwForwardKernel(DwGeom g, const float* __restrict__ x, const float* __restrict__ w,
                                 const float* __restrict__ bias, float* __restrict__ y, int relu, i64 total) {
   NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 oc = t % g.cout;
-    t /= g.cout;
-    const i64 ox = t % g.ow;
-    t /= g.ow;
-    const i64 oy = t % g.oh;
-    const i64 i = t / g.oh;
+    i64 i, oy, ox, oc;
+    UnravelNhwc(idx, g.oh, g.ow, g.cout, &i, &oy, &ox, &oc);
     const i64 ic = oc / g.mult;
     float acc = bias ? __ldg(bias + oc) : 0.0f;
     for (i64 ky = 0; ky < g.kh; ++ky) {
@@ -60,13 +55,8 @@ __global__ void DwForwardKernel(DwGeom g, const float* __restrict__ x, const flo
 __global__ void DwBackwardDataKernel(DwGeom g, const float* __restrict__ dy, const float* __restrict__ w,
                                      float* __restrict__ dx, i64 total) {
   NGC_FOR(idx, total) {
-    i64 t = idx;
-    const i64 ic = t % g.cin;
-    t /= g.cin;
-    const i64 ix = t % g.w;
-    t /= g.w;
-    const i64 iy = t % g.h;
-    const i64 i = t / g.h;
+    i64 i, iy, ix, ic;
+    UnravelNhwc(idx, g.h, g.w, g.cin, &i, &iy, &ix, &ic);
     float acc = 0.0f;
     for (i64 ky = 0; ky < g.kh; ++ky) {
       const i64 ty = iy + g.pt - ky * g.dh;

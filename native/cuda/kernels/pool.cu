@@ -19,16 +19,6 @@ namespace ngcuda {
 
 namespace {
 
-// Splits a flat NHWC index into image i, row, column and channel of a [*, rows, cols, c] tensor.
-__device__ __forceinline__ void UnravelNhwc(i64 idx, i64 rows, i64 cols, i64 c, i64* i, i64* row, i64* col, i64* ch) {
-  *ch = idx % c;
-  idx /= c;
-  *col = idx % cols;
-  idx /= cols;
-  *row = idx % rows;
-  *i = idx / rows;
-}
-
 // The input rows [h0, h1) and columns [w0, w1) window (oy, ox) covers inside the image; empty when all padding.
 struct Window {
   i64 h0, h1, w0, w1;
