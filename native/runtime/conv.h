@@ -65,6 +65,10 @@ const char* DwConvForwardKernelName();
 const char* DwConvBackwardDataKernelName();
 const char* DwConvBackwardFilterKernelName();
 
+// Internal: false when the environment variable `name` is "0" (the NODEGRAD_WINOGRAD / NODEGRAD_COL2IM switches;
+// callers cache it in a static, so it is read once).
+bool EnvSwitchOn(const char* name);
+
 // Internal: Winograd F(2x2, 3x3) (conv_wino.cc) for 3x3 stride-1 undilated ungrouped convs with >= 16 channels
 // each side and 2x2 output tiles at least 3/4 used (backward data: pads <= 2; backward filter: >= 32 tiles);
 // NODEGRAD_WINOGRAD=0 turns it off.

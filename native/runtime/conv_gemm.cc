@@ -355,10 +355,7 @@ void RunFilter(const GemmConv& p, const float* dy, std::size_t cout, float* dw) 
 constexpr std::size_t kCol2imChunkBytes = 512 * 1024;
 
 bool Col2imEnabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("NODEGRAD_COL2IM");
-    return !(v != nullptr && std::strcmp(v, "0") == 0);
-  }();
+  static const bool on = EnvSwitchOn("NODEGRAD_COL2IM");
   return on;
 }
 
@@ -431,6 +428,11 @@ void Col2imBackwardData(const ConvShape& s, const float* dy, const float* w, flo
 }
 
 }  // namespace
+
+bool EnvSwitchOn(const char* name) {
+  const char* v = std::getenv(name);
+  return !(v != nullptr && std::strcmp(v, "0") == 0);
+}
 
 void Conv2dForward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y, Activation act) {
   if (s.n == 0 || s.oh == 0 || s.ow == 0 || s.cout == 0) return;

@@ -21,7 +21,6 @@
 // go to im2col instead (the transforms would spread them to outputs that never read them), and
 // NODEGRAD_WINOGRAD=0 turns it off.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "conv.h"
@@ -79,10 +78,7 @@ const WinoKernels& Kernels() {
 }
 
 bool Enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("NODEGRAD_WINOGRAD");
-    return !(v != nullptr && std::strcmp(v, "0") == 0);
-  }();
+  static const bool on = EnvSwitchOn("NODEGRAD_WINOGRAD");
   return on;
 }
 
