@@ -36,14 +36,13 @@
  * draws from [1, 1 + f]).
  */
 import { ValueError } from '../errors.js';
-import { record } from '../autograd/tape.js';
 import { allocF32 } from '../backends/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator, getDefaultGenerator } from '../tensor/random.js';
 import { type CallOptions, type JsonValue, type LayerArgs, type LayerConfig, Layer, registerLayer } from './layer.js';
 import {
   FILL_MODES, FLIP_HORIZONTAL, FLIP_VERTICAL, type FillMode, INTERPOLATIONS, type Interpolation, affineTransform, cropImages, flipImages,
-  resizeImages,
+  recordHostOp, resizeImages,
 } from './image-sampling.js';
 import { ImageLayer, choiceOption, numberOption, seedOption, sizeOption } from './preprocessing.js';
 
@@ -492,9 +491,8 @@ export class RandomContrast extends RandomImageLayer {
         }
       }
     }
-    const y = new Tensor(out, x.shape);
     // y = a x + (1 - a) m where not clipped: dx = a M dy + (1 - a) / HW * sum over the channel of M dy (M: unclipped).
-    return record('randomContrast', y, [x], (g) => {
+    return recordHostOp('randomContrast', new Tensor(out, x.shape), x, (g) => {
       const gd = g.data as Float32Array | Float64Array;
       const dx = gd instanceof Float64Array ? new Float64Array(gd.length) : allocF32(gd.length);
       const sums = new Float64Array(c);
@@ -512,7 +510,7 @@ export class RandomContrast extends RandomImageLayer {
         for (let k = 0; k < c; k++) sums[k] *= (1 - a) / hw;
         for (let i = 0; i < hw * c; i += c) for (let k = 0; k < c; k++) dx[base + i + k] += sums[k];
       }
-      return [new Tensor(dx, x.shape)];
+      return new Tensor(dx, x.shape);
     });
   }
 
@@ -560,7 +558,7 @@ export class RandomBrightness extends RandomImageLayer {
       }
     }
     // Where not clipped the output moves with the input: dx = dy there (clip's gradient: [low, high] inclusive).
-    return record('randomBrightness', new Tensor(out, x.shape), [x], (g) => {
+    return recordHostOp('randomBrightness', new Tensor(out, x.shape), x, (g) => {
       const gd = g.data as Float32Array | Float64Array;
       const dx = gd instanceof Float64Array ? new Float64Array(gd.length) : allocF32(gd.length);
       for (let b = 0; b < n; b++) {
@@ -570,7 +568,7 @@ export class RandomBrightness extends RandomImageLayer {
           dx[i] = v >= lo && v <= hi ? gd[i] : 0;
         }
       }
-      return [new Tensor(dx, x.shape)];
+      return new Tensor(dx, x.shape);
     });
   }
 
@@ -623,7 +621,7 @@ export class GaussianNoise extends Layer {
       if (i + 1 < len) out[i + 1] = src[i + 1] + r * Math.sin(th);
     }
     // x + noise: the gradient passes unchanged (a view of dy, so the engine may dispose either independently).
-    return record('gaussianNoise', new Tensor(out, x.shape), [x], (g) => [new Tensor(g.data, g.shape)]);
+    return recordHostOp('gaussianNoise', new Tensor(out, x.shape), x, (g) => g.withShape(g.shape));
   }
 
   override getConfig(): LayerConfig {

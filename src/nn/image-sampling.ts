@@ -37,6 +37,7 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { record } from '../autograd/tape.js';
+import { warnFallback } from '../backends/cuda/tensor-backend.js';
 import { allocF32, zerosF32 } from '../backends/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -114,6 +115,23 @@ function oneOf<T extends string>(op: string, arg: string, v: unknown, allowed: r
 function alloc(like: FloatArray, n: number, zero: boolean): FloatArray {
   if (like instanceof Float64Array) return new Float64Array(n);
   return zero ? zerosF32(n) : allocF32(n);
+}
+
+/**
+ * Records an op computed on host arrays (these ops have no CUDA kernels): for a CUDA input, its result and its input
+ * gradient go back to the input's device (a download and an upload per call, noted once as a CPU fallback), so a
+ * CUDA model with augmentation or resizing layers keeps every tensor on the GPU.
+ */
+export function recordHostOp(op: string, y: Tensor, x: Tensor, backward: (g: Tensor) => Tensor): Tensor {
+  if (x.device === 'cpu') return record(op, y, [x], (g) => [backward(g)]);
+  warnFallback(op, 'computed on the host');
+  const toDevice = (t: Tensor): Tensor => {
+    if (t.device === x.device) return t;
+    const d = t.to(x.device);
+    t.dispose();  // the host copy's pooled storage
+    return d;
+  };
+  return record(op, toDevice(y), [x], (g) => [toDevice(backward(g))]);
 }
 
 // --- affine / projective transforms ------------------------------------------------------------
@@ -244,11 +262,10 @@ export function affineTransform(
   const src = xt.data as FloatArray;
   const out = alloc(src, n * oh * ow * c, false);
   affineForward(src, out, n, h, w, c, oh, ow, t, stride, bilinear, mode, fillValue);
-  const y = new Tensor(out, [n, oh, ow, c]);
-  return record(op, y, [xt], (g) => {
+  return recordHostOp(op, new Tensor(out, [n, oh, ow, c]), xt, (g) => {
     const dx = alloc(g.data as FloatArray, n * h * w * c, true);
     affineBackward(g.data as FloatArray, dx, n, h, w, c, oh, ow, t, stride, bilinear, mode);
-    return [new Tensor(dx, xt.shape)];
+    return new Tensor(dx, xt.shape);
   });
 }
 
@@ -400,11 +417,10 @@ export function resizeImages(x: Tensor, size: readonly [number, number], options
   const src = xt.data as FloatArray;
   const out = alloc(src, n * oh * ow * c, false);
   resizeForward(src, out, n, h * w * c, c, oh, ow, ylo, yhi, yf, xlo, xhi, xf, bilinear);
-  const y = new Tensor(out, [n, oh, ow, c]);
-  return record(op, y, [xt], (g) => {
+  return recordHostOp(op, new Tensor(out, [n, oh, ow, c]), xt, (g) => {
     const dx = alloc(g.data as FloatArray, xt.size, true);
     resizeBackward(g.data as FloatArray, dx, n, h * w * c, c, oh, ow, ylo, yhi, yf, xlo, xhi, xf, bilinear);
-    return [new Tensor(dx, xt.shape)];
+    return new Tensor(dx, xt.shape);
   });
 }
 
@@ -479,10 +495,10 @@ export function flipImages(x: Tensor, flags: Uint8Array): Tensor {
   const out = alloc(src, xt.size, false);
   flipKernel(src, out, n, h, w, c, flags);
   // A flip is its own inverse and its own adjoint.
-  return record(op, new Tensor(out, xt.shape), [xt], (g) => {
+  return recordHostOp(op, new Tensor(out, xt.shape), xt, (g) => {
     const dx = alloc(g.data as FloatArray, xt.size, false);
     flipKernel(g.data as FloatArray, dx, n, h, w, c, flags);
-    return [new Tensor(dx, xt.shape)];
+    return new Tensor(dx, xt.shape);
   });
 }
 
@@ -531,7 +547,7 @@ export function cropImages(x: Tensor, offsets: Int32Array, height: number, width
     const ob = b * height * rowOut;
     for (let i = 0; i < height; i++) out.set(src.subarray(sb + i * rowIn, sb + i * rowIn + rowOut), ob + i * rowOut);
   }
-  return record(op, new Tensor(out, [n, height, width, c]), [xt], (g) => {
+  return recordHostOp(op, new Tensor(out, [n, height, width, c]), xt, (g) => {
     const gd = g.data as FloatArray;
     const dx = alloc(gd, xt.size, true);
     for (let b = 0; b < n; b++) {
@@ -539,6 +555,6 @@ export function cropImages(x: Tensor, offsets: Int32Array, height: number, width
       const ob = b * height * rowOut;
       for (let i = 0; i < height; i++) dx.set(gd.subarray(ob + i * rowOut, ob + (i + 1) * rowOut), sb + i * rowIn);
     }
-    return [new Tensor(dx, xt.shape)];
+    return new Tensor(dx, xt.shape);
   });
 }

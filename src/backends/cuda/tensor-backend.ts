@@ -36,7 +36,7 @@ export function cudaFallbacks(): readonly string[] {
   return [...warned];
 }
 
-function warnFallback(kernel: string, why: string): void {
+export function warnFallback(kernel: string, why: string): void {
   if (warned.has(kernel)) return;
   warned.add(kernel);
   console.warn(`nodegrad: the CUDA backend has no kernel for '${kernel}' (${why}); running it on the CPU (download, CPU kernel, upload)`);
