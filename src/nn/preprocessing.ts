@@ -393,18 +393,19 @@ export class Normalization extends Layer {
   override call(inputs: Tensor | Tensor[], _opts: CallOptions): Tensor {
     const input = this.single(inputs);
     const x = input.dtype === 'int32' ? input.cast('float32') : input;
-    const [mean, std] = this.statistics();
+    const [mean, std] = this.statistics(x);
     return this.invert ? x.mul(std).add(mean) : x.sub(mean).div(std);
   }
 
-  /** [mean, max(sqrt(variance), epsilon)] as tensors that broadcast over the channel axis. */
-  private statistics(): [Tensor, Tensor] {
+  /** [mean, max(sqrt(variance), epsilon)] as tensors on x's device that broadcast over the channel axis. */
+  private statistics(x: Tensor): [Tensor, Tensor] {
     let mean: Tensor, variance: Tensor;
     if (this.meanWeight) {
       mean = readWeight(this.meanWeight);
       variance = readWeight(this.varianceWeight!);
     } else {
-      const vec = (v: number | readonly number[]): Tensor => new Tensor(Float32Array.from(typeof v === 'number' ? [v] : v), [typeof v === 'number' ? 1 : v.length]);
+      const vec = (v: number | readonly number[]): Tensor =>
+        new Tensor(Float32Array.from(typeof v === 'number' ? [v] : v), [typeof v === 'number' ? 1 : v.length]).to(x.device);
       mean = vec(this.mean!);
       variance = vec(this.variance!);
     }

@@ -72,6 +72,15 @@ describe.skipIf(!cpuAddon.addon)('host-computed image ops on CUDA tensors (fake 
     expect(cudaFallbacks()).toContain(op);
   });
 
+  it('normalization with its mean and variance given as options runs on CUDA (its constants follow the input)', () => {
+    const x = randn([2, 3, 3, 2], { seed: 4 });
+    const make = () => layers.normalization({ mean: [0.5, -1], variance: [4, 0.25] });
+    const cpu = make().apply(x) as Tensor;
+    const gpu = make().apply(x.to('cuda')) as Tensor;
+    expect(gpu.device).toBe('cuda');
+    expect(bits(gpu)).toEqual(bits(cpu));
+  });
+
   it('a CUDA model with augmentation layers trains like the same model on the CPU', async () => {
     const build = () => {
       const m = sequential([
