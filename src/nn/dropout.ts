@@ -66,7 +66,7 @@ abstract class SpatialDropout extends Dropout {
     const gen = this.seed === null ? getDefaultGenerator() : (this.#spatialGen ??= new Generator(this.seed));
     // Element dropout of ones of the noise shape is the mask: 0 or 1 / (1 - rate), one draw per (example, channel).
     const noise = [x.shape[0], ...new Array<number>(this.rank - 2).fill(1), x.shape[x.rank - 1]];
-    const mask = dropout(ones(noise), { rate: this.rate, seed: gen, training: true });
+    const mask = dropout(ones(noise).to(x.device), { rate: this.rate, seed: gen, training: true });
     return x.mul(mask); // a float64 x (gradient checks) promotes the float32 mask exactly
   }
 }
