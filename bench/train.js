@@ -7,12 +7,18 @@
  *
  *   node bench/train.js [--threads 1,2] [--only W1|W2|W1,W2] [--quick] [--repeat N] [--no-peers]
  *                       [--no-profile] [--no-lag] [--json out.json] [--results out.txt] [--no-build]
+ *                       [--device cpu|cuda] [--batch W2=128]
  *
  * For each repeat, thread count and workload: one nodegrad child process (bench/train/step.js, with
  * NODEGRAD_NUM_THREADS), then PyTorch on the same workload and thread count (peers_torch.py --only W --threads T
  * --layouts cl, OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T, GLIBC_TUNABLES as the anchors), so the two timings
  * of a pair are taken minutes apart at most. Medians over repeats; the ratio is torch / nodegrad (> 1: nodegrad
  * faster), the median of the per-repeat ratios.
+ *
+ * --device cuda: the same steps on the GPU (model.to('cuda'), each batch uploaded per step as fit() does, a
+ * read-back ending each step: bench/train/step.js), next to PyTorch on the same GPU (bench/peers/torch_train_gpu.py:
+ * TF32 off, cudnn.benchmark, NCHW and channels_last; the table takes the faster). Threads then only size the CPU
+ * pool (default: every core), which runs what the CUDA backend falls back on.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -23,11 +29,15 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const STEP_JS = path.join(ROOT, 'bench', 'train', 'step.js');
 const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-const PYTHON = '/usr/bin/python3'; // Debian's interpreter (python3-torch); a pyenv python3 on PATH lacks it
+// Debian's interpreter first (python3-torch; a pyenv python3 on PATH lacks it), then PATH's (a GPU machine's pip torch).
+const PYTHONS = [process.env.NODEGRAD_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+const GPU_PEER = path.join(ROOT, 'bench', 'peers', 'torch_train_gpu.py');
 const GLIBC_DEFAULT = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295';
 
 const USAGE = `usage: node bench/train.js [options]
-  --threads <list>   thread counts (default 1,2)
+  --threads <list>   thread counts (default 1,2; with --device cuda every core)
+  --device <d>       cpu (default) or cuda
+  --batch <list>     batch sizes by workload, e.g. W2=128 (default: the anchors', W1 64 and W2 32)
   --only <list>      workloads, comma-separated: W1, W2 (default W1,W2)
   --quick            short timing (>= 10 steps, 0.5 s; fewer fit steps): checks the pipeline
   --repeat <n>       run the timings n times (ours and torch interleaved; profile and lag in the first only); medians (default 1)
@@ -40,8 +50,8 @@ const USAGE = `usage: node bench/train.js [options]
   --anchors <dir>    the anchors folder (default ../shared/anchors, or NODEGRAD_ANCHORS_DIR)`;
 
 function parseArgs(argv) {
-  const o = { threads: [1, 2], only: ['W1', 'W2'], quick: false, repeat: 1, peers: true, profile: true, lag: true,
-    json: null, results: null, build: true, anchors: null };
+  const o = { threads: null, only: ['W1', 'W2'], quick: false, repeat: 1, peers: true, profile: true, lag: true,
+    json: null, results: null, build: true, anchors: null, device: 'cpu', batch: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -66,10 +76,22 @@ function parseArgs(argv) {
       case '--results': o.results = val(); break;
       case '--no-build': o.build = false; break;
       case '--anchors': o.anchors = val(); break;
+      case '--device':
+        o.device = val();
+        if (o.device !== 'cpu' && o.device !== 'cuda') throw new Error('--device takes cpu or cuda');
+        break;
+      case '--batch':
+        for (const p of val().split(',')) {
+          const [w, n] = p.split('=');
+          o.batch[w.trim().toUpperCase()] = Number(n);
+          if (!['W1', 'W2'].includes(w.trim().toUpperCase()) || !Number.isInteger(Number(n)) || Number(n) < 1) throw new Error('--batch takes W1=<n>,W2=<n>');
+        }
+        break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
+  o.threads ??= o.device === 'cuda' ? [os.cpus().length] : [1, 2];
   return o;
 }
 
@@ -129,19 +151,29 @@ function ours(spec, timeoutS = 900) {
   return { status: 'error', error: `${failure ?? 'no result'}${last ? `: ${last}` : ''}` };
 }
 
-function detectTorch(anchors) {
-  if (!existsSync(PYTHON)) return { ok: false, why: `PyTorch: no ${PYTHON}: skipped` };
+/** The first interpreter of PYTHONS with PyTorch (with a usable GPU for 'cuda'). */
+function detectTorch(anchors, device) {
   if (!existsSync(path.join(anchors, 'peers_torch.py'))) return { ok: false, why: `PyTorch: ${anchors}/peers_torch.py not found: skipped` };
-  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) return { ok: false, why: 'PyTorch not installed: skipped (apt-get install -y python3-torch python3-numpy libopenblas-dev)' };
-  return { ok: true, version: r.stdout.trim() };
+  const probe = `import torch; print(torch.__version__${device === 'cuda' ? ', torch.cuda.is_available()' : ''})`;
+  const seen = [];
+  for (const python of PYTHONS) {
+    const r = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) continue;
+    const [version, gpu] = r.stdout.trim().split(' ');
+    if (device !== 'cuda' || gpu === 'True') return { ok: true, version, python };
+    seen.push(`${python}: torch ${version} without a GPU`);
+  }
+  return { ok: false, why: `PyTorch${device === 'cuda' ? ' with CUDA' : ''} not found in ${PYTHONS.join(', ')}${seen.length ? ` (${seen.join('; ')})` : ''}: ` +
+    'skipped (apt-get install -y python3-torch python3-numpy libopenblas-dev, or NODEGRAD_PYTHON)' };
 }
 
-function torch(anchors, w, threads) {
+function torch(found, anchors, w, threads, device, batch) {
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads),
     GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? GLIBC_DEFAULT };
-  const r = spawnSync(PYTHON, [path.join(anchors, 'peers_torch.py'), '--only', w, '--threads', String(threads), '--layouts', 'cl'],
-    { env, encoding: 'utf8', timeout: 900_000, maxBuffer: 64 << 20, cwd: ROOT });
+  const args = device === 'cuda'
+    ? [GPU_PEER, '--only', w, '--anchors', anchors, ...(batch ? ['--batch', `${w}=${batch}`] : [])]
+    : [path.join(anchors, 'peers_torch.py'), '--only', w, '--threads', String(threads), '--layouts', 'cl'];
+  const r = spawnSync(found.python, args, { env, encoding: 'utf8', timeout: 900_000, maxBuffer: 64 << 20, cwd: ROOT });
   const res = [];
   for (const l of (r.stdout ?? '').split('\n')) {
     if (!l.startsWith('RESULT ')) continue;
@@ -149,6 +181,11 @@ function torch(anchors, w, threads) {
   }
   const err = r.status !== 0 ? `exit ${r.status ?? r.error?.message}: ${(r.stderr ?? '').trim().split('\n').pop()}` : null;
   return { results: res, error: err };
+}
+
+/** The peer's fastest result for `${w}.${kind}` in run r (the GPU peer times NCHW and channels_last). */
+function peerOf(r, w, kind) {
+  return (r.torch ?? []).filter((x) => x.w === `${w}.${kind}`).sort((a, b) => a.median_ms - b.median_ms)[0];
 }
 
 function cpuModel() {
@@ -165,27 +202,26 @@ function main() {
   const o = parseArgs(process.argv.slice(2));
   ensureDist(o.build);
   const anchors = path.resolve(o.anchors ?? process.env.NODEGRAD_ANCHORS_DIR ?? path.join(ROOT, '..', 'shared', 'anchors'));
-  const found = o.peers ? detectTorch(anchors) : { ok: false, why: 'peers: skipped (--no-peers)' };
+  const found = o.peers ? detectTorch(anchors, o.device) : { ok: false, why: 'peers: skipped (--no-peers)' };
   const timing = o.quick ? { minTime: 0.5, minSteps: 10, fitSteps: 15, profileSteps: 10 } : { minTime: 2, minSteps: 10, fitSteps: 40, profileSteps: 20 };
   const load0 = os.loadavg();
   const started = new Date();
-  log(`# nodegrad ${PKG.version} train bench: ${o.only.join(',')} x threads ${o.threads.join(',')} x ${o.repeat} repeat(s)${found.ok ? ' + torch' : ''}`);
+  log(`# nodegrad ${PKG.version} train bench on ${o.device}: ${o.only.join(',')} x threads ${o.threads.join(',')} x ${o.repeat} repeat(s)${found.ok ? ' + torch' : ''}`);
 
   const runs = []; // { repeat, w, threads, ours, torch: [results], torchError }
   for (let rep = 0; rep < o.repeat; rep++) {
     for (const t of o.threads) {
       for (const w of o.only) {
         const first = rep === 0;
-        const spec = { workload: w, threads: t, ...timing, profile: o.profile && first, lag: o.lag && first };
+        const spec = { workload: w, threads: t, device: o.device, batch: o.batch[w], ...timing, profile: o.profile && first, lag: o.lag && first };
         const r = { repeat: rep, w, threads: t, ours: ours(spec), load: os.loadavg()[0] };
         const tr = r.ours.train;
         log(`  [${rep + 1}/${o.repeat}] ${w} thr ${t}: ${r.ours.status === 'error' ? `error: ${r.ours.error}` : `train ${f2(tr.median_ms)} ms, infer ${f2(r.ours.infer.median_ms)} ms`}  (load ${r.load.toFixed(2)})`);
         if (found.ok) {
-          const p = torch(anchors, w, t);
+          const p = torch(found, anchors, w, t, o.device, o.batch[w]);
           r.torch = p.results;
           r.torchError = p.error;
-          const pt = p.results.find((x) => x.w === `${w}.train`);
-          log(`  [${rep + 1}/${o.repeat}] ${w} thr ${t}: torch ${p.error ? `error: ${p.error}` : `train ${f2(pt?.median_ms)} ms, infer ${f2(p.results.find((x) => x.w === `${w}.infer`)?.median_ms)} ms`}`);
+          log(`  [${rep + 1}/${o.repeat}] ${w} thr ${t}: torch ${p.error ? `error: ${p.error}` : `train ${f2(peerOf(r, w, 'train')?.median_ms)} ms, infer ${f2(peerOf(r, w, 'infer')?.median_ms)} ms`}`);
         }
         runs.push(r);
       }
@@ -199,10 +235,12 @@ function main() {
   lines.push(`# nodegrad ${PKG.version} whole-model bench, ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC${o.quick ? ' (--quick)' : ''}`);
   lines.push(`machine: ${cpuModel()}, ${os.cpus().length} cores, Node ${process.version}; load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ` +
     `${load1.map((l) => l.toFixed(2)).join(' ')} at end`);
-  if (first) lines.push(`nodegrad: ${first.backend} backend, ISA ${first.isa}; NHWC; each step inside scope() as fit() runs it; warm-up 5 steps, then >= ${timing.minSteps} steps until ${timing.minTime} s (at most 100); median`);
-  lines.push(found.ok
-    ? `torch: ${found.version}, ${path.join(anchors, 'peers_torch.py')} --layouts cl (channels_last), OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = thr, GLIBC_TUNABLES '${process.env.GLIBC_TUNABLES ?? GLIBC_DEFAULT}'; 3 warm-up, >= 10 steps until 2 s; median`
-    : found.why);
+  if (first?.gpu) lines.push(`GPU: ${first.gpu.name} (sm ${first.gpu.computeCapability.join('.')}, driver ${first.gpu.driverVersion}, runtime ${first.gpu.runtimeVersion})`);
+  if (first) lines.push(`nodegrad: ${first.backend} backend, ISA ${first.isa}; NHWC; batch ${o.only.map((w) => `${w} ${runs.find((r) => r.w === w && r.ours.batch)?.ours.batch ?? '?'}`).join(', ')}; ` +
+    `each step inside scope() as fit() runs it${o.device === 'cuda' ? ' (batch uploaded, one read-back per step)' : ''}; warm-up 5 steps, then >= ${timing.minSteps} steps until ${timing.minTime} s (at most 100); median`);
+  lines.push(!found.ok ? found.why : o.device === 'cuda'
+    ? `torch: ${found.version} (${found.python}), ${path.relative(ROOT, GPU_PEER)}: cuda, TF32 off, cudnn.benchmark, NCHW and channels_last (the faster per row); 10 warm-up, >= 20 steps until 2 s, synchronized; median`
+    : `torch: ${found.version}, ${path.join(anchors, 'peers_torch.py')} --layouts cl (channels_last), OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = thr, GLIBC_TUNABLES '${process.env.GLIBC_TUNABLES ?? GLIBC_DEFAULT}'; 3 warm-up, >= 10 steps until 2 s; median`);
   if (load0[0] > 0.5 * os.cpus().length) lines.push(`warning: the machine is busy (load average ${load0[0].toFixed(2)} on ${os.cpus().length} cores): timings are noisy`);
   lines.push('');
   const head = ['workload', 'thr', 'nodegrad ms', 'torch ms', 'torch / nodegrad', 'nodegrad min', 'torch min', 'min / min', o.repeat > 1 ? 'ratio range' : null, 'n'].filter(Boolean);
@@ -213,17 +251,19 @@ function main() {
       for (const t of o.threads) {
         const rs = runs.filter((r) => r.w === w && r.threads === t && r.ours.status !== 'error');
         const ourMs = rs.map((r) => r.ours[kind].median_ms);
-        const tMs = rs.map((r) => r.torch?.find((x) => x.w === `${w}.${kind}`)?.median_ms ?? null);
+        const tMs = rs.map((r) => peerOf(r, w, kind)?.median_ms ?? null);
         const ratios = rs.map((r, i) => (tMs[i] != null ? tMs[i] / ourMs[i] : null)).filter((v) => v != null);
         const row = {
-          w: `${w}.${kind}`, threads: t, ours_ms: median(ourMs), torch_ms: median(tMs), ratio: median(ratios),
+          w: `${w}.${kind}`, device: o.device, batch: rs[0]?.ours.batch ?? null, threads: t, ours_ms: median(ourMs), torch_ms: median(tMs), ratio: median(ratios),
           ours_min: Math.min(...rs.map((r) => r.ours[kind].min_ms)),
           ours_max: Math.max(...rs.map((r) => r.ours[kind].max_ms)),
-          torch_min: Math.min(...rs.map((r) => r.torch?.find((x) => x.w === `${w}.${kind}`)?.min_ms ?? Infinity)),
+          torch_min: Math.min(...rs.map((r) => peerOf(r, w, kind)?.min_ms ?? Infinity)),
+          torch_variant: rs.map((r) => peerOf(r, w, kind)?.variant).find(Boolean) ?? null,
           ratios, n: rs.map((r) => r.ours[kind].iters),
         };
         table.push(row);
-        const cells = [row.w, t, f2(row.ours_ms), f2(row.torch_ms), row.ratio != null ? `${row.ratio.toFixed(2)}x` : '',
+        const variant = o.device === 'cuda' && row.torch_variant ? ` (${row.torch_variant === 'channels_last' ? 'cl' : 'NCHW'})` : '';
+        const cells = [row.w, t, f2(row.ours_ms), `${f2(row.torch_ms)}${variant}`, row.ratio != null ? `${row.ratio.toFixed(2)}x` : '',
           f2(row.ours_min), Number.isFinite(row.torch_min) ? f2(row.torch_min) : '',
           Number.isFinite(row.torch_min) ? `${(row.torch_min / row.ours_min).toFixed(2)}x` : ''];
         if (o.repeat > 1) cells.push(ratios.length ? `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}` : '');
@@ -287,6 +327,7 @@ function main() {
     if (r.ours.status === 'error') notes.push(`${r.w} thr ${r.threads} (repeat ${r.repeat + 1}): nodegrad error: ${r.ours.error}`);
     else if (r.ours.actualThreads !== r.threads) notes.push(`${r.w} thr ${r.threads}: the process ran ${r.ours.actualThreads} thread(s)`);
     if (r.torchError) notes.push(`${r.w} thr ${r.threads} (repeat ${r.repeat + 1}): torch: ${r.torchError}`);
+    if (r.ours.cudaFallbacks?.length) notes.push(`${r.w} (repeat ${r.repeat + 1}): kernels the CUDA backend ran on the CPU: ${r.ours.cudaFallbacks.join(', ')}`);
   }
   if (o.threads.some((t) => t > os.cpus().length)) notes.push(`more threads than the ${os.cpus().length} cores: oversubscribed`);
   if (notes.length) lines.push('', 'notes:', ...notes.map((n) => `- ${n}`));
@@ -300,7 +341,7 @@ function main() {
     const out = [];
     for (const row of table) {
       if (row.ours_ms == null) continue;
-      out.push({ w: row.w, peer: 'nodegrad', version: PKG.version, variant: 'NHWC', threads: row.threads, median_ms: row.ours_ms, min_ms: row.ours_min, max_ms: row.ours_max, iters: row.n.reduce((a, b) => a + b, 0) });
+      out.push({ w: row.w, peer: 'nodegrad', version: PKG.version, variant: 'NHWC', device: o.device, threads: row.threads, median_ms: row.ours_ms, min_ms: row.ours_min, max_ms: row.ours_max, iters: row.n.reduce((a, b) => a + b, 0) });
     }
     for (const r of runs) for (const x of r.torch ?? []) out.push(x);
     writeFileSync(o.results, out.map((x) => `RESULT ${JSON.stringify(x)}`).join('\n') + '\n');

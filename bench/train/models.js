@@ -52,13 +52,14 @@ export function resnet20(ng) {
   return ng.model({ inputs: x0, outputs: out, name: 'resnet20' });
 }
 
-/** The model, optimizer and loss of a workload. */
-export function buildWorkload(ng, name) {
+/** The model, optimizer and loss of a workload; `batch` overrides the anchors' batch size. */
+export function buildWorkload(ng, name, batch) {
+  const size = { batch: batch ?? WORKLOADS[name]?.batch };
   if (name === 'W1') {
-    return { model: mnistConvnet(ng), optimizer: new ng.optimizers.Adam({ learningRate: 1e-3 }), ...WORKLOADS.W1 };
+    return { model: mnistConvnet(ng), optimizer: new ng.optimizers.Adam({ learningRate: 1e-3 }), ...WORKLOADS.W1, ...size };
   }
   if (name === 'W2') {
-    return { model: resnet20(ng), optimizer: new ng.optimizers.SGD({ learningRate: 0.1, momentum: 0.9 }), ...WORKLOADS.W2 };
+    return { model: resnet20(ng), optimizer: new ng.optimizers.SGD({ learningRate: 0.1, momentum: 0.9 }), ...WORKLOADS.W2, ...size };
   }
   throw new Error(`unknown workload ${name}`);
 }

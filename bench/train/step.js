@@ -3,6 +3,12 @@
  * workload and thread count, as bench/run.js does with bench/case.js):
  *
  *   NODEGRAD_NUM_THREADS=1 node --expose-gc bench/train/step.js '{"workload":"W1","threads":1}'
+ *   node --expose-gc bench/train/step.js '{"workload":"W2","threads":16,"device":"cuda","batch":128}'
+ *
+ * On 'cuda' the model is moved with model.to('cuda') and each step uploads its batch inside the scope, as fit()
+ * does; the step ends with a read-back (the smallest weight, written by the optimizer's last kernels), so the
+ * time includes the GPU work the step queued. The profile (kernel timing through a wrapper of the CPU backend)
+ * is CPU-only.
  *
  * Measures, in this order (each later pass may perturb timing, so the timed passes come first):
  *  1. train: median ms of one training step, exactly as fit()'s trainStep (src/train/fit.ts) runs it inside
@@ -35,21 +41,31 @@ const median = (a) => {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
-function setup(name) {
+function setup(name, device, batch) {
   ng.manualSeed(0);
-  const w = buildWorkload(ng, name);
+  const w = buildWorkload(ng, name, batch);
+  if (device === 'cuda') {
+    const cuda = ng.loadCuda();
+    if (!cuda.addon) throw new Error(`--device cuda: CUDA is not available (${cuda.reason})`);
+    w.model.to('cuda');
+  }
   const x = ng.keep(ng.randn([w.batch, ...w.inputShape], { seed: 1 }));
   const y = ng.keep(ng.randInt([w.batch], 0, w.classes, { seed: 2 }));
   const loss = new ng.losses.SparseCategoricalCrossentropy({ fromLogits: true });
-  return { ...w, x, y, loss, vars: w.model.trainableVariables };
+  const vars = w.model.trainableVariables;
+  const smallest = vars.reduce((a, v) => (v.size < a.size ? v : a));
+  return { ...w, device, x, y, loss, vars, smallest };
 }
+
+/** A batch tensor on the model's device: uploaded inside the step's scope (freed after it), as fit() does. */
+const onDevice = (s, t) => (s.device === 'cuda' ? t.to('cuda') : t);
 
 /** One training step as fit()'s trainStep; `mark(phase)` (optional) is called at each phase boundary. */
 function trainStep(s, mark) {
   return ng.scope(() => ng.enableGrad(() => {
-    const out = s.model.apply(s.x, { training: true });
+    const out = s.model.apply(onDevice(s, s.x), { training: true });
     mark?.('loss');
-    const l = s.loss.call(s.y, out);
+    const l = s.loss.call(onDevice(s, s.y), out);
     const value = l.data[0];
     mark?.('backward');
     for (const v of s.vars) v.zeroGrad();
@@ -57,6 +73,7 @@ function trainStep(s, mark) {
     mark?.('optimizer');
     s.optimizer.step(s.vars);
     s.optimizer.zeroGrad(s.vars);
+    if (s.device === 'cuda') void s.smallest.value.data[0];  // waits for the step's kernels
     mark?.('dispose');
     return value;
   }));
@@ -64,7 +81,7 @@ function trainStep(s, mark) {
 
 function inferStep(s) {
   return ng.scope(() => ng.noGrad(() => {
-    const p = s.model.apply(s.x, { training: false }).softmax(-1);
+    const p = s.model.apply(onDevice(s, s.x), { training: false }).softmax(-1);
     return p.data[0];
   }));
 }
@@ -254,19 +271,22 @@ async function fitLag(s, spec) {
 async function main() {
   const spec = {
     warmup: 5, minSteps: 10, maxSteps: 100, minTime: 2, profileSteps: 20, fitSteps: 40, lagResolution: 1, idleMs: 500,
-    lag: true, profile: true, ...JSON.parse(process.argv[2] ?? '{}'),
+    lag: true, profile: true, device: 'cpu', ...JSON.parse(process.argv[2] ?? '{}'),
   };
-  const be = ng.getBackend();
+  const cuda = spec.device === 'cuda';
   const out = {
-    workload: spec.workload, threads: spec.threads, actualThreads: ng.getNumThreads(), backend: be.name,
-    isa: ng.nativeInfo()?.isa ?? null,
+    workload: spec.workload, threads: spec.threads, actualThreads: ng.getNumThreads(), device: spec.device,
+    backend: cuda ? 'cuda' : ng.getBackend().name, isa: ng.nativeInfo()?.isa ?? null,
   };
-  const s = setup(spec.workload);
+  const s = setup(spec.workload, spec.device, spec.batch);
+  if (cuda) out.gpu = ng.loadCuda().device;
+  out.batch = s.batch;
   out.params = s.vars.reduce((a, v) => a + v.size, 0);
   out.train = time(() => trainStep(s), spec);
   out.infer = time(() => inferStep(s), spec);
-  if (spec.profile) out.profile = profile(s, spec);
+  if (spec.profile && !cuda) out.profile = profile(s, spec);
   if (spec.lag) out.fit = await fitLag(s, spec);
+  if (cuda) out.cudaFallbacks = ng.cudaFallbacks();  // kernels the CUDA backend ran on the CPU (each also warned on stderr)
   process.stdout.write(`TRAIN ${JSON.stringify(out)}\n`);
 }
 

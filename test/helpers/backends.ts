@@ -12,13 +12,28 @@
  *   deterministic), and the inputs must be unchanged afterwards (kernels never write their inputs).
  * - Without the addon (not built, or NODEGRAD_ISA names a path the CPU lacks) every kernel compares reference
  *   to reference and the coverage line says why.
+ * - NODEGRAD_PROPS_BACKEND=cuda (the vitest project 'props-cuda', added when the CUDA addon sees a GPU) puts the CUDA
+ *   backend in the native backend's place, seen through host tensors: each call uploads its KTensor arguments, runs
+ *   cudaTensorBackend() (src/backends/cuda/tensor-backend.ts, what `model.to('cuda')` trains with), downloads every
+ *   result and frees the device buffers. It runs once per case (no thread counts), still twice bit-identical (the
+ *   CUDA kernels are deterministic by design), with the device copies of the inputs unchanged; outputs are
+ *   NaN-poisoned at allocation under NODEGRAD_POISON_OUTPUTS. Calls the backend sends to the CPU (gpuGap: the CPU
+ *   backend runs them, with its one-time warning) are counted apart and printed after each file as CPU fallback,
+ *   not CUDA coverage. NODEGRAD_PROPS_BACKEND=fake-cuda runs the same wiring over test/helpers/fake-cuda.ts, here,
+ *   without a GPU (not in `npm test`):
+ *     NODEGRAD_PROPS_BACKEND=fake-cuda npx vitest run --project default test/props
  */
 import { afterAll } from 'vitest';
 
 import type { AsyncKernels, Backend, DataArray, KTensor } from '../../src/backends/backend.js';
 import { referenceBackend } from '../../src/backends/reference/index.js';
 import { getNumThreads, loadNativeBackend, nativeInfo, setNumThreads } from '../../src/backends/native/index.js';
+import { withBackend } from '../../src/backends/registry.js';
+import { type CudaAddon, loadCuda, setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
+import { DeviceKTensor, DeviceStorage } from '../../src/backends/cuda/device-storage.js';
+import { cudaTensorBackend } from '../../src/backends/cuda/tensor-backend.js';
 import { EPS32 } from './close.js';
+import { createFakeCuda } from './fake-cuda.js';
 
 /** Every kernel of the Backend interface. A Record over keyof Backend, so a new kernel fails typecheck until listed. */
 export type KernelName = Exclude<keyof Backend, 'name' | 'async'>;
@@ -49,10 +64,17 @@ const emulated: Partial<Backend> | undefined = emulate === 'f32' || emulate === 
   ? (await import('../props/emulated.js')).emulatedKernels(emulate === 'mutant')
   : undefined;
 
+const propsBackend = process.env.NODEGRAD_PROPS_BACKEND;
+if (propsBackend !== undefined && propsBackend !== 'cuda' && propsBackend !== 'fake-cuda') {
+  throw new Error(`NODEGRAD_PROPS_BACKEND=${propsBackend}: expected cuda or fake-cuda`);
+}
+if (propsBackend && emulated) throw new Error('NODEGRAD_PROPS_BACKEND and NODEGRAD_PROPS_EMULATE replace the same backend: set one');
+const cuda = propsBackend ? cudaThroughHost(propsBackend) : undefined;
+
 /** The native backend, or the reference standing in for it when the addon did not load. */
 export const nativeBackend: Backend = emulated
   ? { ...(load.backend ?? referenceBackend), ...emulated, name: `emulated-${emulate}`, async: {} }
-  : (load.backend ?? referenceBackend);
+  : cuda?.backend ?? load.backend ?? referenceBackend;
 export { referenceBackend };
 
 /** True when the native backend has its own entry for `k` (the addon runs it, at least for some inputs). */
@@ -82,12 +104,15 @@ export function coverageLine(label: string, kernels: readonly KernelName[]): str
   const info = nativeInfo();
   const where = emulated
     ? `EMULATED float32 kernels (NODEGRAD_PROPS_EMULATE=${emulate}), not the addon`
+    : cuda
+    ? `CUDA backend on ${cuda.device} through host tensors (NODEGRAD_PROPS_BACKEND=${propsBackend}), once per case; ` +
+      'the GPU / CPU-fallback split per call follows after the file'
     : nativeLoadError
     ? `native addon NOT loaded (${nativeLoadError})`
     : `isa=${info?.isa}${info?.forced ? ' (forced)' : ''} threads=${THREAD_COUNTS.join('/')} (pool default ${getNumThreads()})`;
   const nat = kernels.filter(isNative);
   const ref = kernels.filter((k) => !isNative(k));
-  return `[props ${label}] ${where}: native: ${nat.length ? nat.join(', ') : '(none)'}; ` +
+  return `[props ${label}] ${where}: ${cuda ? 'cuda' : 'native'}: ${nat.length ? nat.join(', ') : '(none)'}; ` +
     `reference fallback, compared reference-to-reference: ${ref.length ? ref.join(', ') : '(none)'}`;
 }
 
@@ -100,6 +125,7 @@ export function reportCoverage(label: string, kernels: readonly KernelName[]): v
   if (reported.has(label)) return;
   reported.add(label);
   console.log(coverageLine(label, kernels));
+  if (cuda) afterAll(() => console.log(`[props ${label}] ${cudaSplitLine(kernels)}`));
   if (process.env.NODEGRAD_PROPS_STATS) {
     afterAll(() => {
       const rows = [...worstSeen.entries()].map(([k, v]) => `${k} ${v.ratio.toPrecision(3)} (${v.what})`);
@@ -322,20 +348,22 @@ export function checkKernel(c: KernelCase): Outputs {
   const before = snapshot(c.inputs);
   const saved = getNumThreads();
   try {
-    for (const t of THREAD_COUNTS) {
-      setNumThreads(t);
+    // The CUDA kernels do not use the CPU pool: one pass.
+    for (const t of cuda ? [undefined] : THREAD_COUNTS) {
+      if (t !== undefined) setNumThreads(t);
+      const label = t === undefined ? ` on ${nativeBackend.name}` : ` threads=${t}`;
       const got = c.run(nativeBackend);
       const again = c.run(nativeBackend);
       for (const name of Object.keys(got)) {
         const d = bitEqual(got[name].data, again[name]?.data ?? new Float32Array(0));
         if (d >= 0) {
           throw new Error(
-            `${c.kernel} ${c.what} threads=${t} output '${name}': not deterministic, two runs on the same inputs differ at flat ${d} ` +
+            `${c.kernel} ${c.what}${label} output '${name}': not deterministic, two runs on the same inputs differ at flat ${d} ` +
               `(${got[name].data[d]} then ${again[name]?.data[d]})`,
           );
         }
       }
-      compareAll(got, ` threads=${t}`);
+      compareAll(got, label);
     }
   } finally {
     setNumThreads(saved);
@@ -389,4 +417,107 @@ export function fcParams(base: number, ...kernels: KernelName[]): { numRuns: num
   const seed = process.env.NODEGRAD_PROPS_SEED;
   const numRuns = runs(base, kernels);
   return seed !== undefined ? { numRuns, seed: Number(seed) } : { numRuns };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CUDA backend through host tensors (NODEGRAD_PROPS_BACKEND)
+
+/** Per kernel: calls the GPU ran, and calls the CUDA backend sent to the CPU backend (by op and dtype). */
+const cudaCalls = new Map<KernelName, { gpu: number; cpu: Map<string, number> }>();
+
+const isKTensor = (v: unknown): v is KTensor =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Array.isArray((v as KTensor).shape) && 'data' in v;
+
+/** Every new buffer filled with NaN (int32: -0x7fffffff), as NODEGRAD_POISON_OUTPUTS does on the CPU: an unwritten output fails. */
+function poisoning(addon: CudaAddon): CudaAddon {
+  const p = Object.create(addon) as CudaAddon;
+  p.alloc = (length, dtype) => {
+    const b = addon.alloc(length, dtype);
+    if (length > 0 && dtype === addon.dtypeCodes.int32) addon.upload(b, new Int32Array(length).fill(-0x7fffffff));
+    else if (length > 0) addon.fill(b, NaN);
+    return b;
+  };
+  return p;
+}
+
+/**
+ * The Backend of the header's NODEGRAD_PROPS_BACKEND: cudaTensorBackend() on uploaded copies of the arguments, with
+ * every result downloaded and every device buffer freed before it returns.
+ */
+function cudaThroughHost(kind: 'cuda' | 'fake-cuda'): { backend: Backend; device: string } {
+  const fake = kind === 'fake-cuda' ? createFakeCuda() : undefined;
+  const found = fake ?? loadCuda().addon;
+  if (!found) throw new Error(`NODEGRAD_PROPS_BACKEND=cuda: the CUDA backend is not available (${loadCuda().reason})`);
+  setCudaAddonForTesting(!fake && process.env.NODEGRAD_POISON_OUTPUTS === '1' ? poisoning(found) : found);
+  const { addon, device, reason } = loadCuda();
+  if (!addon) throw new Error(`NODEGRAD_PROPS_BACKEND=${kind}: ${reason}`);
+  const gpu = cudaTensorBackend() as unknown as Record<KernelName, (...a: unknown[]) => unknown>;
+  // The CPU backend as the CUDA backend's fallback finds it (getBackend() inside withBackend), counting its calls.
+  const cpu = load.backend ?? referenceBackend;
+  let cpuCalls = 0;
+  const spy = Object.fromEntries(Object.entries(cpu).map(([k, f]) =>
+    [k, typeof f === 'function' ? (...a: unknown[]) => (cpuCalls++, f.apply(cpu, a)) : f])) as unknown as Backend;
+  const b: Record<string, unknown> = { name: kind, async: {} };
+  for (const k of KERNEL_NAMES) {
+    b[k] = (...args: unknown[]): unknown => {
+      const live = fake?.liveBuffers();
+      const inputs: [KTensor, DeviceKTensor][] = [];
+      const upload = (v: unknown): unknown => {
+        if (Array.isArray(v) && v.some(isKTensor)) return v.map(upload);
+        if (!isKTensor(v)) return v;
+        if (!(v.data instanceof Float32Array || v.data instanceof Int32Array)) {
+          throw new Error(`${k}: a ${v.data.constructor.name} argument; CUDA tensors are float32 or int32`);
+        }
+        const d = new DeviceKTensor(DeviceStorage.fromHost(addon, v.data), v.shape);
+        inputs.push([v, d]);
+        return d;
+      };
+      let r: unknown;
+      let out: unknown;
+      try {
+        const onDevice = args.map(upload);
+        const before = cpuCalls;
+        r = withBackend(spy, () => gpu[k](...onDevice));
+        noteCudaCall(k, args, cpuCalls > before);
+        const host = (t: unknown): KTensor => ({ data: (t as DeviceKTensor).storage.download(), shape: (t as DeviceKTensor).shape });
+        out = r instanceof DeviceKTensor ? host(r) : Object.fromEntries(Object.entries(r as object).map(([n, t]) => [n, host(t)]));
+        inputs.forEach(([h, d], i) => {
+          const at = bitEqual(d.storage.download(), h.data);
+          if (at >= 0) throw new Error(`${k}: input ${i} ${shapeStr(h.shape)} was written on the device at flat ${at}`);
+        });
+      } finally {
+        for (const t of r instanceof DeviceKTensor ? [r] : Object.values(r ?? {})) (t as DeviceKTensor).dispose();
+        for (const [, d] of inputs) d.dispose();
+      }
+      if (fake && fake.liveBuffers() !== live) throw new Error(`${k}: ${fake.liveBuffers() - live!} device buffer(s) left allocated`);
+      return out;
+    };
+  }
+  const cc = device?.computeCapability.join('.');
+  return { backend: b as unknown as Backend, device: `${device?.name ?? '?'}${cc ? ` (sm ${cc})` : ''}` };
+}
+
+function noteCudaCall(k: KernelName, args: readonly unknown[], onCpu: boolean): void {
+  let e = cudaCalls.get(k);
+  if (!e) cudaCalls.set(k, (e = { gpu: 0, cpu: new Map() }));
+  if (!onCpu) {
+    e.gpu++;
+    return;
+  }
+  const int = args.find(isKTensor)?.data instanceof Int32Array;
+  const what = [typeof args[0] === 'string' ? args[0] : '', int ? 'int32' : ''].filter(Boolean).join(' ');
+  e.cpu.set(what, (e.cpu.get(what) ?? 0) + 1);
+}
+
+/** The calls of `kernels` so far: which the GPU ran and which the CUDA backend handed to the CPU backend. */
+function cudaSplitLine(kernels: readonly KernelName[]): string {
+  const gpu: string[] = [];
+  const cpu: string[] = [];
+  for (const k of kernels) {
+    const e = cudaCalls.get(k);
+    if (e?.gpu) gpu.push(`${k} ${e.gpu}`);
+    for (const [what, n] of e?.cpu ?? []) cpu.push(`${k}${what ? ` ${what}` : ''} ${n}`);
+  }
+  return `calls the CUDA kernels ran: ${gpu.join(', ') || '(none)'}; ` +
+    `calls run by the CPU backend instead (gpuGap fallback, NOT CUDA coverage): ${cpu.join(', ') || '(none)'}`;
 }
