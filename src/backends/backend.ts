@@ -148,8 +148,18 @@ export interface Backend {
   transpose<A extends DataArray>(x: KTensor<A>, perm: readonly number[]): KTensor<A>;
   /** out[i] = x[begin + i*step] per axis; begin, size >= 0 and step >= 1 are resolved and in range. */
   slice<A extends DataArray>(x: KTensor<A>, begin: readonly number[], size: readonly number[], steps: readonly number[]): KTensor<A>;
-  /** out.shape = x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:]; indices are in range. */
+  /**
+   * out.shape = x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:]; indices are in range (host indices are checked by
+   * the ops layer; the CUDA backend checks device indices on the device, see src/backends/cuda/device-storage.ts).
+   */
   gather<A extends DataArray>(x: KTensor<A>, indices: ITensor, axis: number): KTensor<A>;
+  /**
+   * The adjoint of gather along `axis`: out has g's shape with axis `axis` (of length indices.size, indices read
+   * flat) replaced by `dim`, zero-initialised, and out[.., indices[j], ..] += g[.., j, ..]. Each output sums its terms
+   * in ascending j in double and rounds once. indices[j] == -1 is skipped (pad's adjoint uses it); any other index
+   * outside [0, dim) is an error (the CUDA backend reports it at the next read and makes out NaN).
+   */
+  scatterAdd<A extends FloatArray>(g: KTensor<A>, indices: ITensor, dim: number, axis: number): KTensor<A>;
   /** Inputs agree on every axis but `axis`. */
   concat<A extends DataArray>(xs: readonly KTensor<A>[], axis: number): KTensor<A>;
   /** paddings[i] = [before, after] for axis i; reflect needs before, after < dim, symmetric <= dim. */
@@ -173,12 +183,14 @@ export interface Backend {
   /**
    * Per-example cross-entropy of softmax(logits) against labels, stable for large logits.
    * logits [N, C]; labels int32 [N] with values in [0, C) or float [N, C] (one-hot or soft, rows summing to 1).
-   * Returns [N].
+   * Returns [N]. The CPU kernels read an out-of-range int label as an all-zero row (the ops layer has rejected it);
+   * the CUDA kernels, whose labels the ops layer does not read, report it at the next read and give that row NaN.
    */
   softmaxCrossEntropy<A extends FloatArray>(logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A>;
   /**
    * dlogits [N, C] = dloss[n] * (softmax(logits) * sum(labels[n]) - labels[n]) for dloss [N]: the exact gradient
-   * of the forward, equal to dloss[n] * (softmax - onehot) for rows that sum to 1. Out-of-range int labels give 0.
+   * of the forward, equal to dloss[n] * (softmax - onehot) for rows that sum to 1. Out-of-range int labels give 0
+   * (CUDA: NaN and a report, as the forward).
    */
   softmaxCrossEntropyBackward<A extends FloatArray>(dloss: KTensor<A>, logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A>;
 

@@ -48,8 +48,8 @@ function checkLogitsLabels(op: string, logits: unknown, labels: unknown): { lt: 
         `int32 argument 'labels' must have shape [${n}] (one class index per row of 'logits' ${fmtShape(lt.shape)}), got ${fmtShape(lab.shape)}`,
       );
     }
-    // CUDA labels are not range-checked here (it would read them back every step); fit() checks every label on
-    // the host before training, and the kernels give out-of-range rows a zero gradient.
+    // CUDA labels are not read back here (a download per step): the CUDA kernels check them on the device, and a
+    // bad one throws at the next read from the GPU (src/backends/cuda/device-storage.ts).
     const d = lab.device === 'cpu' ? lab.data : [];
     for (let i = 0; i < d.length; i++) {
       if (d[i] < 0 || d[i] >= c) {

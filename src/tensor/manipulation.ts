@@ -10,7 +10,7 @@
  * back (float to float only: nothing flows through int32). oneHot and int32 results have no gradient.
  */
 import { DTypeError, ShapeError, ValueError, fmtShape, opError } from '../errors.js';
-import type { ITensor, PadMode } from '../backends/backend.js';
+import type { FTensor, ITensor, PadMode } from '../backends/backend.js';
 import { backendFor, backendForAll } from '../backends/registry.js';
 import { type DType, isDType } from './dtype.js';
 import { record } from '../autograd/tape.js';
@@ -76,28 +76,9 @@ function padsOnAxis(rank: number, axis: number, before: number, after: number): 
   return Array.from({ length: rank }, (_, k): [number, number] => (k === axis ? [before, after] : [0, 0]));
 }
 
-/**
- * The adjoint of gather along `axis`: g has x's shape with axis `axis` of length index.length; returns a float
- * tensor of `xShape` (g's dtype) with out[.., index[j], ..] += g[.., j, ..], skipping index -1. Plain loop: the
- * Backend has no scatter-add kernel; sums accumulate in double and round once, as the reference kernels do.
- */
-function scatterAddAxis(g: Tensor, xShape: readonly number[], axis: number, index: Int32Array): Tensor {
-  const outer = sizeOf(xShape.slice(0, axis));
-  const dim = xShape[axis];
-  const inner = sizeOf(xShape.slice(axis + 1));
-  const n = index.length;
-  const gd = g.data;
-  const acc = new Float64Array(outer * dim * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < n; j++) {
-      const to = index[j];
-      if (to < 0) continue;
-      const src = (o * n + j) * inner;
-      const dst = (o * dim + to) * inner;
-      for (let k = 0; k < inner; k++) acc[dst + k] += gd[src + k];
-    }
-  }
-  return new Tensor(gd instanceof Float64Array ? acc : Float32Array.from(acc), xShape);
+/** The adjoint of gather along `axis` (the scatterAdd kernel): g's axis `axis`, of length index.size, becomes `dim`. */
+function scatterAddAxis(g: Tensor, index: ITensor | Tensor, dim: number, axis: number): Tensor {
+  return Tensor.fromKernel(backendFor(g, index).scatterAdd(g as FTensor, index as ITensor, dim, axis));
 }
 
 /** New shape over the same storage; one entry may be -1 (inferred from the size). */
@@ -218,25 +199,27 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
 
 /**
  * Picks entries along `axis` by index: out.shape = x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:].
- * Indices are an int32 tensor or an array of integers, each in [0, x.shape[axis]).
+ * Indices are an int32 tensor or an array of integers, each in [0, x.shape[axis]). Host indices are checked here;
+ * CUDA indices stay on the device, where the kernel checks them and a bad one throws at the next read from the GPU.
  */
 export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0): Tensor {
   const op = 'gather';
   assertTensor(op, 'x', x);
   const a = normalizeAxis(op, axis, x.rank);
-  let idx: ITensor;
+  let idx: ITensor | Tensor;
   if (indices instanceof Tensor) {
     if (indices.dtype !== 'int32') {
       throw opError(DTypeError, op, `argument 'indices' must be int32, got ${indices.dtype} of shape ${fmtShape(indices.shape)}`);
     }
-    idx = { data: indices.data as Int32Array, shape: indices.shape };
+    idx = indices.device === 'cuda' ? indices : { data: indices.data as Int32Array, shape: indices.shape };
   } else {
     const list = checkIntList(op, 'indices', indices);
     idx = { data: Int32Array.from(list), shape: [list.length] };
   }
   const dim = x.shape[a];
-  for (let i = 0; i < idx.data.length; i++) {
-    const v = idx.data[i];
+  const host = idx instanceof Tensor ? [] : idx.data;
+  for (let i = 0; i < host.length; i++) {
+    const v = host[i];
     if (v < 0 || v >= dim) {
       throw opError(
         ValueError,
@@ -245,10 +228,10 @@ export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0)
       );
     }
   }
-  const y = Tensor.fromKernel(backendFor(x, idx).gather(x, idx, a));
-  // Each picked row adds its gradient to the row it came from (repeated indices add up).
-  const flat = idx.data;
-  return record(op, y, [x], (g) => [scatterAddAxis(g, x.shape, a, flat)]);
+  const y = Tensor.fromKernel(backendFor(x, idx).gather(x, idx as ITensor, a));
+  // Each picked row adds its gradient to the row it came from (repeated indices add up); the index axes are one.
+  const picked = x.shape.map((d, k) => (k === a ? sizeOf(idx.shape) : d));
+  return record(op, y, [x], (g) => [scatterAddAxis(view(g, picked), idx, dim, a)]);
 }
 
 /** A non-empty list of tensors of one dtype and rank. */
@@ -435,7 +418,7 @@ function padGrad(g: Tensor, xShape: readonly number[], pads: readonly (readonly 
     if (before === 0 && after === 0) return;
     const dim = xShape[a];
     const index = Int32Array.from({ length: dim + before + after }, (_, p) => padSource(p - before, dim, mode));
-    out = scatterAddAxis(out, out.shape.map((d, k) => (k === a ? dim : d)), a, index);
+    out = scatterAddAxis(out, { data: index, shape: [index.length] }, dim, a);
   });
   return out;
 }

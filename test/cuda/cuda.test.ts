@@ -172,6 +172,10 @@ describe.skipIf(!builtPath)('CUDA addon: argument checks (no GPU needed)', () =>
     expect(() => any.concatCopy(1, 2, 1, 1, 1, 0)).toThrow(/^concatCopy: argument 'x' must be a CUDA buffer \(from alloc\), got number$/);
     expect(() => any.gather(null, null, null, 1, 1, 1)).toThrow(/^gather: argument 'x' must be a CUDA buffer/);
     expect(() => any.oneHotF32(f)).toThrow(/^oneHotF32: expected 5 arguments \(indices, out, depth, onValue, offValue\), got 1$/);
+    expect(() => any.scatterAddF32(f)).toThrow(/^scatterAddF32: expected 6 arguments \(g, indices, out, outer, dim, inner\), got 1$/);
+    expect(() => any.scatterAddF32(null, null, null, 1, 1, 1)).toThrow(/^scatterAddF32: argument 'g' must be a CUDA buffer/);
+    // No checking kernel ran: nothing to take, and the device is not touched (none may be there).
+    expect(a.takeIndexError()).toBeNull();
     expect(() => any.compare(0, f, f, f, [4], [1], [1])).toThrow(/^compare: argument 'a' must be a CUDA buffer/);
     expect(() => any.compare(8, f, f, f, [4], [1], [1])).toThrow(/^compare: argument 'opCode' must be an integer in \[0, 7\] \(0 equal, .*7 logicalOr\), got 8$/);
     expect(() => any.where(f, f, f, f, [4], [1], [1], [1])).toThrow(/^where: argument 'cond' must be a CUDA buffer/);
@@ -466,7 +470,7 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       if (L === 0) return;
       const labels: KTensor = soft
         ? tf(f32data(rows * L, seed + 1, { lo: 0, hi: 1 }), [rows, L])
-        : ti(i32data(rows, seed + 1, -1, L), [rows]); // -1 and L: out of range, loss 0 and no gradient
+        : ti(i32data(rows, seed + 1, 0, L - 1), [rows]); // out of range: reported instead (the index-check test below)
       const dloss = tf(f32data(rows, seed + 2), [rows]);
       const wsum = (r: number): number => { let s = 0; if (soft) for (let j = 0; j < L; j++) s += Math.abs(labels.data[r * L + j]); return soft ? s : 1; };
       check(`softmaxCrossEntropy ${what} ${soft ? 'float' : 'int'} labels`, (b) => ({ loss: b.softmaxCrossEntropy(x, labels as KTensor<Float32Array>) }), (r, v) => {
@@ -544,6 +548,10 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       check(`pad ${mode} ${fmt(shape)} ${JSON.stringify(pads)}`, (b) => ({ y: b.pad(x, pads, mode, int ? -2 : 1.3) }), 'exact', [x]);
       const axis = pick % r;
       check(`concat ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.concat([x, x, x], axis) }), 'exact', [x]);
+      if (!int) {  // gather's adjoint: -1 skipped, repeated targets summed in ascending j in double, as the reference
+        const idx = ti(i32data(shape[axis], seed + 5, -1, 3), [shape[axis]]);
+        check(`scatterAdd ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.scatterAdd(x as KTensor<Float32Array>, idx, 4, axis) }), 'exact', [x, idx]);
+      }
       if (shape[axis] > 0) {
         const idx = ti(i32data(5, seed + 1, 0, shape[axis] - 1), [5]);
         check(`gather ${fmt(shape)} axis ${axis}`, (b) => ({ y: b.gather(x, idx, axis) }), 'exact', [x]);
@@ -610,6 +618,41 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
         release(addon, ...e);
       }
     }), runs(60));
+  });
+
+  it('scatterAdd at embedding scale (10k ids into 50k rows, hot rows repeated): exact and the same run to run', () => {
+    const n = 10000, dim = 50000, inner = 16;
+    const ids = Int32Array.from(i32data(n, 7, 0, dim - 1), (v, j) => (j % 5 === 0 ? 123 : v));
+    const g = tf(f32data(n * inner, 8, { lo: -1e3, hi: 1e3 }), [n, inner]);
+    const idx = ti(ids, [n]);
+    const got = cuda.scatterAdd(g, idx, dim, 0);
+    compareTensors(got, ref.scatterAdd(g, idx, dim, 0), 'exact', 'scatterAdd embedding');
+    compareTensors(cuda.scatterAdd(g, idx, dim, 0), got, 'exact', 'scatterAdd embedding, run to run');
+  });
+
+  it('index checks on the device: bad indices and labels are reported, their outputs NaN, the next download throws once', () => {
+    const k = cudaDeviceKernels(addon);
+    const x = upload(addon, tf(f32data(4 * 10, 1), [4, 10]));
+    const bad = upload(addon, ti(Int32Array.of(1, 9, 0, 12, -3), [5]));
+    const y = k.gather(x, bad, 1);
+    const msg = (what: string): string => `${what}; found at the next read from the GPU, so every result computed after that kernel is invalid`;
+    expect(() => download(addon, y)).toThrow(msg("gather (cuda): argument 'indices' holds 12 at flat position 3, out of range [0, 10)"));
+    const yd = download(addon, y).data;  // the report was taken: this read works
+    for (let r = 0; r < 4; r++) for (const j of [3, 4]) expect(yd[r * 5 + j]).toBeNaN();
+    // the first reporting launch wins over later ones
+    const g = upload(addon, tf(f32data(4 * 5, 2), [4, 5]));
+    const s1 = k.scatterAdd(g, bad, 10, 1);
+    const bad2 = upload(addon, ti(Int32Array.of(-7), [1]));
+    const s2 = k.gather(x, bad2, 1);
+    expect(() => download(addon, s2)).toThrow(msg("scatterAdd (cuda): argument 'indices' holds 12 at flat position 3, out of range [0, 10)"));
+    expect(Array.from(download(addon, s1).data).every(Number.isNaN)).toBe(true);
+    const logits = upload(addon, tf(f32data(4 * 10, 3), [4, 10]));
+    const labels = upload(addon, ti(Int32Array.of(3, 0, 10, 7), [4]));
+    const loss = k.softmaxCrossEntropy(logits, labels);
+    expect(() => download(addon, loss)).toThrow(msg("softmaxCrossEntropy (cuda): argument 'labels' holds 10 at flat position 2, out of range [0, 10)"));
+    expect(Array.from(download(addon, loss).data, Number.isNaN)).toEqual([false, false, true, false]);
+    expect(addon.takeIndexError()).toBeNull();
+    release(addon, x, bad, y, g, s1, bad2, s2, logits, labels, loss);
   });
 
   it('device kernels chain without host copies: conv+relu -> maxPool -> dense -> loss and its gradient', () => {

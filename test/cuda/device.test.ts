@@ -15,10 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { loadCuda, setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
-import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
+import { getBackend } from '../../src/backends/registry.js';
 import { cudaFallbacks, cudaTensorBackend } from '../../src/backends/cuda/tensor-backend.js';
 import type { Backend, KTensor } from '../../src/backends/backend.js';
 import { dropout } from '../../src/ops/dropout.js';
@@ -43,7 +43,7 @@ import { scope } from '../../src/tensor/scope.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Variable } from '../../src/nn/variable.js';
 import { SparseCategoricalCrossentropy } from '../../src/train/losses.js';
-import { createFakeCuda, cpuAddonForFake, type FakeCuda } from '../helpers/fake-cuda.js';
+import { cpuAddonForFake, type FakeCuda, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
 if (!cpuAddon.addon) console.log(`test/cuda/device: skipped: the fake CUDA addon forwards to the CPU addon, and ${cpuAddon.reason}`);
@@ -84,18 +84,7 @@ function twin(a: Model): Model {
 
 describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', () => {
   let fake: FakeCuda;
-  let prevBackend: BackendName;
-  beforeAll(() => {
-    fake = createFakeCuda();
-    setCudaAddonForTesting(fake);
-    // The CPU side of every comparison runs the kernels the fake forwards to (whatever NODEGRAD_BACKEND says).
-    prevBackend = getBackend().name as BackendName;
-    setBackend('native');
-  });
-  afterAll(() => {
-    setCudaAddonForTesting(null);
-    setBackend(prevBackend);
-  });
+  useFakeCuda((f) => (fake = f));
 
   describe('tensor.to and data access', () => {
     it('uploads and downloads float32 and int32, same device returns itself', () => {
@@ -552,7 +541,7 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
         matchesCpu('stridedCopy', (b, on) => b.pad(on(x), [[2, 2], [3, 1], [0, 4], [5, 5]], 'symmetric', 0));
         matchesCpu('concatCopy', (b, on) => b.concat([on(x), on(x.slice([0, 0, 0, 0], [2, 1, 4, 5])), on(x)], 1));
         matchesCpu('concatCopy', (b, on) => b.concat([on(x), on(x)], 3));
-        matchesCpu('gather', (b, on) => b.gather(on(x), on(new Tensor(Int32Array.of(4, 0, 3, 3, 1, 2), [2, 3])), 2));
+        matchesCpu('gather', (b, on) => b.gather(on(x), on(new Tensor(Int32Array.of(3, 0, 3, 3, 1, 2), [2, 3])), 2));
       }
       // the ResNet option-A shortcut: a stride-2 subsample and zero channels either side
       const s = randn([2, 8, 8, 4], { seed: 40 });
@@ -595,16 +584,14 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
     it('the tensor ops on CUDA tensors use these kernels, forward and backward, with no fallback', () => {
       const run = (dev: 'cpu' | 'cuda'): Tensor[] => {
         const x = randn([2, 6, 6, 3], { seed: 50 }).to(dev).requireGrad();
-        // (reflect / symmetric pad gradients are host scatter-adds in the ops layer too: forward only)
-        const pr = pad(x.detach(), [[0, 0], [1, 1], [1, 1], [2, 2]], { mode: 'symmetric' });
+        const pr = pad(x, [[0, 0], [1, 1], [1, 1], [2, 2]], { mode: 'symmetric' });
         const p = pad(x, [[0, 0], [1, 1], [1, 1], [2, 2]], { value: 0.5 });
         const s = p.slice([0, 1, 0, 0], [2, 4, 8, 7]).transpose([0, 3, 1, 2]);
         const c = concat([s, s.mul(2)], 1);
-        // (gather's gradient is a host scatter-add in the ops layer, which returns a CPU tensor: kept off the loss path)
-        const g = gather(c.detach(), tensor([3, 0, 1]).cast('int32').to(dev), 1);
+        const g = gather(c, tensor([3, 0, 1, 3]).cast('int32').to(dev), 1);
         const m = where(c.greater(0.1), clip(c, -0.5, 0.5), c.mul(0.25));
         const d = dropout(m, { rate: 0.25, seed: 9 });
-        const loss = d.square().sum();
+        const loss = d.square().sum().add(g.mul(0.5).sum()).add(pr.square().sum());
         loss.backward();
         const am = argmax(d.reshape([2, -1]), 1);
         const an = argmin(d.reshape([2, -1]), 1);
@@ -615,11 +602,10 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       const fellBefore = [...cudaFallbacks()];
       fake.resetStats();
       const got = run('cuda');
-      // No kernel falls back. (The ops layer itself still reads some arguments on the host: gather's indices for
-      // its range check and its scatter-add gradient, where's mask and oneHot's indices, which it passes as host
-      // arrays; the kernels above get them uploaded again.)
+      // No kernel falls back. (The ops layer itself still reads some arguments on the host: where's mask and oneHot's
+      // indices, which it passes as host arrays; the kernels above get them uploaded again.)
       expect(cudaFallbacks()).toEqual(fellBefore);
-      for (const k of ['stridedCopy', 'concatCopy', 'gather', 'compare', 'where', 'clip', 'dropoutF32', 'argReduce', 'cast', 'oneHotF32']) {
+      for (const k of ['stridedCopy', 'concatCopy', 'gather', 'scatterAddF32', 'compare', 'where', 'clip', 'dropoutF32', 'argReduce', 'cast', 'oneHotF32']) {
         expect(fake.stats.kernels.get(k), k).toBeGreaterThan(0);
       }
       got.forEach((t, j) => {

@@ -40,7 +40,7 @@ export type KernelName = Exclude<keyof Backend, 'name' | 'async'>;
 const KERNEL_SET: Record<KernelName, true> = {
   unary: true, unaryGrad: true, binary: true, compare: true, where: true, clip: true, cast: true,
   reduce: true, argReduce: true,
-  transpose: true, slice: true, gather: true, concat: true, pad: true, oneHot: true,
+  transpose: true, slice: true, gather: true, scatterAdd: true, concat: true, pad: true, oneHot: true,
   matmul: true,
   softmax: true, logSoftmax: true, softmaxCrossEntropy: true, softmaxCrossEntropyBackward: true,
   conv2d: true, conv2dBackwardData: true, conv2dBackwardFilter: true,

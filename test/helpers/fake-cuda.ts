@@ -10,10 +10,14 @@
  * buffers, allocations, frees, transfers and the elements read back.
  *
  * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
- * reference backend's function on the host arrays (clip, cast, argReduce, gather, oneHot, dropout) or, where the
- * entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where), the CUDA
- * kernel's index arithmetic transcribed, so the strides and offsets src/backends/cuda/kernels.ts computes are
- * checked against the CPU backend's results by the tests.
+ * reference backend's function on the host arrays (clip, cast, argReduce, gather, scatterAddF32, oneHot, dropout)
+ * or, where the entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where),
+ * the CUDA kernel's index arithmetic transcribed, so the strides and offsets src/backends/cuda/kernels.ts computes
+ * are checked against the CPU backend's results by the tests.
+ *
+ * Index checks behave as on the device: gather, scatterAddF32 and the cross-entropy entries with int32 labels never
+ * throw for a bad index; they report the first one (the first reporting call wins, at its smallest position) and
+ * poison the outputs it affects as the CUDA kernels do, and takeIndexError() hands the report over once.
  *
  * Install it with setCudaAddonForTesting(createFakeCuda()) (src/backends/cuda/index.ts); test-only.
  */
@@ -21,9 +25,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
-import type { CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaMemoryInfo, CudaProbe } from '../../src/backends/cuda/addon.js';
+import { afterAll, beforeAll } from 'vitest';
+
+import type {
+  CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaIndexError, CudaMemoryInfo, CudaProbe,
+} from '../../src/backends/cuda/addon.js';
+import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { packageRoot } from '../../src/backends/native/addon.js';
 import { referenceBackend as ref } from '../../src/backends/reference/index.js';
+import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 
 type HostArray = Float32Array | Int32Array;
 
@@ -51,8 +61,8 @@ export interface FakeCuda extends CudaAddon {
 
 // The kernel entries forwarded to the CPU addon (same names, same arguments with arrays for buffers).
 const FORWARDED = [
-  'binaryF32', 'unaryF32', 'unaryGradF32', 'reduceF32', 'softmaxF32', 'logSoftmaxF32', 'softmaxCrossEntropyF32',
-  'softmaxCrossEntropyBackwardF32', 'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
+  'binaryF32', 'unaryF32', 'unaryGradF32', 'reduceF32', 'softmaxF32', 'logSoftmaxF32',
+  'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
   'maxPool2dF32', 'maxPool2dBackwardF32', 'avgPool2dF32', 'avgPool2dBackwardF32', 'globalPool2dF32', 'globalPool2dBackwardF32',
   'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32', 'adamUpdateF32', 'sgdUpdateF32',
 ] as const;
@@ -79,6 +89,11 @@ export function createFakeCuda(): FakeCuda {
   const live = new Set<FakeBuffer>();
   const stats: FakeCudaStats = { allocs: 0, frees: 0, uploads: 0, downloads: 0, downloadedElements: 0, kernels: new Map() };
   let tf32 = false;
+  let indexError: CudaIndexError | null = null;
+  // The first report stands until takeIndexError (the device's first reporting launch; callers pass its smallest position).
+  const report = (op: string, argument: string, position: number, value: number, bound: number): void => {
+    indexError ??= { op, argument, position, value, bound };
+  };
 
   const buf = (b: CudaBuffer, entry: string): FakeBuffer => {
     if (!(b instanceof FakeBuffer)) throw new TypeError(`${entry}: expected a CUDA buffer`);
@@ -128,6 +143,24 @@ export function createFakeCuda(): FakeCuda {
       for (let k = 0; k < strides.length; k++) if (off[k] >= lengths[k]) throw new RangeError('broadcast: read past the end of an input');
       visit(i, off);
     }
+  };
+
+  // The CPU addon's entry of the same name on the buffers' arrays.
+  const forward = (name: string, args: unknown[]): void => {
+    count(name);
+    (cpu[name] as (...a: unknown[]) => unknown).apply(cpu, args.map((a) => arr(a, name)));
+  };
+  const checkLabels = (op: string, labels: CudaBuffer, out: CudaBuffer, c: number, width: number): void => {
+    const lab = host(labels, op);
+    if (!(lab instanceof Int32Array)) return;
+    const od = host(out, op);
+    let first = -1;
+    lab.forEach((l, r) => {
+      if (l >= 0 && l < c) return;
+      if (first < 0) first = r;
+      od.fill(NaN, r * width, (r + 1) * width);
+    });
+    if (first >= 0) report(op, 'labels', first, lab[first], c);
   };
 
   const fake: Record<string, unknown> = {
@@ -236,10 +269,53 @@ export function createFakeCuda(): FakeCuda {
       for (let o = 0; o < outer; o++) os.set(xs.subarray(o * chunk, (o + 1) * chunk), o * outRow + offset);
       count('concatCopy');
     },
+    // A bad index: its rows hold the movement.cc poison (a quiet NaN, INT32_MIN for int32), and it is reported.
     gather(x: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void {
       const idx = host(indices, 'gather') as Int32Array;
-      const r = ref.gather({ data: host(x, 'gather'), shape: [outer, dim, inner] }, { data: idx, shape: [idx.length] }, 1);
-      put(out, r.data, 'gather');
+      const bad = idx.findIndex((q) => q < 0 || q >= dim);
+      if (bad < 0) {
+        const r = ref.gather({ data: host(x, 'gather'), shape: [outer, dim, inner] }, { data: idx, shape: [idx.length] }, 1);
+        put(out, r.data, 'gather');
+        return;
+      }
+      report('gather', 'indices', bad, idx[bad], dim);
+      sameDType('gather', x, out);
+      const xs = words(x, 'gather'), os = words(out, 'gather');
+      if (xs.length !== outer * dim * inner || os.length !== outer * idx.length * inner) throw new RangeError('gather: bad geometry');
+      const poison = (x as unknown as FakeBuffer).dtype === 'int32' ? 0x80000000 : 0x7fc00000;
+      for (let o = 0; o < outer; o++) {
+        idx.forEach((q, j) => {
+          for (let k = 0; k < inner; k++) os[(o * idx.length + j) * inner + k] = q >= 0 && q < dim ? xs[(o * dim + q) * inner + k] : poison;
+        });
+      }
+      count('gather');
+    },
+    // A bad index (not -1): the whole output NaN, reported.
+    scatterAddF32(g: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void {
+      const idx = host(indices, 'scatterAddF32') as Int32Array;
+      const gd = host(g, 'scatterAddF32') as Float32Array;
+      if (gd.length !== outer * idx.length * inner) throw new RangeError('scatterAddF32: g does not match outer * indices.length * inner');
+      const bad = idx.findIndex((q) => q !== -1 && (q < 0 || q >= dim));
+      if (bad >= 0) {
+        report('scatterAdd', 'indices', bad, idx[bad], dim);
+        put(out, new Float32Array(outer * dim * inner).fill(NaN), 'scatterAddF32');
+        return;
+      }
+      put(out, ref.scatterAdd({ data: gd, shape: [outer, idx.length, inner] }, { data: idx, shape: [idx.length] }, dim, 1).data, 'scatterAddF32');
+    },
+    // The CPU kernels, then the CUDA kernels' check of int labels: a label outside [0, c) gives a NaN row, reported.
+    softmaxCrossEntropyF32(logits: CudaBuffer, labels: CudaBuffer, loss: CudaBuffer, n: number, c: number): void {
+      forward('softmaxCrossEntropyF32', [logits, labels, loss, n, c]);
+      checkLabels('softmaxCrossEntropy', labels, loss, c, 1);
+    },
+    softmaxCrossEntropyBackwardF32(dloss: CudaBuffer, logits: CudaBuffer, labels: CudaBuffer, dlogits: CudaBuffer, n: number, c: number): void {
+      forward('softmaxCrossEntropyBackwardF32', [dloss, logits, labels, dlogits, n, c]);
+      checkLabels('softmaxCrossEntropyBackward', labels, dlogits, c, c);
+    },
+    takeIndexError(): CudaIndexError | null {
+      const e = indexError;
+      indexError = null;
+      return e;
     },
     oneHotF32(indices: CudaBuffer, out: CudaBuffer, depth: number, onValue: number, offValue: number): void {
       const idx = host(indices, 'oneHotF32') as Int32Array;
@@ -285,13 +361,7 @@ export function createFakeCuda(): FakeCuda {
       put(mask, r.mask.data, 'dropoutF32');
     },
   };
-  for (const name of FORWARDED) {
-    const f = cpu[name] as (...args: unknown[]) => unknown;
-    fake[name] = (...args: unknown[]): void => {
-      stats.kernels.set(name, (stats.kernels.get(name) ?? 0) + 1);
-      f.apply(cpu, args.map((a) => arr(a, name)));
-    };
-  }
+  for (const name of FORWARDED) fake[name] = (...args: unknown[]): void => forward(name, args);
   return Object.assign(fake as unknown as CudaAddon, {
     stats,
     liveBuffers: (): number => live.size,
@@ -299,5 +369,25 @@ export function createFakeCuda(): FakeCuda {
       stats.allocs = stats.frees = stats.uploads = stats.downloads = stats.downloadedElements = 0;
       stats.kernels.clear();
     },
+  });
+}
+
+/**
+ * For a describe block: a fresh fake installed before its tests (setCudaAddonForTesting), handed to `onInstall`, with
+ * the native backend on the CPU side of every comparison (the kernels the fake forwards to, whatever
+ * NODEGRAD_BACKEND says); both undone after the block.
+ */
+export function useFakeCuda(onInstall: (fake: FakeCuda) => void): void {
+  let prevBackend: BackendName;
+  beforeAll(() => {
+    const fake = createFakeCuda();
+    setCudaAddonForTesting(fake);
+    prevBackend = getBackend().name as BackendName;
+    setBackend('native');
+    onInstall(fake);
+  });
+  afterAll(() => {
+    setCudaAddonForTesting(null);
+    setBackend(prevBackend);
   });
 }

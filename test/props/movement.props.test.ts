@@ -1,15 +1,50 @@
 /**
- * Properties: native transpose, slice, gather, concat, pad and oneHot against the reference. Data movement
- * reproduces values, so every comparison is exact (bit-for-bit, NaN payloads aside), for float32 and int32,
+ * Properties: native transpose, slice, gather, scatterAdd, concat, pad and oneHot against the reference. Data
+ * movement reproduces values, so every comparison is exact (bit-for-bit, NaN payloads aside), for float32 and int32,
  * over shapes with empty and size-1 axes.
+ *
+ * scatterAdd, gather's adjoint, also against an independent float64 oracle: per output element, a scan of every j in
+ * ascending order summing g[.., j, ..] where indices[j] names it, rounded once. The kernel's contract fixes that
+ * order, so the two agree bit for bit (NaN payloads aside) for float32 and float64. And the adjoint identity with the
+ * reference gather, <gather(x), g> = <x, scatterAdd(g)>, within the two double sums' rounding.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { KTensor, PadMode } from '../../src/backends/backend.js';
-import { checkKernel, fcParams, reportCoverage } from '../helpers/backends.js';
+import type { FTensor, ITensor, KTensor, PadMode } from '../../src/backends/backend.js';
+import { ValueError } from '../../src/errors.js';
+import { checkKernel, compareTensors, fcParams, gamma64, referenceBackend, reportCoverage } from '../helpers/backends.js';
 import { f32data, fc, fmt, i32data, seedArb, shapeArb, sizeOf, tf, ti } from './arb.js';
 
-reportCoverage('movement', ['transpose', 'slice', 'gather', 'concat', 'pad', 'oneHot']);
+reportCoverage('movement', ['transpose', 'slice', 'gather', 'scatterAdd', 'concat', 'pad', 'oneHot']);
+
+/** The scatterAdd oracle: output-major, every j scanned in ascending order, summed in double, rounded once. */
+function scatterAddOracle(g: FTensor, indices: ITensor, dim: number, axis: number): FTensor {
+  const n = indices.data.length;
+  const outer = sizeOf(g.shape.slice(0, axis));
+  const inner = sizeOf(g.shape.slice(axis + 1));
+  const shape = g.shape.map((d, a) => (a === axis ? dim : d));
+  const out = g.data instanceof Float64Array ? new Float64Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  for (let o = 0; o < outer; o++) {
+    for (let t = 0; t < dim; t++) {
+      for (let k = 0; k < inner; k++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) if (indices.data[j] === t) s += g.data[(o * n + j) * inner + k];
+        out[(o * dim + t) * inner + k] = s;
+      }
+    }
+  }
+  return { data: out, shape };
+}
+
+/** g with axis `axis` of length n, a target length dim, and n indices in [-1, dim) (-1: skipped) of rank 1 or 2. */
+const scatterArb = shapeArb(1, 4, 3000).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    axis: fc.nat({ max: shape.length - 1 }),
+    dim: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 6 }), weight: 4 }, { arbitrary: fc.constantFrom(17, 64), weight: 1 }),
+    split: fc.boolean(),
+    skipRate: fc.constantFrom(0, 0.2),
+  }));
 
 function data(shape: readonly number[], seed: number, isInt: boolean): KTensor {
   return isInt ? ti(i32data(sizeOf(shape), seed, -2147483648, 2147483647), shape)
@@ -68,6 +103,49 @@ describe('props: data movement, native vs reference (exact)', () => {
       }),
       fcParams(100, 'gather'),
     );
+  });
+
+  it('scatterAdd: any axis, repeated, skipped (-1) and absent targets; against the float64 oracle and as gather\'s adjoint', () => {
+    fc.assert(
+      fc.property(scatterArb, fc.boolean(), seedArb, ({ shape, axis, dim, split, skipRate }, quantised, seed) => {
+        const n = shape[axis];
+        const raw = i32data(n, seed + 1, 0, Math.max(dim - 1, 0));
+        const skip = f32data(n, seed + 2, { lo: 0, hi: 1 });
+        const flat = raw.map((t, j) => (dim === 0 || skip[j] < skipRate ? -1 : t));
+        const idx = ti(flat, split && n % 2 === 0 ? [2, n / 2] : [n]);
+        const g32 = tf(f32data(sizeOf(shape), seed, { specialRate: 0.05, quantum: quantised ? 8 : 0 }), shape);
+        const what = `g ${fmt(shape)} axis ${axis} indices ${fmt(idx.shape)} -> dim ${dim}`;
+        checkKernel({ kernel: 'scatterAdd', what, run: (b) => ({ y: b.scatterAdd(g32, idx, dim, axis) }), tol: 'exact', inputs: [g32, idx] });
+        const g64: FTensor = { data: Float64Array.from(f32data(sizeOf(shape), seed + 3)), shape };
+        for (const g of [g32, g64]) {
+          compareTensors(referenceBackend.scatterAdd(g, idx, dim, axis), scatterAddOracle(g, idx, dim, axis), 'exact',
+            `scatterAdd ${what} ${g.data.constructor.name} vs oracle`);
+        }
+        // <gather(x, valid), g'> = <x, scatterAdd(g')>, with g' zero where the index is skipped (gather has no -1).
+        const valid = ti(flat.map((t) => Math.max(t, 0)), [n]);
+        if (dim === 0 && n > 0) return;
+        const xShape = shape.map((d, a) => (a === axis ? dim : d));
+        const x: FTensor = { data: Float64Array.from(f32data(sizeOf(xShape), seed + 4)), shape: xShape };
+        const inner = sizeOf(shape.slice(axis + 1));
+        const gz = Float64Array.from(g64.data, (v, i) => (flat[Math.floor(i / inner) % Math.max(n, 1)] < 0 ? 0 : v));
+        const y = referenceBackend.gather(x, valid, axis);
+        const z = referenceBackend.scatterAdd({ data: gz, shape }, idx, dim, axis);
+        let lhs = 0, rhs = 0, mag = 0;
+        for (let i = 0; i < gz.length; i++) { lhs += y.data[i] * gz[i]; mag += Math.abs(y.data[i] * gz[i]); }
+        for (let i = 0; i < x.data.length; i++) rhs += x.data[i] * z.data[i];
+        // Both sides sum the same outer * n * inner products in double, grouped differently: gamma64 of the count each.
+        expect(Math.abs(lhs - rhs), `${what} adjoint`).toBeLessThanOrEqual(2 * gamma64(2 * gz.length + 2) * mag);
+      }),
+      fcParams(150, 'scatterAdd'),
+    );
+  });
+
+  it('scatterAdd: an index outside [0, dim) other than -1 is a ValueError naming it', () => {
+    const g = tf(Float32Array.of(1, 2, 3), [3]);
+    for (const bad of [3, -2]) {
+      expect(() => referenceBackend.scatterAdd(g, ti(Int32Array.of(0, bad, -1), [3]), 3, 0))
+        .toThrow(new ValueError(`scatterAdd: argument 'indices' holds ${bad} at flat position 1, out of range [0, 3)`));
+    }
   });
 
   it('concat: 1-4 inputs along any axis, some empty along it', () => {

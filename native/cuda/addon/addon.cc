@@ -9,6 +9,9 @@
  *   memoryInfo()            -> { bufferBytes, scratchBytes, freeBytes, totalBytes }
  *   setTf32(on), tf32()     tensor cores in TF32 for matmul / conv (off by default, NODEGRAD_CUDA_TF32=1)
  *   releaseScratch()        frees the kernels' reusable scratch memory (im2col columns, partial sums)
+ *   takeIndexError()        -> null | { op, argument, position, value, bound }: waits for the queued kernels and
+ *                           takes (reads and clears) the first bad index a checking kernel reported since the last
+ *                           call (gather, scatterAddF32, the int-label cross-entropy entries; ngcuda/common.h)
  *   buffers (buffer.cc) and one entry per kernel family (gemm.cc, conv.cc, pool.cc, norm.cc, eltwise.cc, optim.cc).
  * No maths and no shape logic here: arguments are checked for memory safety and handed to ngcuda::.
  */
@@ -128,6 +131,28 @@ Napi::Value ReleaseScratch(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value TakeIndexError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ngcuda::IndexError err;
+  if (!ngcuda::TakeIndexError(&err)) return env.Null();
+  const char* op = "gather";
+  const char* arg = "indices";
+  switch (err.check) {
+    case ngcuda::kCheckGather: break;
+    case ngcuda::kCheckScatterAdd: op = "scatterAdd"; break;
+    case ngcuda::kCheckCrossEntropy: op = "softmaxCrossEntropy"; arg = "labels"; break;
+    case ngcuda::kCheckCrossEntropyBackward: op = "softmaxCrossEntropyBackward"; arg = "labels"; break;
+    default: throw Napi::Error::New(env, "takeIndexError: unknown check code " + std::to_string(err.check));
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("op", op);
+  o.Set("argument", arg);
+  o.Set("position", static_cast<double>(err.position));
+  o.Set("value", static_cast<double>(err.value));
+  o.Set("bound", static_cast<double>(err.bound));
+  return o;
+}
+
 void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "probe", Probe);
   Export(env, exports, "deviceInfo", DeviceInfoJs);
@@ -136,6 +161,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "setTf32", SetTf32);
   Export(env, exports, "tf32", Tf32);
   Export(env, exports, "releaseScratch", ReleaseScratch);
+  Export(env, exports, "takeIndexError", TakeIndexError);
 }
 
 }  // namespace

@@ -193,6 +193,13 @@ void ExpectDistinct(Napi::Env env, const char* fn, const char* out_name, const D
   }
 }
 
+void ExpectCheckedPositions(Napi::Env env, const char* fn, const char* arg, const DeviceBuffer* b) {
+  if (static_cast<std::uint64_t>(b->length) >= static_cast<std::uint64_t>(ngcuda::kMaxCheckedPositions)) {
+    throw Napi::RangeError::New(env, ArgPrefix(fn, arg) + "has " + std::to_string(b->length) +
+                                         " elements; index checks on the device take fewer than 2^32");
+  }
+}
+
 std::int64_t LiveBufferBytes() { return g_live_bytes.load(); }
 
 }  // namespace ngcuda_addon

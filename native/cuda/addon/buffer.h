@@ -33,6 +33,8 @@ DeviceBuffer* OptionalBufferArg(const Napi::CallbackInfo& info, std::size_t inde
 // RangeError "<fn>: argument '<out>' is the same buffer as '<in>'; pass a separate output buffer" when out == in.
 void ExpectDistinct(Napi::Env env, const char* fn, const char* out_name, const DeviceBuffer* out, const char* in_name,
                     const DeviceBuffer* in);
+// RangeError unless the int32 index buffer b has fewer than 2^32 elements (the index-error record's positions).
+void ExpectCheckedPositions(Napi::Env env, const char* fn, const char* arg, const DeviceBuffer* b);
 // Bytes held by live buffers of this process.
 std::int64_t LiveBufferBytes();
 

@@ -7,6 +7,7 @@
 //   softmaxF32(x, y, rows, cols), logSoftmaxF32(...)   y may be x
 //   softmaxCrossEntropyF32(logits, labels, loss, n, c)             labels: int32 [n] or float32 [n, c] buffer
 //   softmaxCrossEntropyBackwardF32(dloss, logits, labels, dlogits, n, c)
+//       an int label outside [0, c): NaN row, reported to the index-error record (takeIndexError, addon.cc)
 //   axpbyF32(alpha, x, beta, y)                        y = alpha x + beta y in double (moving averages, accumulation)
 #include <cstdint>
 #include <string>
@@ -133,8 +134,10 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 DeviceBuffer* LabelsArg(const Napi::CallbackInfo& info, std::size_t index, const char* fn, std::size_t n,
                         std::size_t c) {
   DeviceBuffer* l = BufferArg(info, index, fn, "labels", kAnyDType);
-  if (l->dtype == kInt32) nodegrad::ExpectLength(info.Env(), fn, "labels", l->length, n, "n (int32 class indices)");
-  else nodegrad::ExpectLength(info.Env(), fn, "labels", l->length, SaturatingMul(n, c), "n*c (float32 weights)");
+  if (l->dtype == kInt32) {
+    nodegrad::ExpectLength(info.Env(), fn, "labels", l->length, n, "n (int32 class indices)");
+    ExpectCheckedPositions(info.Env(), fn, "labels", l);
+  } else nodegrad::ExpectLength(info.Env(), fn, "labels", l->length, SaturatingMul(n, c), "n*c (float32 weights)");
   return l;
 }
 

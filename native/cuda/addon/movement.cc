@@ -6,6 +6,9 @@
 //       3 symmetric. x and out share a dtype (float32 or int32); out has prod(outShape) elements.
 //   concatCopy(x, out, outer, chunk, outRow, offset)   out[o * outRow + offset + k] = x[o * chunk + k]
 //   gather(x, indices, out, outer, dim, inner)         x [outer, dim, inner], int32 indices [nidx] -> out [outer, nidx, inner]
+//       an index outside [0, dim): its rows hold NaN (int32: INT32_MIN), reported to the index-error record
+//   scatterAddF32(g, indices, out, outer, dim, inner)  g [outer, nidx, inner] float32 -> out [outer, dim, inner]:
+//       gather's adjoint; -1 is skipped, another index outside [0, dim) makes out all NaN and is reported
 //   oneHotF32(indices, out, depth, onValue, offValue)  out [nidx, depth] float32
 #include <cstdint>
 #include <string>
@@ -126,8 +129,31 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
                          "outer * dim * inner");
   nodegrad::ExpectLength(env, fn, "out", out->length, nodegrad::SaturatingMul(nodegrad::SaturatingMul(outer, nidx), inner),
                          "outer * indices.length * inner");
+  ExpectCheckedPositions(env, fn, "indices", idx);
+  const std::uint32_t poison = x->dtype == kInt32 ? 0x80000000u : 0x7fc00000u;  // INT32_MIN, a quiet NaN
   ngcuda::Gather32(static_cast<const std::uint32_t*>(x->ptr), idx->i32(), static_cast<std::uint32_t*>(out->ptr), outer, dim,
-                   static_cast<std::int64_t>(nidx), inner);
+                   static_cast<std::int64_t>(nidx), inner, poison);
+  return env.Undefined();
+}
+
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "scatterAddF32";
+  nodegrad::ExpectArgCount(info, fn, 6, "g, indices, out, outer, dim, inner");
+  DeviceBuffer* g = BufferArg(info, 0, fn, "g", kFloat32);
+  DeviceBuffer* idx = BufferArg(info, 1, fn, "indices", kInt32);
+  DeviceBuffer* out = BufferArg(info, 2, fn, "out", kFloat32);
+  ExpectDistinct(env, fn, "out", out, "g", g);
+  const std::int64_t outer = nodegrad::IntArg(info, 3, fn, "outer", 0, kSafe);
+  const std::int64_t dim = nodegrad::IntArg(info, 4, fn, "dim", 0, 2147483646);  // dim + 1 is a sort key
+  const std::int64_t inner = nodegrad::IntArg(info, 5, fn, "inner", 0, kSafe);
+  const std::size_t nidx = idx->length;
+  ExpectCheckedPositions(env, fn, "indices", idx);
+  nodegrad::ExpectLength(env, fn, "g", g->length, nodegrad::SaturatingMul(nodegrad::SaturatingMul(outer, nidx), inner),
+                         "outer * indices.length * inner");
+  nodegrad::ExpectLength(env, fn, "out", out->length, nodegrad::SaturatingMul(nodegrad::SaturatingMul(outer, dim), inner),
+                         "outer * dim * inner");
+  ngcuda::ScatterAddF32(g->f32(), idx->i32(), out->f32(), outer, static_cast<std::int64_t>(nidx), inner, dim);
   return env.Undefined();
 }
 
@@ -151,6 +177,7 @@ void InitMovement(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "stridedCopy", StridedCopy);
   Export(env, exports, "concatCopy", ConcatCopy);
   Export(env, exports, "gather", Gather);
+  Export(env, exports, "scatterAddF32", ScatterAdd);
   Export(env, exports, "oneHotF32", OneHot);
   Napi::Object modes = Napi::Object::New(env);
   modes.Set("inRange", static_cast<int>(ngcuda::kCopyInRange));

@@ -128,7 +128,37 @@ struct ScratchBuf {
 };
 ScratchBuf g_scratch[kScratchSlotCount];
 
+IndexErrorRecord* g_index_record = nullptr;
+unsigned int g_index_launch = 0;
+bool g_index_checked = false;  // a checking kernel was queued since the last TakeIndexError
+const IndexErrorRecord kNoIndexError = {0u, 0, 0, ~0ull};
+
 }  // namespace
+
+IndexReport BeginIndexCheck(IndexCheck check, i64 bound) {
+  if (g_index_record == nullptr) {
+    auto* rec = static_cast<IndexErrorRecord*>(Malloc(sizeof(IndexErrorRecord), "the index-error record"));
+    CopyToDevice(rec, &kNoIndexError, sizeof kNoIndexError);
+    g_index_record = rec;
+  }
+  if (++g_index_launch == 0u) g_index_launch = 1u;  // 0 marks an empty record
+  g_index_checked = true;
+  return IndexReport{g_index_record, g_index_launch, check, bound};
+}
+
+bool TakeIndexError(IndexError* err) {
+  if (!g_index_checked) return false;
+  IndexErrorRecord rec;
+  CopyToHost(&rec, g_index_record, sizeof rec);  // a synchronous copy: the queued kernels have finished
+  g_index_checked = false;
+  if (rec.launch == 0u) return false;
+  CopyToDevice(g_index_record, &kNoIndexError, sizeof kNoIndexError);
+  err->check = rec.check;
+  err->position = static_cast<std::int64_t>(rec.key >> 32);
+  err->value = static_cast<std::int32_t>(static_cast<std::uint32_t>(rec.key));
+  err->bound = rec.bound;
+  return true;
+}
 
 void Check(int status, const char* where) {
   const cudaError_t e = static_cast<cudaError_t>(status);
@@ -222,6 +252,10 @@ void ReleaseScratch() {
     Free(s.p);
     s.p = nullptr;
     s.bytes = 0;
+  }
+  if (!g_index_checked) {  // no report can be pending: the record goes too (allocated again when needed)
+    Free(g_index_record);
+    g_index_record = nullptr;
   }
 }
 

@@ -62,6 +62,36 @@ __device__ __forceinline__ void UnravelNhwc(i64 idx, i64 rows, i64 cols, i64 c, 
   *i = idx / rows;
 }
 
+// The device side of the index checks (ngcuda/common.h IndexCheck). The record lives in device memory (a
+// __device__ variable would need relocatable device code to be shared between the kernel files).
+struct IndexErrorRecord {
+  unsigned int launch;     // 0: none; else the id of the first launch that reported
+  int check;               // that launch's IndexCheck
+  long long bound;         // its valid range [0, bound)
+  unsigned long long key;  // position << 32 | (uint32)value: atomicMin keeps the smallest position
+};
+
+// What one checking launch reports with: the record, the launch's id, its check and bound.
+struct IndexReport {
+  IndexErrorRecord* rec;
+  unsigned int launch;
+  int check;
+  long long bound;
+};
+
+// Host: a new launch id for a kernel that checks indices against [0, bound) (allocates the record on first use).
+IndexReport BeginIndexCheck(IndexCheck check, i64 bound);
+
+// Position `pos` (< 2^32) holds `value`, outside the launch's range. The first launch to report owns the record;
+// its threads keep the smallest position (one atomicMin on the packed key, so value and position stay paired).
+__device__ __forceinline__ void ReportBadIndex(const IndexReport& r, i64 pos, std::int32_t value) {
+  const unsigned int first = atomicCAS(&r.rec->launch, 0u, r.launch);
+  if (first != 0u && first != r.launch) return;  // an earlier launch's error stands
+  r.rec->check = r.check;  // every reporting thread of the launch stores these same values
+  r.rec->bound = r.bound;
+  atomicMin(&r.rec->key, (static_cast<unsigned long long>(pos) << 32) | static_cast<std::uint32_t>(value));
+}
+
 }  // namespace ngcuda
 
 #endif  // NGCUDA_KERNELS_COMMON_CUH

@@ -3,7 +3,9 @@
  * the row's maximum (Math.max: NaN propagates), e_j = (float)exp((double)x_j - (double)max) and their sum in
  * double, then the CPU driver's formulas (native/runtime/eltwise.cc) element by element: softmax e_j / (float)s,
  * log-softmax (x_j - max) - (float)log(s), the loss (max - x_label) + log(s) in double, and its gradient
- * e_j * (float)(g / s) with g (p - 1) at the label computed as -g (s - e) / s (no cancellation).
+ * e_j * (float)(g / s) with g (p - 1) at the label computed as -g (s - e) / s (no cancellation). An int label
+ * outside [0, c) is reported to the index-error record and makes its row NaN (the CPU kernels read it as a zero row,
+ * but there the ops layer has rejected it before).
  */
 #include <cuda_runtime.h>
 
@@ -65,7 +67,8 @@ __global__ void SoftmaxKernel(int log_mode, const float* x, i64 rows, i64 cols, 
 }
 
 __global__ void CrossEntropyKernel(const float* __restrict__ logits, const std::int32_t* __restrict__ ilabels,
-                                   const float* __restrict__ flabels, i64 n, i64 c, float* __restrict__ loss) {
+                                   const float* __restrict__ flabels, i64 n, i64 c, float* __restrict__ loss,
+                                   IndexReport rep) {
   const int lane = threadIdx.x % 32;
   NGC_FOR_ROWS(row, n) {
     const float* xr = logits + row * c;
@@ -77,6 +80,9 @@ __global__ void CrossEntropyKernel(const float* __restrict__ logits, const std::
         double s;
         RowStats(xr, c, lane, &m, &s);
         l = (static_cast<double>(m) - static_cast<double>(xr[lab])) + log(s);
+      } else {  // reported; the row's loss is NaN
+        if (lane == 0) ReportBadIndex(rep, row, lab);
+        l = NAN;
       }
     } else if (c > 0) {
       float m;
@@ -98,7 +104,7 @@ __global__ void CrossEntropyKernel(const float* __restrict__ logits, const std::
 __global__ void CrossEntropyBackwardKernel(const float* __restrict__ dloss, const float* __restrict__ logits,
                                            const std::int32_t* __restrict__ ilabels,
                                            const float* __restrict__ flabels, i64 n, i64 c,
-                                           float* __restrict__ dlogits) {
+                                           float* __restrict__ dlogits, IndexReport rep) {
   const int lane = threadIdx.x % 32;
   NGC_FOR_ROWS(row, n) {
     const float* xr = logits + row * c;
@@ -106,8 +112,9 @@ __global__ void CrossEntropyBackwardKernel(const float* __restrict__ dloss, cons
     const double g = static_cast<double>(dloss[row]);
     if (ilabels) {
       const std::int32_t lab = ilabels[row];
-      if (lab < 0 || static_cast<i64>(lab) >= c) {  // an all-zero label row: no gradient
-        for (i64 j = lane; j < c; j += 32) dr[j] = 0.0f;
+      if (lab < 0 || static_cast<i64>(lab) >= c) {  // reported; the row's gradient is NaN
+        if (lane == 0) ReportBadIndex(rep, row, lab);
+        for (i64 j = lane; j < c; j += 32) dr[j] = NAN;
         continue;
       }
       float m;
@@ -146,14 +153,16 @@ void SoftmaxF32(bool log, const float* x, i64 rows, i64 cols, float* y) {
 void SoftmaxCrossEntropyF32(const float* logits, const std::int32_t* ilabels, const float* flabels, i64 n, i64 c,
                             float* loss) {
   if (n <= 0) return;
-  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyKernel)(logits, ilabels, flabels, n, c, loss);
+  const IndexReport rep = ilabels ? BeginIndexCheck(kCheckCrossEntropy, c) : IndexReport{};
+  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyKernel)(logits, ilabels, flabels, n, c, loss, rep);
   CheckLaunch("ng_cuda_softmax_cross_entropy_f32");
 }
 
 void SoftmaxCrossEntropyBackwardF32(const float* dloss, const float* logits, const std::int32_t* ilabels,
                                     const float* flabels, i64 n, i64 c, float* dlogits) {
   if (n <= 0 || c <= 0) return;
-  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyBackwardKernel)(dloss, logits, ilabels, flabels, n, c, dlogits);
+  const IndexReport rep = ilabels ? BeginIndexCheck(kCheckCrossEntropyBackward, c) : IndexReport{};
+  NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyBackwardKernel)(dloss, logits, ilabels, flabels, n, c, dlogits, rep);
   CheckLaunch("ng_cuda_softmax_cross_entropy_bwd_f32");
 }
 

@@ -283,6 +283,31 @@ bool Guarded(const std::string& kernel, const std::string& desc, const std::func
   }
 }
 
+// Takes the index-error record: check 0 wants none; otherwise that report, and the record cleared by the take.
+void ExpectIndexError(const std::string& kernel, const std::string& desc, int check, i64 position, i64 value, i64 bound) {
+  Stats& s = StatsFor(kernel);
+  ++s.cases;
+  ngcuda::IndexError e;
+  const bool got = ngcuda::TakeIndexError(&e);
+  std::string problem;
+  if (check == 0 && got) {
+    problem = Fmt("unexpected index error (check %d, position %lld, value %lld, bound %lld)", e.check,
+                  static_cast<long long>(e.position), static_cast<long long>(e.value), static_cast<long long>(e.bound));
+  } else if (check != 0 && !got) {
+    problem = "no index error recorded";
+  } else if (check != 0 && (e.check != check || e.position != position || e.value != value || e.bound != bound)) {
+    problem = Fmt("index error (check %d, position %lld, value %lld, bound %lld), want (%d, %lld, %lld, %lld)", e.check,
+                  static_cast<long long>(e.position), static_cast<long long>(e.value), static_cast<long long>(e.bound), check,
+                  static_cast<long long>(position), static_cast<long long>(value), static_cast<long long>(bound));
+  } else if (check != 0 && ngcuda::TakeIndexError(&e)) {
+    problem = "the record was not cleared by the read";
+  }
+  if (!problem.empty()) {
+    ++s.failed;
+    Fail(kernel, desc + ": " + problem);
+  }
+}
+
 // ---- SGEMM ----------------------------------------------------------------------------------------------
 
 struct GemmCase {
@@ -1064,9 +1089,15 @@ void TestSoftmax() {
         ExpectGuards(k, desc, dy, "y");
       }
     }
-    // cross-entropy with int labels (some out of range) and float labels (soft rows)
+    // cross-entropy with int labels (some out of range: NaN rows, the first one reported) and float labels (soft rows)
     std::vector<std::int32_t> lab(static_cast<std::size_t>(c.rows));
     for (auto& l : lab) l = rng.Int(-1, static_cast<int>(c.cols));  // -1 and cols: out of range
+    i64 bad_row = -1;
+    for (i64 r = c.rows - 1; r >= 0; --r) if (lab[r] < 0 || lab[r] >= c.cols) bad_row = r;
+    auto expect_report = [&](const char* kernel, const std::string& d, bool fl, int check) {
+      if (fl || bad_row < 0) ExpectIndexError(kernel, d, 0, 0, 0, 0);
+      else ExpectIndexError(kernel, d, check, bad_row, lab[bad_row], c.cols);
+    };
     Floats soft = RandomFloats(rng, n, 0.0f, 1.0f);
     const Floats dloss = RandomFloats(rng, c.rows);
     Dev<std::int32_t> dlab(lab);
@@ -1076,6 +1107,7 @@ void TestSoftmax() {
       if (Enabled("softmax_cross_entropy_forward")) {
         Floats want(static_cast<std::size_t>(c.rows));
         nodegrad::SoftmaxCrossEntropyF32(x.data(), fl ? nullptr : lab.data(), fl ? soft.data() : nullptr, c.rows, c.cols, want.data());
+        for (i64 r = 0; r < c.rows && !fl; ++r) if (lab[r] < 0 || lab[r] >= c.cols) want[r] = NAN;
         Dev<float> dl(want.size());
         if (Guarded("softmax_cross_entropy_forward", d, [&] {
               ngcuda::SoftmaxCrossEntropyF32(dx.p(), fl ? nullptr : dlab.p(), fl ? dsoft.p() : nullptr, c.rows, c.cols, dl.p());
@@ -1094,12 +1126,16 @@ void TestSoftmax() {
                    c.cols * 0x1p-52 * scale[i] * (2.0 * c.spread + std::log(static_cast<double>(c.cols))) + 1e-45;
           });
           ExpectGuards("softmax_cross_entropy_forward", d, dl, "loss");
+          expect_report("softmax_cross_entropy_forward", d, fl, ngcuda::kCheckCrossEntropy);
         }
       }
       if (Enabled("softmax_cross_entropy_backward")) {
         Floats want(x.size());
         nodegrad::SoftmaxCrossEntropyBackwardF32(dloss.data(), x.data(), fl ? nullptr : lab.data(), fl ? soft.data() : nullptr,
                                                  c.rows, c.cols, want.data());
+        for (i64 r = 0; r < c.rows && !fl; ++r) {
+          if (lab[r] < 0 || lab[r] >= c.cols) std::fill(want.begin() + r * c.cols, want.begin() + (r + 1) * c.cols, NAN);
+        }
         Dev<float> dd(x.size());
         if (Guarded("softmax_cross_entropy_backward", d, [&] {
               ngcuda::SoftmaxCrossEntropyBackwardF32(ddloss.p(), dx.p(), fl ? nullptr : dlab.p(), fl ? dsoft.p() : nullptr,
@@ -1112,6 +1148,7 @@ void TestSoftmax() {
             return 3.0 * kUlp * (std::fabs(want[i]) + w) + 1e-45;
           });
           ExpectGuards("softmax_cross_entropy_backward", d, dd, "dlogits");
+          expect_report("softmax_cross_entropy_backward", d, fl, ngcuda::kCheckCrossEntropyBackward);
         }
       }
     }
@@ -1222,6 +1259,67 @@ std::string ShapeStr(const Shape& s) {
   std::string r = "[";
   for (std::size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
   return r + "]";
+}
+
+// scatterAdd (gather's adjoint) against the reference's loop: per output, double sums in ascending j, rounded
+// once; bit-identical, and identical run to run. Half the terms are +-2^60, which absorb and cancel the others:
+// any other summation order shows.
+void TestScatterAdd(Rng& rng) {
+  struct S { i64 outer, n, inner, dim; std::vector<std::int32_t> idx; };
+  auto random_idx = [&](i64 n, int lo, int hi) {
+    std::vector<std::int32_t> v(static_cast<std::size_t>(n));
+    for (auto& q : v) q = rng.Int(lo, hi);
+    return v;
+  };
+  std::vector<S> cases = {
+      {3, 7, 4, 5, {4, 0, 4, -1, 2, 4, 0}},   // repeats and a skipped -1, a middle axis
+      {1, 9, 6, 4, random_idx(9, -1, 3)},     // axis 0
+      {5, 8, 1, 3, random_idx(8, -1, 2)},     // the last axis
+      {2, 3000, 2, 1, random_idx(3000, 0, 0)},  // one target, two sort tiles
+      {2, 0, 3, 4, {}},                       // no indices: zeros
+      {0, 5, 3, 4, random_idx(5, 0, 3)},      // an empty output
+      {0, 3, 3, 4, {1, 7, 2}},                // an empty output still checks its indices
+      {2, 6, 3, 5, {1, 5, 0, -2, 9, 1}},      // out of range from position 1: all NaN, reported
+      {3, 4, 2, 0, {-1, -1, -1, -1}}};        // dim 0: only skips
+  if (!g_quick) cases.push_back({1, 10000, 8, 50000, random_idx(10000, 0, 49999)});  // an embedding's backward
+  if (!g_quick) for (std::size_t i = 0; i < 10000; i += 7) cases.back().idx[i] = 123;  // a hot row across tiles
+  for (const S& c : cases) {
+    Floats g(static_cast<std::size_t>(c.outer * c.n * c.inner));
+    for (float& v : g) {
+      const int pick = rng.Int(0, 3);
+      v = pick < 2 ? std::ldexp(pick ? -1.0f : 1.0f, 60) : std::ldexp(rng.Range(-1.0f, 1.0f), rng.Int(-20, 20));
+    }
+    i64 bad_at = -1;
+    for (i64 j = c.n - 1; j >= 0; --j) if (c.idx[j] != -1 && (c.idx[j] < 0 || c.idx[j] >= c.dim)) bad_at = j;
+    std::vector<double> acc(static_cast<std::size_t>(c.outer * c.dim * c.inner), 0.0);
+    for (i64 o = 0; o < c.outer; ++o) {
+      for (i64 j = 0; j < c.n; ++j) {
+        const std::int32_t t = c.idx[j];
+        if (t < 0 || t >= c.dim) continue;
+        for (i64 k = 0; k < c.inner; ++k) acc[(o * c.dim + t) * c.inner + k] += g[(o * c.n + j) * c.inner + k];
+      }
+    }
+    Floats want(acc.size());
+    for (std::size_t i = 0; i < acc.size(); ++i) want[i] = bad_at >= 0 ? NAN : static_cast<float>(acc[i]);
+    Dev<float> dg(g), dout(want.size());
+    Dev<std::int32_t> didx(c.idx);
+    const std::string d = Fmt("g [%lld,%lld,%lld] -> dim %lld", static_cast<long long>(c.outer), static_cast<long long>(c.n),
+                              static_cast<long long>(c.inner), static_cast<long long>(c.dim));
+    if (Guarded("scatter_add", d, [&] { ngcuda::ScatterAddF32(dg.p(), didx.p(), dout.p(), c.outer, c.n, c.inner, c.dim); })) {
+      const Floats first = dout.Get();
+      Exact("scatter_add", d, first, want);
+      ExpectGuards("scatter_add", d, dout, "out");
+      ExpectUnchanged("scatter_add", d, dg, g, "g");
+      ExpectUnchanged("scatter_add", d, didx, c.idx, "indices");
+      if (bad_at < 0) ExpectIndexError("scatter_add", d, 0, 0, 0, 0);
+      else ExpectIndexError("scatter_add", d, ngcuda::kCheckScatterAdd, bad_at, c.idx[bad_at], c.dim);
+      if (Guarded("scatter_add", d + " again", [&] { ngcuda::ScatterAddF32(dg.p(), didx.p(), dout.p(), c.outer, c.n, c.inner, c.dim); })) {
+        ExactWords("scatter_add", d + " run to run", AsWords(dout.Get()), AsWords(first));
+        ngcuda::IndexError e;
+        ngcuda::TakeIndexError(&e);
+      }
+    }
+  }
 }
 
 // Runs StridedCopy32 on x and compares with want; desc names the case.
@@ -1372,23 +1470,51 @@ void TestMovement() {
     }
   }
   if (Enabled("gather")) {
-    const i64 outer = 4, dim = 6, inner = 3;
-    const Words x = RandomWords(rng, outer * dim * inner);
-    const std::vector<std::int32_t> idx = {5, 0, 5, 2, -1, 6};  // the last two out of range: written as 0
-    Words want;
-    for (i64 o = 0; o < outer; ++o) {
-      for (std::int32_t q : idx) {
-        for (i64 k = 0; k < inner; ++k) want.push_back(q >= 0 && q < dim ? x[(o * dim + q) * inner + k] : 0u);
+    struct G { i64 outer, dim, inner; std::vector<std::int32_t> idx; };
+    const std::vector<G> cases = {
+        {4, 6, 3, {5, 0, 5, 2}},             // repeated indices, a middle axis
+        {1, 5, 7, {4, 4, 0}},                // axis 0
+        {6, 9, 1, {8, 0, 3, 3}},             // the last axis
+        {4, 6, 3, {5, 0, 7, 2, -1, 6}},      // out of range from position 2: poison rows, reported
+        {0, 6, 3, {1, 9}},                   // an empty output still checks its indices
+        {3, 4, 2, {}}};                      // no indices
+    const std::uint32_t poison = 0x7fc00000u;
+    for (const G& c : cases) {
+      const i64 nidx = static_cast<i64>(c.idx.size());
+      const Words x = RandomWords(rng, c.outer * c.dim * c.inner);
+      Words want;
+      i64 bad_at = -1;
+      for (i64 j = nidx - 1; j >= 0; --j) if (c.idx[j] < 0 || c.idx[j] >= c.dim) bad_at = j;
+      for (i64 o = 0; o < c.outer; ++o) {
+        for (std::int32_t q : c.idx) {
+          for (i64 k = 0; k < c.inner; ++k) want.push_back(q >= 0 && q < c.dim ? x[(o * c.dim + q) * c.inner + k] : poison);
+        }
+      }
+      Dev<std::uint32_t> dx(x), dout(want.size());
+      Dev<std::int32_t> didx(c.idx);
+      const std::string d = Fmt("[%lld,%lld,%lld] %lld indices", static_cast<long long>(c.outer), static_cast<long long>(c.dim),
+                                static_cast<long long>(c.inner), static_cast<long long>(nidx));
+      if (Guarded("gather", d, [&] { ngcuda::Gather32(dx.p(), didx.p(), dout.p(), c.outer, c.dim, nidx, c.inner, poison); })) {
+        ExactWords("gather", d, dout.Get(), want);
+        ExpectGuards("gather", d, dout, "out");
+        ExpectUnchanged("gather", d, dx, x, "x");
+        if (bad_at < 0) ExpectIndexError("gather", d, 0, 0, 0, 0);
+        else ExpectIndexError("gather", d, ngcuda::kCheckGather, bad_at, c.idx[bad_at], c.dim);
       }
     }
-    Dev<std::uint32_t> dx(x), dout(want.size());
-    Dev<std::int32_t> didx(idx);
-    const i64 nidx = static_cast<i64>(idx.size());
-    if (Guarded("gather", "[4,6,3] axis 1", [&] { ngcuda::Gather32(dx.p(), didx.p(), dout.p(), outer, dim, nidx, inner); })) {
-      ExactWords("gather", "[4,6,3] axis 1", dout.Get(), want);
-      ExpectGuards("gather", "[4,6,3] axis 1", dout, "out");
+    // Two reporting launches before a read: the first one's error stands.
+    const Words x = RandomWords(rng, 2 * 3);
+    const std::vector<std::int32_t> first = {0, 1, 3, 4}, second = {-5, 0, 0, 0};
+    Dev<std::uint32_t> dx(x), dout(8);
+    Dev<std::int32_t> d1(first), d2(second);
+    if (Guarded("gather", "two bad launches", [&] {
+          ngcuda::Gather32(dx.p(), d1.p(), dout.p(), 2, 3, 4, 1, poison);
+          ngcuda::Gather32(dx.p(), d2.p(), dout.p(), 2, 3, 4, 1, poison);
+        })) {
+      ExpectIndexError("gather", "two bad launches", ngcuda::kCheckGather, 2, 3, 3);
     }
   }
+  if (Enabled("scatter_add")) TestScatterAdd(rng);
   if (Enabled("one_hot")) {
     const std::vector<std::int32_t> idx = {-1, 0, 3, 9, 2, 3};
     const i64 depth = 4;

@@ -7,6 +7,8 @@
  *
  * Kernels are queued on one stream and run asynchronously: download() and synchronize() wait for them, and an
  * error inside a kernel surfaces there (NODEGRAD_CUDA_SYNC=1 synchronises after every launch to name it).
+ * Kernels that read int32 indices (gather, scatterAddF32, the cross-entropy entries with int labels) check them on
+ * the device: a bad one is reported to a record that takeIndexError() reads, and its outputs are NaN.
  */
 import type { ConvGeometry } from '../native/conv.js';
 import type { PoolGeometry } from '../native/pool.js';
@@ -52,6 +54,18 @@ export interface CudaMemoryInfo {
   readonly totalBytes: number;
 }
 
+/** A bad index a kernel found on the device (native/cuda/include/ngcuda/common.h IndexCheck). */
+export interface CudaIndexError {
+  /** The Backend kernel: 'gather' | 'scatterAdd' | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward'. */
+  readonly op: string;
+  /** 'indices' | 'labels'. */
+  readonly argument: string;
+  /** Flat position in the index array, its value there, and the valid range [0, bound). */
+  readonly position: number;
+  readonly value: number;
+  readonly bound: number;
+}
+
 export interface CudaAddon {
   /** Never throws: whether a usable device is there, and why not. */
   probe(): CudaProbe;
@@ -64,6 +78,11 @@ export interface CudaAddon {
   tf32(): boolean;
   /** Frees the kernels' reusable scratch memory (it is allocated again when needed). */
   releaseScratch(): void;
+  /**
+   * Waits for the queued kernels and takes the first bad index a checking kernel reported since the last call (the
+   * record is cleared), or null. Returns at once, without waiting, when no checking kernel ran since then.
+   */
+  takeIndexError(): CudaIndexError | null;
 
   // --- buffers ---------------------------------------------------------------------------------------------
   /** length elements of dtype (dtypeCodes: 0 float32, 1 int32), uninitialised. */
@@ -93,7 +112,7 @@ export interface CudaAddon {
   readonly reduceOpCodes: Readonly<Record<'sum' | 'mean' | 'max' | 'min', number>>;
   softmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
   logSoftmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
-  /** labels: an int32 buffer [n] or a float32 buffer [n, c]. */
+  /** labels: an int32 buffer [n] (a label outside [0, c): reported, NaN loss) or a float32 buffer [n, c]. */
   softmaxCrossEntropyF32(logits: CudaBuffer, labels: CudaBuffer, loss: CudaBuffer, n: number, c: number): void;
   softmaxCrossEntropyBackwardF32(dloss: CudaBuffer, logits: CudaBuffer, labels: CudaBuffer, dlogits: CudaBuffer, n: number, c: number): void;
   /** y = alpha x + beta y (in double per element): moving statistics, gradient accumulation. */
@@ -141,8 +160,17 @@ export interface CudaAddon {
   readonly copyModeCodes: Readonly<Record<'inRange' | 'constant' | 'reflect' | 'symmetric', number>>;
   /** out[o * outRow + offset + k] = x[o * chunk + k]: one concat input's rows. */
   concatCopy(x: CudaBuffer, out: CudaBuffer, outer: number, chunk: number, outRow: number, offset: number): void;
-  /** x [outer, dim, inner], int32 indices [nidx] -> out [outer, nidx, inner] (an index out of range writes 0). */
+  /**
+   * x [outer, dim, inner], int32 indices [nidx] -> out [outer, nidx, inner]. An index outside [0, dim) is reported
+   * (takeIndexError) and its rows hold NaN (int32: -2^31).
+   */
   gather(x: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void;
+  /**
+   * Gather's adjoint: g [outer, nidx, inner] float32, int32 indices [nidx] -> out [outer, dim, inner], each output the
+   * sum in ascending j, in double, rounded once (the reference's bits; deterministic). -1 is skipped; another index
+   * outside [0, dim) is reported and makes out NaN. dim < 2^31 - 1.
+   */
+  scatterAddF32(g: CudaBuffer, indices: CudaBuffer, out: CudaBuffer, outer: number, dim: number, inner: number): void;
   /** out [nidx, depth] float32: onValue where indices[i] == column, offValue elsewhere. */
   oneHotF32(indices: CudaBuffer, out: CudaBuffer, depth: number, onValue: number, offValue: number): void;
 

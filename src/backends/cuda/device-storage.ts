@@ -4,12 +4,20 @@
  * buffer is freed the moment the last reference goes. A tensor that is never disposed drops its reference from a
  * FinalizationRegistry when it is collected (the real addon also reports buffer bytes to V8, so unreachable device
  * memory prompts collections).
+ *
+ * Reads from the GPU (download) are where device-side index checks surface: a kernel that found a bad index (gather,
+ * scatterAdd, cross-entropy labels; see kernels.ts checkIndexErrors) makes the next read throw a ValueError naming
+ * it, and clears the report, so a later read works. Every read is a fresh copy; the third read of a storage nothing
+ * has touched since (writes.ts) warns once per process that `.data` downloads each time.
  */
 import { DeviceError } from '../../errors.js';
 import { track } from '../../tensor/scope.js';
 import type { CudaAddon, CudaBuffer, CudaDType } from './addon.js';
-import type { DeviceTensor } from './kernels.js';
+import { type DeviceTensor, checkIndexErrors } from './kernels.js';
 import { loadCuda, warnCudaUnavailable } from './index.js';
+import { writeGeneration } from './writes.js';
+
+let warnedRereads = false;
 
 /** Where a tensor's storage lives. */
 export type Device = 'cpu' | 'cuda';
@@ -18,6 +26,9 @@ export class DeviceStorage {
   /** Tensors (and pending kernel results) holding the buffer. */
   #refs = 0;
   #freed = false;
+  /** The buffer's write generation at the last download, and the downloads since it last changed. */
+  #readAt = -1;
+  #reads = 0;
   constructor(readonly addon: CudaAddon, readonly buffer: CudaBuffer, readonly length: number, readonly dtype: CudaDType) {}
 
   retain(): void {
@@ -32,10 +43,25 @@ export class DeviceStorage {
   get freed(): boolean {
     return this.#freed;
   }
-  /** A host copy (waits for the kernels writing the buffer). */
+  /** A fresh host copy (waits for the kernels writing the buffer; throws for a bad index they found). */
   download(): Float32Array | Int32Array {
     const a = this.dtype === 'int32' ? new Int32Array(this.length) : new Float32Array(this.length);
-    return this.addon.download(this.buffer, a);
+    this.addon.download(this.buffer, a);
+    checkIndexErrors(this.addon);
+    this.#noteRead();
+    return a;
+  }
+
+  #noteRead(): void {
+    const at = writeGeneration(this.buffer);
+    if (at !== this.#readAt) {
+      this.#readAt = at;
+      this.#reads = 0;
+    }
+    if (++this.#reads === 3 && !warnedRereads) {
+      warnedRereads = true;
+      console.warn("nodegrad: reading .data of a CUDA tensor downloads it every time; read it once, or move it with .to('cpu')");
+    }
   }
   /** Overwrites the buffer with host values of the same length and dtype (loading, Variable.assign). */
   upload(data: Float32Array | Int32Array): void {

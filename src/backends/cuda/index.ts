@@ -13,6 +13,7 @@ import { join } from 'node:path';
 
 import { packageRoot } from '../native/addon.js';
 import type { CudaAddon, CudaDeviceInfo } from './addon.js';
+import { trackWrites } from './writes.js';
 
 export type { CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaMemoryInfo, CudaProbe } from './addon.js';
 
@@ -50,7 +51,7 @@ export function setCudaAddonForTesting(addon: CudaAddon | null): void {
     return;
   }
   const probe = addon.probe();
-  testAddon = probe.ok ? { addon, path: '<test double>', device: probe.device } : { addon: null, reason: probe.reason };
+  testAddon = probe.ok ? { addon: trackWrites(addon), path: '<test double>', device: probe.device } : { addon: null, reason: probe.reason };
 }
 
 function firstLine(err: unknown): string {
@@ -79,7 +80,7 @@ function load(): CudaLoad {
     return { addon: null, reason: firstLine(err), path };
   }
   if (!probe.ok) return { addon: null, reason: probe.reason, path };
-  return { addon, path, device: probe.device };
+  return { addon: trackWrites(addon), path, device: probe.device };
 }
 
 /**

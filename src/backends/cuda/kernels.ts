@@ -18,6 +18,7 @@ import { isPlainF32, rowBroadcastLength } from '../native/elementwise.js';
 import type { PoolGeometry } from '../native/pool.js';
 import { referenceBackend } from '../reference/index.js';
 import { broadcastStrides } from '../reference/util.js';
+import { ValueError, opError } from '../../errors.js';
 import { stridesOf } from '../../tensor/shape.js';
 import type { CudaAddon, CudaBuffer, CudaDType } from './addon.js';
 
@@ -43,11 +44,26 @@ export function upload(addon: CudaAddon, t: KTensor<Float32Array | Int32Array>):
   return d;
 }
 
-/** A host copy (waits for the kernels that write it). */
+/**
+ * Throws the ValueError for a bad index a kernel reported on the device since the last read, and clears the report:
+ * device index checks surface at the next read from the GPU (the kernel ran on, with NaN outputs).
+ */
+export function checkIndexErrors(addon: CudaAddon): void {
+  const e = addon.takeIndexError();
+  if (e === null) return;
+  throw opError(
+    ValueError, `${e.op} (cuda)`,
+    `argument '${e.argument}' holds ${e.value} at flat position ${e.position}, out of range [0, ${e.bound}); ` +
+      'found at the next read from the GPU, so every result computed after that kernel is invalid',
+  );
+}
+
+/** A host copy (waits for the kernels that write it; throws for a bad index they found). */
 export function download(addon: CudaAddon, d: DeviceTensor): KTensor<Float32Array | Int32Array> {
   const n = sizeOf(d.shape);
   const data = d.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
   addon.download(d.buffer, data);
+  checkIndexErrors(addon);
   return { data, shape: [...d.shape] };
 }
 
@@ -125,7 +141,10 @@ export interface CudaDeviceKernels {
   /** Rank <= MAX_COPY_RANK. */
   pad(x: DeviceTensor, paddings: readonly (readonly [number, number])[], mode: PadMode, value: number): DeviceTensor;
   concat(xs: readonly DeviceTensor[], axis: number): DeviceTensor;
+  /** Indices are checked on the device (checkIndexErrors). */
   gather(x: DeviceTensor, indices: DeviceTensor, axis: number): DeviceTensor;
+  /** float32 g; int32 indices read flat, checked on the device. */
+  scatterAdd(g: DeviceTensor, indices: DeviceTensor, dim: number, axis: number): DeviceTensor;
   oneHot(indices: DeviceTensor, depth: number, onValue: number, offValue: number): DeviceTensor;
   /** Output rank <= MAX_COPY_RANK. */
   compare(op: CompareOp, a: DeviceTensor, b: DeviceTensor, outShape: readonly number[]): DeviceTensor;
@@ -341,6 +360,12 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
       a.gather(x.buffer, indices.buffer, out.buffer, outer, x.shape[axis], inner);
       return out;
     },
+    scatterAdd(g, indices, dim, axis) {
+      const outer = sizeOf(g.shape.slice(0, axis)), inner = sizeOf(g.shape.slice(axis + 1));
+      const out = empty(g.shape.map((d, i) => (i === axis ? dim : d)));
+      a.scatterAddF32(g.buffer, indices.buffer, out.buffer, outer, dim, inner);
+      return out;
+    },
     oneHot(indices, depth, onValue, offValue) {
       const out = empty([...indices.shape, depth]);
       a.oneHotF32(indices.buffer, out.buffer, depth, onValue, offValue);
@@ -539,6 +564,10 @@ export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
     gather<A extends DataArray>(x: KTensor<A>, indices: ITensor, axis: number): KTensor<A> {
       if (!w32(x)) return ref.gather(x, indices, axis);
       return one((d) => k.gather(d[0], d[1], axis), x, indices) as KTensor<A>;
+    },
+    scatterAdd<A extends FloatArray>(g: KTensor<A>, indices: ITensor, dim: number, axis: number): KTensor<A> {
+      if (!f32(g)) return ref.scatterAdd(g, indices, dim, axis);
+      return one((d) => k.scatterAdd(d[0], d[1], dim, axis), g, indices) as KTensor<A>;
     },
     oneHot(indices: ITensor, depth: number, onValue: number, offValue: number): KTensor<Float32Array> {
       return one((d) => k.oneHot(d[0], depth, onValue, offValue), indices) as KTensor<Float32Array>;

@@ -116,7 +116,7 @@ function uploadResult(addon: CudaAddon, r: unknown): unknown {
 
 const ALL_KERNELS = [
   'unary', 'unaryGrad', 'binary', 'compare', 'where', 'clip', 'cast', 'reduce', 'argReduce', 'transpose', 'slice', 'gather',
-  'concat', 'pad', 'oneHot', 'matmul', 'softmax', 'logSoftmax', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'conv2d',
+  'scatterAdd', 'concat', 'pad', 'oneHot', 'matmul', 'softmax', 'logSoftmax', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'conv2d',
   'conv2dBackwardData', 'conv2dBackwardFilter', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'globalPool2d',
   'globalPool2dBackward', 'batchNorm', 'batchNormBackward', 'dropout',
 ] as const;
@@ -168,6 +168,8 @@ function gpuGap(addon: CudaAddon, name: KernelName, args: readonly any[]): strin
       return args[3].length <= MAX_COPY_RANK ? undefined : `rank ${args[3].length} > ${MAX_COPY_RANK}`;
     case 'concat': case 'gather': case 'oneHot': case 'clip': case 'cast': case 'argReduce':
       return undefined;
+    case 'scatterAdd':  // dim + 1 is the kernel's sort key
+      return args[2] < 2 ** 31 - 1 ? undefined : `dim ${args[2]} >= 2^31 - 1`;
     case 'dropout':  // a bad seed gets the CPU's error
       return f32(args[0]) && Number.isSafeInteger(args[2]) && args[2] >= 0 ? undefined : 'this seed or dtype';
     default:
@@ -225,6 +227,7 @@ function runOnGpu(k: CudaDeviceKernels, addon: CudaAddon, name: KernelName, c: C
     case 'pad': return o(k.pad(d(args[0]), args[1], args[2], args[3]));
     case 'concat': return o(k.concat((args[0] as any[]).map(d), args[1]));
     case 'gather': return o(k.gather(d(args[0]), d(args[1]), args[2]));
+    case 'scatterAdd': return o(k.scatterAdd(d(args[0]), d(args[1]), args[2], args[3]));
     case 'oneHot': return o(k.oneHot(d(args[0]), args[1], args[2], args[3]));
     case 'compare': return o(k.compare(args[0], d(args[1]), d(args[2]), args[3]));
     case 'where': return o(k.where(d(args[0]), d(args[1]), d(args[2]), args[3]));

@@ -6,7 +6,7 @@
 import type { Backend } from '../backend.js';
 import { unary, unaryGrad, binary, compare, where, clip, cast } from './elementwise.js';
 import { reduce, argReduce } from './reduce.js';
-import { transpose, slice, gather, concat, pad, oneHot } from './movement.js';
+import { transpose, slice, gather, scatterAdd, concat, pad, oneHot } from './movement.js';
 import { matmul } from './matmul.js';
 import { softmax, logSoftmax, softmaxCrossEntropy, softmaxCrossEntropyBackward } from './softmax.js';
 import { conv2d, conv2dBackwardData, conv2dBackwardFilter } from './conv.js';
@@ -20,7 +20,7 @@ export const referenceBackend: Backend = {
   name: 'reference',
   unary, unaryGrad, binary, compare, where, clip, cast,
   reduce, argReduce,
-  transpose, slice, gather, concat, pad, oneHot,
+  transpose, slice, gather, scatterAdd, concat, pad, oneHot,
   matmul,
   softmax, logSoftmax, softmaxCrossEntropy, softmaxCrossEntropyBackward,
   conv2d, conv2dBackwardData, conv2dBackwardFilter,

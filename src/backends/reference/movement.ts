@@ -1,9 +1,10 @@
 /**
- * Reference data-movement kernels: transpose, slice, gather, concat, pad, oneHot.
+ * Reference data-movement kernels: transpose, slice, gather and its adjoint scatterAdd, concat, pad, oneHot.
  * Arguments arrive validated and resolved by src/tensor/manipulation.ts; each kernel is a plain loop over
  * the output that works out where each element comes from. Output array type = input array type.
  */
-import type { DataArray, KTensor, PadMode } from '../backend.js';
+import type { DataArray, FloatArray, ITensor, KTensor, PadMode } from '../backend.js';
+import { ValueError, opError } from '../../errors.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { allocLike } from './util.js';
 
@@ -69,6 +70,36 @@ export function gather<A extends DataArray>(x: KTensor<A>, indices: KTensor<Int3
     }
   }
   return { data: out, shape: outShape };
+}
+
+/**
+ * Gather's adjoint: viewing g as [outer, n, inner] (n = indices.size), out [outer, dim, inner] with out[o, t, k] the
+ * sum over j with indices[j] == t of g[o, j, k], accumulated in ascending j in double and rounded once; -1 skipped.
+ */
+export function scatterAdd<A extends FloatArray>(g: KTensor<A>, indices: ITensor, dim: number, axis: number): KTensor<A> {
+  const idx = indices.data;
+  const n = idx.length;
+  for (let j = 0; j < n; j++) {
+    const t = idx[j];
+    if (t !== -1 && (t < 0 || t >= dim)) {
+      throw opError(ValueError, 'scatterAdd', `argument 'indices' holds ${t} at flat position ${j}, out of range [0, ${dim})`);
+    }
+  }
+  const outer = sizeOf(g.shape.slice(0, axis));
+  const inner = sizeOf(g.shape.slice(axis + 1));
+  const gd = g.data;
+  const acc = new Float64Array(outer * dim * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < n; j++) {
+      const t = idx[j];
+      if (t < 0) continue;
+      const src = (o * n + j) * inner;
+      const dst = (o * dim + t) * inner;
+      for (let k = 0; k < inner; k++) acc[dst + k] += gd[src + k];
+    }
+  }
+  const shape = g.shape.map((d, a) => (a === axis ? dim : d));
+  return { data: (gd instanceof Float64Array ? acc : Float32Array.from(acc)) as A, shape };
 }
 
 /** Viewing each input as [outer, dim_i * inner], appends their rows side by side. */

@@ -79,11 +79,35 @@ enum ScratchSlot : int {
 void* Scratch(ScratchSlot slot, std::size_t bytes);
 // Bytes the scratch buffers hold now.
 std::size_t ScratchBytes();
-// Frees the scratch buffers (after the queued kernels); the next call that needs one allocates it again.
+// Frees the scratch buffers (after the queued kernels), and the index-error record unless a checking kernel ran
+// since the last TakeIndexError; the next call that needs one allocates it again.
 void ReleaseScratch();
 
 // Budget for one im2col column buffer, in floats: NODEGRAD_CUDA_COLS_MB (default 256 MB).
 std::size_t ColsBudgetFloats();
+
+// Index checks on the device (PyTorch's device-side asserts, but the kernel goes on and the value is kept): a
+// kernel that reads int32 indices (gather, scatterAdd, softmax cross-entropy's labels) reports one outside its range
+// into a device-side record and writes NaN into the outputs it affects. The record keeps the first launch that
+// reported (later ones leave it alone) and, within it, the smallest flat position, with its value and the bound;
+// TakeIndexError reads it at the next read from the GPU. Positions must be below 2^32 (the entries check).
+enum IndexCheck : int {
+  kCheckGather = 1,              // gather: argument 'indices' in [0, dim)
+  kCheckScatterAdd = 2,          // scatterAdd: argument 'indices' in [0, dim), or -1 (skipped)
+  kCheckCrossEntropy = 3,        // softmaxCrossEntropy: argument 'labels' in [0, c)
+  kCheckCrossEntropyBackward = 4 // softmaxCrossEntropyBackward: argument 'labels' in [0, c)
+};
+constexpr std::int64_t kMaxCheckedPositions = 4294967296LL;  // 2^32: positions fit the record's 32 bits
+
+struct IndexError {
+  int check = 0;               // IndexCheck
+  std::int64_t position = 0;   // flat position in the index (label) array
+  std::int64_t value = 0;      // the index found there
+  std::int64_t bound = 0;      // the valid range is [0, bound)
+};
+// Waits for the queued kernels and, when one reported a bad index since the last call, fills *err, clears the
+// record and returns true. Without a checking launch since the last call it returns false at once.
+bool TakeIndexError(IndexError* err);
 
 // SGEMM on tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation) for the conv and matmul
 // entries: off unless NODEGRAD_CUDA_TF32=1 or SetTf32(true).

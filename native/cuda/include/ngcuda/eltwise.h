@@ -31,10 +31,11 @@ void AxpbyF32(double alpha, const float* x, double beta, float* y, std::int64_t 
 void ReduceF32(int op, const float* x, std::int64_t outer, std::int64_t len, std::int64_t inner, float* y);
 // Softmax (log: log-softmax) of each row of x [rows, cols]; y may be x.
 void SoftmaxF32(bool log, const float* x, std::int64_t rows, std::int64_t cols, float* y);
-// loss[n] for logits [n, c] and int labels [n] (out of range: loss 0) or float labels [n, c] (exactly one given).
+// loss[n] for logits [n, c] and int labels [n] or float labels [n, c] (exactly one given). An int label outside
+// [0, c) makes its loss NaN and is reported (ngcuda/common.h IndexCheck); n < 2^32.
 void SoftmaxCrossEntropyF32(const float* logits, const std::int32_t* ilabels, const float* flabels, std::int64_t n,
                             std::int64_t c, float* loss);
-// dlogits [n, c] = dloss[n] * (softmax * sum(labels[n]) - labels[n]).
+// dlogits [n, c] = dloss[n] * (softmax * sum(labels[n]) - labels[n]); an int label out of range: a NaN row, reported.
 void SoftmaxCrossEntropyBackwardF32(const float* dloss, const float* logits, const std::int32_t* ilabels,
                                     const float* flabels, std::int64_t n, std::int64_t c, float* dlogits);
 

@@ -7,8 +7,13 @@
  *   out of range reads `fill`); src = sum p * in_stride. Transpose is a permutation of in_stride, slice is
  *   offset = begin with steps, pad is offset = -before with a mode.
  * - ConcatCopy32: one input's rows [outer, chunk] into the output's rows [outer, out_row] at column `offset`.
- * - Gather32: x [outer, dim, inner], rows idx[j] of the middle axis -> [outer, nidx, inner]; an index out of
- *   [0, dim) (the ops layer never passes one) writes 0 instead of reading out of bounds.
+ * - Gather32: x [outer, dim, inner], rows idx[j] of the middle axis -> [outer, nidx, inner]. An index outside
+ *   [0, dim) (device indices are not checked on the host) writes `poison` into its rows and is reported to the
+ *   index-error record (ngcuda/common.h IndexCheck).
+ * - ScatterAddF32: gather's adjoint, out [outer, dim, inner] = sum over j with idx[j] == t of g[outer, j, inner],
+ *   each output's terms summed in ascending j in double and rounded once (the reference's order, so bit-identical
+ *   to it, and deterministic: no float atomics). idx[j] == -1 is skipped; any other index outside [0, dim) is
+ *   reported and makes the whole output NaN.
  * Kernels: native/cuda/kernels/movement.cu.
  */
 #ifndef NGCUDA_MOVEMENT_H
@@ -39,9 +44,14 @@ void StridedCopy32(const std::uint32_t* x, std::uint32_t* out, const StridedCopy
 // out[o * out_row + offset + k] = x[o * chunk + k] for o < outer, k < chunk.
 void ConcatCopy32(const std::uint32_t* x, std::uint32_t* out, std::int64_t outer, std::int64_t chunk,
                   std::int64_t out_row, std::int64_t offset);
-// out[(o * nidx + j) * inner + k] = x[(o * dim + idx[j]) * inner + k].
+// out[(o * nidx + j) * inner + k] = x[(o * dim + idx[j]) * inner + k], or poison where idx[j] is out of range.
+// nidx < 2^32.
 void Gather32(const std::uint32_t* x, const std::int32_t* idx, std::uint32_t* out, std::int64_t outer,
-              std::int64_t dim, std::int64_t nidx, std::int64_t inner);
+              std::int64_t dim, std::int64_t nidx, std::int64_t inner, std::uint32_t poison);
+// out[(o * dim + t) * inner + k] = sum_{j: idx[j] == t} g[(o * nidx + j) * inner + k], zero where no j; nidx < 2^32,
+// dim < 2^31 - 1. Uses the kScratchPartials scratch buffer.
+void ScatterAddF32(const float* g, const std::int32_t* idx, float* out, std::int64_t outer, std::int64_t nidx,
+                   std::int64_t inner, std::int64_t dim);
 // out[i * depth + c] = idx[i] == c ? on : off, for i < n, c < depth.
 void OneHotF32(const std::int32_t* idx, float* out, std::int64_t n, std::int64_t depth, float on, float off);
 

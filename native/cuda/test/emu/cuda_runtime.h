@@ -118,6 +118,23 @@ inline T __shfl_xor_sync(unsigned, T v, int off) {
   return r;
 }
 
+// Fibers switch only at barriers, so a plain read-modify-write is atomic here.
+inline unsigned atomicCAS(unsigned* p, unsigned compare, unsigned v) {
+  const unsigned old = *p;
+  if (old == compare) *p = v;
+  return old;
+}
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+  const unsigned old = *p;
+  *p = old + v;
+  return old;
+}
+inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
+  const unsigned long long old = *p;
+  if (v < old) *p = v;
+  return old;
+}
+
 // ---- runtime API ----------------------------------------------------------------------------------------
 enum cudaError_t {
   cudaSuccess = 0,
