@@ -7,7 +7,8 @@
  *
  * It keeps the real addon's buffer rules (uninitialised allocations are NaN-poisoned, free twice is allowed, a freed
  * buffer throws on use, dtype and length must match on upload and download) and counts what tests assert on: live
- * buffers, allocations, frees, transfers and the elements read back.
+ * buffers, allocations, frees, transfers and the elements read back, and the order of kernel calls and transfers.
+ * The optimizer entries honour their probe as the CUDA kernels do (NaN or infinite: nothing written).
  *
  * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
  * reference backend's function on the host arrays (clip, cast, argReduce, gather, oneHot, dropout) or, where the
@@ -21,9 +22,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
+import { afterAll, beforeAll } from 'vitest';
+
 import type { CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaMemoryInfo, CudaProbe } from '../../src/backends/cuda/addon.js';
+import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { packageRoot } from '../../src/backends/native/addon.js';
 import { referenceBackend as ref } from '../../src/backends/reference/index.js';
+import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 
 type HostArray = Float32Array | Int32Array;
 
@@ -40,6 +45,8 @@ export interface FakeCudaStats {
   downloadedElements: number;
   /** Calls per kernel entry. */
   readonly kernels: Map<string, number>;
+  /** Every kernel entry, 'upload' and 'download' in the order called. */
+  readonly calls: string[];
 }
 
 export interface FakeCuda extends CudaAddon {
@@ -54,8 +61,11 @@ const FORWARDED = [
   'binaryF32', 'unaryF32', 'unaryGradF32', 'reduceF32', 'softmaxF32', 'logSoftmaxF32', 'softmaxCrossEntropyF32',
   'softmaxCrossEntropyBackwardF32', 'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
   'maxPool2dF32', 'maxPool2dBackwardF32', 'avgPool2dF32', 'avgPool2dBackwardF32', 'globalPool2dF32', 'globalPool2dBackwardF32',
-  'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32', 'adamUpdateF32', 'sgdUpdateF32',
+  'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32',
 ] as const;
+
+// The optimizer entries, forwarded without their last argument, the probe that guards them (optim.cu).
+const GUARDED = { adamUpdateF32: 10, sgdUpdateF32: 7 } as const;
 
 /** The CPU addon (build/Release/nodegrad.node), or null with the reason. */
 export function cpuAddonForFake(): { addon: Record<string, unknown> | null; reason?: string } {
@@ -77,7 +87,7 @@ export function createFakeCuda(): FakeCuda {
   const { addon: cpu, reason } = cpuAddonForFake();
   if (!cpu) throw new Error(`fake CUDA: ${reason}`);
   const live = new Set<FakeBuffer>();
-  const stats: FakeCudaStats = { allocs: 0, frees: 0, uploads: 0, downloads: 0, downloadedElements: 0, kernels: new Map() };
+  const stats: FakeCudaStats = { allocs: 0, frees: 0, uploads: 0, downloads: 0, downloadedElements: 0, kernels: new Map(), calls: [] };
   let tf32 = false;
 
   const buf = (b: CudaBuffer, entry: string): FakeBuffer => {
@@ -95,6 +105,7 @@ export function createFakeCuda(): FakeCuda {
 
   const count = (entry: string): void => {
     stats.kernels.set(entry, (stats.kernels.get(entry) ?? 0) + 1);
+    stats.calls.push(entry);
   };
   const host = (b: CudaBuffer, entry: string): HostArray => buf(b, entry).data!;
   // The buffer's 32-bit words (float32 and int32 alike), for the copies.
@@ -166,6 +177,7 @@ export function createFakeCuda(): FakeCuda {
       checkArray(fb, a, 'upload');
       fb.data!.set(a);
       stats.uploads++;
+      stats.calls.push('upload');
     },
     download<A extends HostArray>(b: CudaBuffer, a: A): A {
       const fb = buf(b, 'download');
@@ -173,6 +185,7 @@ export function createFakeCuda(): FakeCuda {
       a.set(fb.data as A);
       stats.downloads++;
       stats.downloadedElements += a.length;
+      stats.calls.push('download');
       return a;
     },
     fill(b: CudaBuffer, value: number): void {
@@ -288,8 +301,21 @@ export function createFakeCuda(): FakeCuda {
   for (const name of FORWARDED) {
     const f = cpu[name] as (...args: unknown[]) => unknown;
     fake[name] = (...args: unknown[]): void => {
-      stats.kernels.set(name, (stats.kernels.get(name) ?? 0) + 1);
+      count(name);
       f.apply(cpu, args.map((a) => arr(a, name)));
+    };
+  }
+  for (const [name, at] of Object.entries(GUARDED)) {
+    const f = cpu[name] as (...args: unknown[]) => unknown;
+    fake[name] = (...args: unknown[]): void => {
+      if (args.length !== at + 1) throw new TypeError(`${name}: expected ${at + 1} arguments, got ${args.length}`);
+      count(name);
+      if (args[at] !== null) {
+        const p = buf(args[at] as CudaBuffer, name);
+        if (p.dtype !== 'float32' || p.length !== 1) throw new RangeError(`${name}: argument 'probe' must be one float32, got ${p.dtype} x ${p.length}`);
+        if (!Number.isFinite(p.data![0])) return;  // the guard: nothing is written
+      }
+      f.apply(cpu, args.slice(0, at).map((a) => arr(a, name)));
     };
   }
   return Object.assign(fake as unknown as CudaAddon, {
@@ -298,6 +324,26 @@ export function createFakeCuda(): FakeCuda {
     resetStats: (): void => {
       stats.allocs = stats.frees = stats.uploads = stats.downloads = stats.downloadedElements = 0;
       stats.kernels.clear();
+      stats.calls.length = 0;
     },
+  });
+}
+
+/**
+ * A fresh fake installed for the enclosing describe block (handed to `use`), and the native backend: the CPU side
+ * of every comparison runs the kernels the fake forwards to, whatever NODEGRAD_BACKEND says. Both are restored after.
+ */
+export function useFakeCuda(use: (fake: FakeCuda) => void): void {
+  let prevBackend: BackendName;
+  beforeAll(() => {
+    const fake = createFakeCuda();
+    setCudaAddonForTesting(fake);
+    prevBackend = getBackend().name as BackendName;
+    setBackend('native');
+    use(fake);
+  });
+  afterAll(() => {
+    setCudaAddonForTesting(null);
+    setBackend(prevBackend);
   });
 }
