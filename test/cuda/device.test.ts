@@ -15,10 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { loadCuda, setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
-import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
+import { getBackend } from '../../src/backends/registry.js';
 import { cudaFallbacks, cudaTensorBackend } from '../../src/backends/cuda/tensor-backend.js';
 import type { Backend, KTensor } from '../../src/backends/backend.js';
 import { dropout } from '../../src/ops/dropout.js';
@@ -43,7 +43,7 @@ import { scope } from '../../src/tensor/scope.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Variable } from '../../src/nn/variable.js';
 import { SparseCategoricalCrossentropy } from '../../src/train/losses.js';
-import { createFakeCuda, cpuAddonForFake, type FakeCuda } from '../helpers/fake-cuda.js';
+import { cpuAddonForFake, type FakeCuda, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
 if (!cpuAddon.addon) console.log(`test/cuda/device: skipped: the fake CUDA addon forwards to the CPU addon, and ${cpuAddon.reason}`);
@@ -84,18 +84,7 @@ function twin(a: Model): Model {
 
 describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', () => {
   let fake: FakeCuda;
-  let prevBackend: BackendName;
-  beforeAll(() => {
-    fake = createFakeCuda();
-    setCudaAddonForTesting(fake);
-    // The CPU side of every comparison runs the kernels the fake forwards to (whatever NODEGRAD_BACKEND says).
-    prevBackend = getBackend().name as BackendName;
-    setBackend('native');
-  });
-  afterAll(() => {
-    setCudaAddonForTesting(null);
-    setBackend(prevBackend);
-  });
+  useFakeCuda((f) => void (fake = f));
 
   describe('tensor.to and data access', () => {
     it('uploads and downloads float32 and int32, same device returns itself', () => {
@@ -298,7 +287,7 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       });
     });
 
-    it('fit on CUDA gives the weights fit on the CPU gives, bit for bit, reading back one scalar per step besides the loss', async () => {
+    it('fit on CUDA gives the weights fit on the CPU gives, bit for bit, reading back once per step', async () => {
       const { x, y } = data();
       const a = convnet();
       const b = twin(a).to('cuda');
@@ -314,9 +303,10 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       // Every kernel of the step ran on the device: no fallback warned.
       expect(warn.mock.calls.filter((c) => /CUDA/.test(String(c[0])))).toEqual([]);
       warn.mockRestore();
-      // Per step: the loss and the finite-gradient probe, one element each; nothing else comes back.
+      // Per step one read-back of the finite check, the loss and the output's loss; nothing else comes back.
       const steps = 3;
-      expect(fake.stats.downloadedElements).toBe(2 * steps);
+      expect(fake.stats.downloads).toBe(steps);
+      expect(fake.stats.downloadedElements).toBe(3 * steps);
       const hb2 = await b.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
       expect([...hb.history.loss, ...hb2.history.loss]).toEqual(ha.history.loss);
       expect(b.variables.every((v) => v.device === 'cuda')).toBe(true);
@@ -650,8 +640,9 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
         warn.mockRestore();
       }
       expect(cudaFallbacks()).toEqual(fellBefore);
-      // one step: the loss and the finite-gradient probe come back, one element each; nothing else
-      expect(fake.stats.downloadedElements).toBe(2);
+      // one step: one read-back of the finite check, the loss and the output's loss; nothing else
+      expect(fake.stats.downloads).toBe(1);
+      expect(fake.stats.downloadedElements).toBe(3);
       // the option-A shortcuts: strided slice and channel padding forward, their gradients backward
       expect(fake.stats.kernels.get('stridedCopy')).toBeGreaterThan(0);
       a.variables.forEach((v, j) => expect(bits(b.variables[j].value), v.name).toEqual(bits(v.value)));
