@@ -105,13 +105,20 @@ export class Adam extends Optimizer {
     }
   }
 
-  /** The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit. */
-  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number): void {
+  /**
+   * The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit, and
+   * nothing written when the probe is not finite.
+   */
+  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number, probe: Tensor | null): void {
     const alpha = (lr * Math.sqrt(1 - Math.pow(this.beta2, t))) / (1 - Math.pow(this.beta1, t));
     const ws = w.deviceStorage!;
     const buf = (x: Tensor): CudaBuffer => x.deviceStorage!.buffer;
     ws.addon.adamUpdateF32(ws.buffer, buf(g), buf(slots[0]), buf(slots[1]), this.amsgrad ? buf(slots[2]) : null, alpha,
-      1 - this.beta1, 1 - this.beta2, this.epsilon, keep);
+      1 - this.beta1, 1 - this.beta2, this.epsilon, keep, probe && buf(probe));
+  }
+
+  protected override get guardsDeviceUpdates(): boolean {
+    return true;
   }
 
   protected ownConfig(): Record<string, ConfigValue> {

@@ -23,6 +23,15 @@
  * model, and throwing before any write keeps the last good weights (the training loop reports a NaN loss on its
  * own, naming the epoch and batch; a finite loss with a non-finite gradient lands here, naming the variable).
  *
+ * Variables on CUDA: the checks and the clipping factors are computed on the device, and one read-back per update
+ * tells the host whether to go on. A probe (a device scalar, non-finite exactly when a gradient element is, or the
+ * loss `stepWithLoss` is given) guards the update as PyTorch's GradScaler guards its step with found_inf: Adam and
+ * SGD pass it to their CUDA kernels, which write nothing when it is not finite, so the update is enqueued before
+ * the probe is read and the host waits once, at the end of the step; the optimizers without a CUDA kernel
+ * (RMSprop, Adagrad, Adadelta: their updates download, run on the host and upload) read it before updating. A
+ * non-finite probe leaves everything as it was (weights, slots, `iterations` and so the schedule's step), then the
+ * host finds the bad gradient element and throws (or, for a non-finite loss, returns it to fit, which throws).
+ *
  * State for exact resume: `getState()` returns `iterations` (an int32 scalar) and every slot as
  * `${variable.name}/${slot}` (copies), `setState(state)` replaces the optimizer's state with it. Slots of a
  * variable the optimizer has not seen yet wait, by name, until the first update (or `build`) that meets a
@@ -32,8 +41,10 @@
 import { DTypeError, DeviceError, NodegradError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep as keepTensor, scope } from '../tensor/scope.js';
-import { clip, mul } from '../tensor/elementwise.js';
+import { add, clip, div, mul, sqrt, square } from '../tensor/elementwise.js';
+import { concat } from '../tensor/manipulation.js';
 import { mean, sum } from '../tensor/reduction.js';
+import { deviceScalar, readScalars } from './device-values.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Variable } from '../nn/variable.js';
 import { loadAddon, type NativeAddon } from '../backends/native/addon.js';
@@ -242,8 +253,10 @@ export abstract class Optimizer {
   /**
    * updateVariable for a variable on CUDA: `w`, `g` and `slots` are CUDA tensors, updated in place. Adam and SGD
    * run their CUDA kernels; this default downloads, runs updateVariable and uploads (warning once per class).
+   * `probe` (a CUDA scalar) is given to optimizers whose guardsDeviceUpdates is true: when it is NaN or infinite
+   * the update must write nothing. The others get null: their step has read the probe and found it finite.
    */
-  protected updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number): void {
+  protected updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, t: number, keep: number, _probe: Tensor | null): void {
     if (!warnedHostUpdate.has(this.className)) {
       warnedHostUpdate.add(this.className);
       console.warn(`nodegrad: ${this.className} has no CUDA update kernel; its updates of CUDA variables run on the CPU (download, update, upload)`);
@@ -253,6 +266,10 @@ export abstract class Optimizer {
     this.updateVariable(wh, g.data as Float32Array, sh, lr, t, keep);
     w.deviceStorage!.upload(wh);
     slots.forEach((x, i) => x.deviceStorage!.upload(sh[i]));
+  }
+  /** Whether updateVariableOnDevice honours its probe (a CUDA kernel with the guard): then the update is enqueued before the probe is read. */
+  protected get guardsDeviceUpdates(): boolean {
+    return false;
   }
   /** The subclass's own options for getConfig. */
   protected abstract ownConfig(): Record<string, ConfigValue>;
@@ -288,7 +305,7 @@ export abstract class Optimizer {
       if (pairs.length === 0) return;
       throw new ValueError(`${op}: no gradient for any of the ${pairs.length} variables (${pairs.map((p) => `'${p[1]?.name}'`).join(', ')})`);
     }
-    this.#apply(op, grads, vars);
+    this.#apply(op, grads, vars, null, []);
   }
 
   /**
@@ -297,6 +314,29 @@ export abstract class Optimizer {
    */
   step(variables: readonly Variable[]): void {
     const op = `${this.className}.step`;
+    const p = this.#gradients(op, variables);
+    if (p) this.#apply(op, p.grads, p.vars, null, []);
+  }
+
+  /**
+   * step(variables) for the loss they are the gradients of, as fit's training step on a CUDA model does it: the
+   * update is guarded by the loss too (a NaN or infinite loss changes nothing: weights, slots, `iterations`), and
+   * the values of `loss` and `alsoRead` (scalars) come back with the finite check, in one read-back after the update
+   * was enqueued. Returns [loss, ...alsoRead] as numbers; the caller reports a non-finite loss. A non-finite
+   * gradient under a finite loss throws NonFiniteGradientError, as step().
+   */
+  stepWithLoss(variables: readonly Variable[], loss: Tensor, alsoRead: readonly Tensor[] = []): number[] {
+    const op = `${this.className}.step`;
+    const p = this.#gradients(op, variables);
+    if (p && loss.device === 'cuda') return this.#apply(op, p.grads, p.vars, loss, alsoRead);
+    // A host loss costs nothing to read: checked first, as fit does on the CPU.
+    const values = readScalars([loss, ...alsoRead]);
+    if (p && Number.isFinite(values[0])) this.#apply(op, p.grads, p.vars, null, []);
+    return values;
+  }
+
+  /** The trainable variables with a gradient and their gradients; null when none is trainable. */
+  #gradients(op: string, variables: readonly Variable[]): { grads: Tensor[]; vars: Variable[] } | null {
     if (!Array.isArray(variables)) throw new ValueError(`${op}: expected an array of variables`);
     const grads: Tensor[] = [];
     const vars: Variable[] = [];
@@ -310,10 +350,10 @@ export abstract class Optimizer {
       vars.push(v);
     }
     if (grads.length === 0) {
-      if (trainable === 0) return;
+      if (trainable === 0) return null;
       throw new ValueError(`${op}: none of the ${trainable} trainable variables has a gradient (call backward() on the loss first)`);
     }
-    this.#apply(op, grads, vars);
+    return { grads, vars };
   }
 
   /** Clears `.grad` of these variables (PyTorch's `optimizer.zero_grad()`). */
@@ -321,9 +361,13 @@ export abstract class Optimizer {
     for (const v of variables) v.zeroGrad();
   }
 
-  #apply(op: string, grads: Tensor[], vars: Variable[]): void {
+  /**
+   * One update; with `loss` (on CUDA) guarded by it too. Returns the values of the loss and `alsoRead` when a loss
+   * is given ([] otherwise); a non-finite loss returns before anything changed.
+   */
+  #apply(op: string, grads: Tensor[], vars: Variable[], loss: Tensor | null, alsoRead: readonly Tensor[]): number[] {
     const n = grads.length;
-    // 1. checks, sums of squares; nothing is written before all pass.
+    // 1. checks, sums of squares of the host gradients; nothing is written before all pass.
     const sumSq = new Float64Array(n);
     const seen = new Set<Variable>();
     const onDevice: number[] = [];
@@ -347,91 +391,117 @@ export abstract class Optimizer {
         continue;
       }
       const s = sumOfSquares(g.data as Float32Array);
-      if (!Number.isFinite(s)) {
-        const d = g.data as Float32Array;
-        let i = 0;
-        while (i < d.length && Number.isFinite(d[i])) i++;
-        throw new NonFiniteGradientError(op, v.name, i, d[i], v.shape);
-      }
+      if (!Number.isFinite(s)) throw nonFinite(op, v, g.data as Float32Array)!;
       sumSq[k] = s;
     }
-    if (onDevice.length) this.#deviceChecks(op, grads, vars, onDevice, sumSq);
     const lr = this.learningRate;
     if (!(lr >= 0) || !Number.isFinite(lr)) {
       throw new ValueError(`${op}: the learning rate at step ${this.#iterations} is ${lr} (it must be a finite number >= 0)`);
     }
-    const slots = vars.map((v) => (v.value.device === 'cuda' ? null : this.#slotsFor(op, v)));
-
-    // 2. clipping factors.
-    let globalScale = 1;
-    if (this.globalClipNorm !== null) {
-      let total = 0;
-      for (let k = 0; k < n; k++) total += sumSq[k];
-      const norm = Math.sqrt(total);
-      if (norm > this.globalClipNorm) globalScale = this.globalClipNorm / norm;
-    }
-
-    // 3-5. decay and update, variable by variable.
+    const slots = vars.map((v) => (v.value.device === 'cuda' ? this.#deviceSlotsFor(op, v) : this.#slotsFor(op, v)));
     const t = this.#iterations + 1;
     const wd = this.#weightDecay;
+    const keepOf = (v: Variable): number => (wd !== null && wd !== 0 && this.#decays(v) ? 1 - wd * lr : 1);
+    let hostTotal = 0;
+    for (let k = 0; k < n; k++) hostTotal += sumSq[k];
+
+    // 2-5 on the device for the CUDA variables, with the step's one read-back.
+    let values: number[] = [];
+    if (onDevice.length) {
+      const r = this.#deviceUpdate(op, grads, vars, slots as Tensor[][], onDevice, loss, alsoRead, hostTotal, { lr, t, keepOf });
+      if (r.cancelled) return r.values;
+      values = r.values;
+      hostTotal = r.total ?? hostTotal;
+    }
+
+    // 2-5 on the host for the others.
+    let globalScale = 1;
+    if (this.globalClipNorm !== null) {
+      const norm = Math.sqrt(hostTotal);
+      if (norm > this.globalClipNorm) globalScale = this.globalClipNorm / norm;
+    }
     for (let k = 0; k < n; k++) {
       const v = vars[k];
+      if (v.value.device === 'cuda') continue;
       let scale = globalScale;
       if (this.clipNorm !== null) {
         const norm = Math.sqrt(sumSq[k]);
         if (norm > this.clipNorm) scale = this.clipNorm / norm;
       }
-      const keep = wd !== null && wd !== 0 && this.#decays(v) ? 1 - wd * lr : 1;
-      if (slots[k] === null) {  // on CUDA
-        this.#updateOnDevice(op, v, grads[k], scale, lr, t, keep);
-        continue;
-      }
       let g = grads[k].data as Float32Array;
       if (scale !== 1 || this.clipValue !== null) g = this.#clipped(g, scale, this.clipValue);
-      this.updateVariable(v.value.data as Float32Array, g, slots[k]!, lr, t, keep);
+      this.updateVariable(v.value.data as Float32Array, g, slots[k] as Float32Array[], lr, t, keepOf(v));
     }
     this.#iterations = t;
+    return values;
   }
 
   /**
-   * The finite-gradient check (and, with clipping, the sums of squares) of CUDA gradients, reading back as few
-   * scalars as it can: without clipping one, the mean of the gradients' means (NaN or infinite exactly when an
-   * element is; means of float32 values cannot overflow); with clipping one sum of squares per variable.
+   * The update of the CUDA variables `ks` and the step's one read-back: the probe, the loss and `alsoRead` in one
+   * download, after the guarded updates were enqueued (or before the unguarded ones). The probe is the mean of the
+   * loss and of every gradient's mean. A mean of float32 values sums in double and cannot overflow (|mean| <= max
+   * |x| <= FLT_MAX), and a non-finite term never cancels (inf - inf and NaN + x are NaN), so the probe is NaN or
+   * infinite exactly when the loss or a gradient element is. Returns the values read ([loss, ...alsoRead] with a
+   * loss), `cancelled` when the loss is not finite (nothing was written), and, with globalClipNorm over CUDA and
+   * host variables together, the total sum of squares the host variables' factor needs.
    */
-  #deviceChecks(op: string, grads: Tensor[], vars: Variable[], ks: readonly number[], sumSq: Float64Array): void {
-    const clipping = this.clipNorm !== null || this.globalClipNorm !== null;
-    let finite: boolean;
-    if (clipping) {
-      for (const k of ks) sumSq[k] = scope(() => sum(grads[k].square()).item());
-      finite = ks.every((k) => Number.isFinite(sumSq[k]));
-    } else {
-      const probe = scope(() => {
-        let acc: Tensor | null = null;
-        for (const k of ks) {
-          const m = mul(mean(grads[k]), 1 / ks.length);
-          acc = acc === null ? m : acc.add(m);
+  #deviceUpdate(
+    op: string, grads: Tensor[], vars: Variable[], slots: Tensor[][], ks: readonly number[], loss: Tensor | null,
+    alsoRead: readonly Tensor[], hostTotal: number, at: { lr: number; t: number; keepOf: (v: Variable) => number },
+  ): { values: number[]; cancelled: boolean; total: number | null } {
+    return scope(() => {
+      const terms = ks.map((k) => mean(grads[k]).withShape([1]));
+      if (loss) terms.unshift(loss.withShape([1]));
+      const probe = mean(concat(terms));
+      const { scales, total } = this.#deviceClipFactors(grads, ks, hostTotal);
+      const update = (guard: Tensor | null): void => {
+        ks.forEach((k, i) => this.#updateOnDevice(vars[k], grads[k], slots[k], scales[i], at.lr, at.t, at.keepOf(vars[k]), guard));
+      };
+      const guarded = this.guardsDeviceUpdates;
+      if (guarded) update(probe);
+      const reported = loss ? [loss, ...alsoRead] : [];
+      const mixedTotal = total !== null && ks.length < grads.length ? [total] : [];
+      const read = readScalars([probe, ...reported, ...mixedTotal]);
+      const values = read.slice(1, 1 + reported.length);
+      if (!Number.isFinite(read[0])) {
+        if (loss && !Number.isFinite(values[0])) return { values, cancelled: true, total: null };
+        for (const k of ks) {  // the error path: find the first non-finite element on the host
+          const e = nonFinite(op, vars[k], grads[k].data as Float32Array);
+          if (e) throw e;
         }
-        return acc!.item();
-      });
-      finite = Number.isFinite(probe);
-    }
-    if (finite) return;
-    for (const k of ks) {  // the error path: find the first non-finite element on the host
-      const d = grads[k].data as Float32Array;
-      let i = 0;
-      while (i < d.length && Number.isFinite(d[i])) i++;
-      if (i < d.length) throw new NonFiniteGradientError(op, vars[k].name, i, d[i], vars[k].shape);
-    }
+        throw new NodegradError(`${op}: the finite check of the CUDA gradients is ${read[0]} but every element is finite (please report this)`);
+      }
+      if (!guarded) update(null);
+      return { values, cancelled: false, total: mixedTotal.length ? read[read.length - 1] : null };
+    });
   }
 
-  /** One update of a CUDA variable: device slots, clipping as device ops, then the subclass's device update. */
-  #updateOnDevice(op: string, v: Variable, g: Tensor, scale: number, lr: number, t: number, keep: number): void {
-    const slots = this.#deviceSlotsFor(op, v);
+  /**
+   * The clipping factor of each CUDA gradient as a CUDA scalar (null: no clipping), computed where the gradients
+   * are so that nothing is read: clipNorm / max(||g||, clipNorm) per gradient, or globalClipNorm / max(||all||,
+   * globalClipNorm) shared, with `hostTotal` (the host gradients' sum of squares) in the total; the total too for
+   * globalClipNorm. A factor is exactly 1 when the norm is within the bound (x / x is 1). Squares are float32: an
+   * element beyond ~1.8e19 makes its norm infinite and its factor 0 (in float64 the CPU finds a tiny factor instead).
+   */
+  #deviceClipFactors(grads: Tensor[], ks: readonly number[], hostTotal: number): { scales: (Tensor | null)[]; total: Tensor | null } {
+    const bound = this.clipNorm ?? this.globalClipNorm;
+    if (bound === null) return { scales: ks.map(() => null), total: null };
+    const factor = (sumSq: Tensor): Tensor => div(deviceScalar(sumSq, bound), clip(sqrt(sumSq), bound, Infinity));
+    const sq = ks.map((k) => sum(square(grads[k])));
+    if (this.clipNorm !== null) return { scales: sq.map(factor), total: null };
+    let total = sum(concat(sq.map((x) => x.withShape([1]))));
+    if (hostTotal !== 0) total = add(total, hostTotal);
+    const f = factor(total);
+    return { scales: ks.map(() => f), total };
+  }
+
+  /** One update of a CUDA variable: clipping as device ops, then the subclass's device update. */
+  #updateOnDevice(v: Variable, g: Tensor, slots: Tensor[], scale: Tensor | null, lr: number, t: number, keep: number, probe: Tensor | null): void {
     scope(() => {  // frees the clipped copies
       let gt = g;
-      if (scale !== 1) gt = mul(gt, scale);
+      if (scale) gt = mul(gt, scale);
       if (this.clipValue !== null) gt = clip(gt, -this.clipValue, this.clipValue);
-      this.updateVariableOnDevice(v.value, gt, slots, lr, t, keep);
+      this.updateVariableOnDevice(v.value, gt, slots, lr, t, keep, probe);
     });
   }
 
@@ -656,9 +726,15 @@ export function isPlainF32(a: Float32Array): boolean {
   return a.constructor === Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer);
 }
 
-/** Sum of squares in float64: finite unless an element is NaN or infinite (a float32 squared cannot overflow). */
 const warnedHostUpdate = new Set<string>();
 
+/** NonFiniteGradientError for the first NaN or infinite element of `d`, the gradient of `v`; null when all are finite. */
+function nonFinite(op: string, v: Variable, d: Float32Array): NonFiniteGradientError | null {
+  const i = d.findIndex((x) => !Number.isFinite(x));
+  return i < 0 ? null : new NonFiniteGradientError(op, v.name, i, d[i], v.shape);
+}
+
+/** Sum of squares in float64: finite unless an element is NaN or infinite (a float32 squared cannot overflow). */
 function sumOfSquares(a: Float32Array): number {
   let s0 = 0;
   let s1 = 0;

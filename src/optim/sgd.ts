@@ -18,6 +18,7 @@
  */
 import { checkBoolean, checkKeys, checkNumber, type ConfigValue } from './schedules.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { CudaBuffer } from '../backends/cuda/addon.js';
 import { BASE_OPTION_KEYS, NATIVE_UPDATE_MIN_SIZE, Optimizer, isPlainF32, nativeOptimAddon, type OptimizerOptions } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
@@ -76,11 +77,19 @@ export class SGD extends Optimizer {
     }
   }
 
-  /** The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit. */
-  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, _t: number, keep: number): void {
+  /**
+   * The CUDA kernel (native/cuda/kernels/optim.cu): the same float operations as updateVariable, bit for bit, and
+   * nothing written when the probe is not finite.
+   */
+  protected override updateVariableOnDevice(w: Tensor, g: Tensor, slots: Tensor[], lr: number, _t: number, keep: number, probe: Tensor | null): void {
     const ws = w.deviceStorage!;
-    ws.addon.sgdUpdateF32(ws.buffer, g.deviceStorage!.buffer, this.momentum === 0 ? null : slots[0].deviceStorage!.buffer, lr,
-      this.momentum, this.nesterov, keep);
+    const buf = (x: Tensor): CudaBuffer => x.deviceStorage!.buffer;
+    ws.addon.sgdUpdateF32(ws.buffer, buf(g), this.momentum === 0 ? null : buf(slots[0]), lr, this.momentum, this.nesterov, keep,
+      probe && buf(probe));
+  }
+
+  protected override get guardsDeviceUpdates(): boolean {
+    return true;
   }
 
   protected ownConfig(): Record<string, ConfigValue> {

@@ -21,6 +21,12 @@
  * - CSVLogger: one row per epoch, `epoch` then the log keys sorted, as Keras.
  * - LambdaCallback: hooks given as functions.
  * - History: `history.history[key][i]` for every log key of epoch `history.epoch[i]`; fit returns it.
+ *
+ * Batch logs are computed when first read (`lazyLogs`): on CUDA the running metrics live on the device and a value
+ * costs a read-back, so a fit whose callbacks do not look at batch logs reads nothing for them. A callback that
+ * overrides onBatchEnd may keep its logs and read them later, so it gets them computed before its call (Keras
+ * likewise converts batch logs only for the callbacks that implement batch hooks); one that reads them only while
+ * its hook runs (the progress bar) overrides `keepsBatchLogs()` to return false.
  */
 import { appendFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { ValueError } from '../errors.js';
@@ -72,6 +78,14 @@ export class Callback {
   onBatchBegin(_batch: number, _logs?: Logs): void | Promise<void> {}
   /** After training batch `batch`: logs hold the epoch's running loss and metrics so far. */
   onBatchEnd(_batch: number, _logs?: Logs): void | Promise<void> {}
+  /**
+   * Whether onBatchEnd may read its logs after it returns: then they are computed before the call (a read-back per
+   * batch on CUDA). True when onBatchEnd is overridden; a callback that only reads them during the call may return
+   * false.
+   */
+  keepsBatchLogs(): boolean {
+    return this.onBatchEnd !== Callback.prototype.onBatchEnd;
+  }
 
   /** The model, or a clear error for a callback used outside fit. */
   protected requireModel(): TrainableModel {
@@ -108,7 +122,48 @@ export class CallbackList {
     for (const c of this.callbacks) await c.onBatchBegin(batch, logs);
   }
   async batchEnd(batch: number, logs: Logs): Promise<void> {
-    for (const c of this.callbacks) await c.onBatchEnd(batch, logs);
+    for (const c of this.callbacks) {
+      if (c.keepsBatchLogs()) settleLogs(logs);
+      await c.onBatchEnd(batch, logs);
+    }
+  }
+}
+
+/**
+ * Logs with these keys whose values `compute()` gives when one is first read (or written): then every key becomes
+ * a plain property holding its value. fit's batch logs, so that values nobody reads cost nothing.
+ */
+export function lazyLogs(keys: readonly string[], compute: () => Logs): Logs {
+  const logs: Logs = {};
+  let settled = false;
+  const settle = (): void => {
+    if (settled) return;
+    settled = true;
+    const values = compute();
+    for (const k of keys) Object.defineProperty(logs, k, { value: values[k], writable: true, enumerable: true, configurable: true });
+  };
+  for (const k of keys) {
+    Object.defineProperty(logs, k, {
+      get: () => {
+        settle();
+        return logs[k];
+      },
+      set: (v: number) => {
+        settle();
+        logs[k] = v;
+      },
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return logs;
+}
+
+/** Computes lazy logs now (a no-op on plain ones). */
+function settleLogs(logs: Logs): void {
+  for (const k in logs) {
+    void logs[k];
+    return;
   }
 }
 
@@ -583,5 +638,8 @@ export class LambdaCallback extends Callback {
   }
   override onBatchEnd(batch: number, logs: Logs = {}): void | Promise<void> {
     return this.hooks.onBatchEnd?.(batch, logs);
+  }
+  override keepsBatchLogs(): boolean {
+    return this.hooks.onBatchEnd !== undefined;
   }
 }

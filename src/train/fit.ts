@@ -8,6 +8,14 @@
  * backward runs, so the weights are those after the last good step; a non-finite gradient under a finite loss
  * is refused by the optimizer before it writes anything, and reported with the epoch and batch too.
  *
+ * On CUDA the step synchronises once, at its end: the metrics accumulate on the device, backward and the update
+ * are enqueued with the update guarded by the loss (`optimizer.stepWithLoss`: nothing is written when the loss or
+ * a gradient is not finite), and the loss comes back with the optimizer's finite check in one read-back, after
+ * which a non-finite loss throws the same NonFiniteLossError, the weights, optimizer slots and iterations those
+ * before the batch. (The device metrics have counted that batch by then; fit rejects, and every fit and evaluate
+ * starts from reset metrics.) Batch logs are computed only when a callback reads them (callbacks.ts); an
+ * evaluation step reads its losses back once too.
+ *
  * The event loop stays free: fit, evaluate and predict are async and yield (setImmediate) after every batch,
  * so timers and requests run between steps. Kernels themselves run synchronously.
  *
@@ -33,13 +41,14 @@ import { enableGrad, noGrad } from '../autograd/tape.js';
 import { Generator, getDefaultGenerator, resolveGenerator } from '../tensor/random.js';
 import type { TrainableModel } from './contract.js';
 import type { Compiled, Head } from './compile.js';
-import { Callback, CallbackList, History, type Logs, type TrainingParams } from './callbacks.js';
+import { Callback, CallbackList, History, lazyLogs, type Logs, type TrainingParams } from './callbacks.js';
 import { ProgressLogger, formatLogs, formatPerStep, type ProgressStream } from './progress.js';
 import {
   SourceReader, isDataSource, isTensorList, normalizeBatch, permutation, releaseBatch, rowsView, sourceSize, sampleCount, tensorBatch, toList,
   type Batch, type BatchLike, type DataSource, type Inputs,
 } from './data.js';
 import { describeValue } from './losses.js';
+import { readScalars } from '../optim/device-values.js';
 
 /** Validation data: [x, y], [x, y, sampleWeight], { x, y, sampleWeight }, or a DataSource. */
 export type ValidationData =
@@ -222,7 +231,11 @@ function deviceOf(model: TrainableModel): 'cpu' | 'cuda' {
   return model.device === 'cuda' ? 'cuda' : 'cpu';
 }
 
-/** Batch tensors on the model's device: uploaded for a CUDA model (inside the step's scope, so freed after it). */
+/**
+ * Batch tensors on the model's device: uploaded for a CUDA model (inside the step's scope, so freed after it). The
+ * next batch is not uploaded ahead: an upload from pageable memory (cudaMemcpy) waits for the queued kernels, and
+ * with the step's one read-back at its end there is no GPU work left for it to overlap.
+ */
 function onDevice(model: TrainableModel, ts: Tensor[]): Tensor[] {
   return deviceOf(model) === 'cpu' ? ts : ts.map((t) => t.to('cuda'));
 }
@@ -294,11 +307,8 @@ function located(err: unknown, where: string): unknown {
   return err;
 }
 
-/**
- * The losses of a batch: per head and the total (weighted sum plus regularisation), with the total's value. Each
- * value is read once (on CUDA a read is a download: one scalar per step for a single-output model).
- */
-function batchLoss(model: TrainableModel, heads: readonly Head[], ys: Tensor[], outs: Tensor[], sw: Tensor | null): { total: Tensor; value: number; perHead: number[] } {
+/** The losses of a batch: the total (the weighted sum of the heads' losses plus regularisation) and each head's. */
+function batchLoss(model: TrainableModel, heads: readonly Head[], ys: Tensor[], outs: Tensor[], sw: Tensor | null): { total: Tensor; losses: Tensor[] } {
   let total: Tensor | null = null;
   const losses: Tensor[] = [];
   heads.forEach((h, i) => {
@@ -310,14 +320,14 @@ function batchLoss(model: TrainableModel, heads: readonly Head[], ys: Tensor[], 
   });
   const reg = model.regularizationLoss();
   if (reg) total = add(total!, reg);
-  const value = total!.data[0];
-  return { total: total!, value, perHead: losses.map((l) => (l === total ? value : l.data[0])) };
+  return { total: total!, losses };
 }
 
 function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: ClassWeight | undefined, place: StepPlace): void {
   const op = 'fit';
   const opt = compiled.optimizer;
   const vars = model.trainableVariables;
+  const onCuda = deviceOf(model) === 'cuda';
   scope(() =>
     enableGrad(() => {
       const outs = outputsOf(op, model.apply(modelInput(batch.xs, model), { training: true }));
@@ -326,23 +336,31 @@ function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: 
       checkTargetCount(op, ys, outs);
       const w = combinedWeights(op, batch, cw);
       const sw = w && onDevice(model, [w])[0];
-      const { total, value, perHead } = batchLoss(model, heads, ys, outs, sw);
-      if (!Number.isFinite(value)) throw new NonFiniteLossError(place.epoch, place.epochs, place.batch, place.steps, value);
-      compiled.lossTracker.update(value, batch.size);
+      const { total, losses } = batchLoss(model, heads, ys, outs, sw);
+      // [total, ...per head] as read back: checked, then tracked.
+      const track = ([value, ...perHead]: number[]): void => {
+        if (!Number.isFinite(value)) throw new NonFiniteLossError(place.epoch, place.epochs, place.batch, place.steps, value);
+        compiled.lossTracker.update(value, batch.size);
+        heads.forEach((h, i) => h.lossTracker.update(perHead[i], batch.size));
+      };
+      // On the CPU reading is free: a NaN stops the step here, before backward. On CUDA the values come back with the
+      // optimizer's finite check, after the (guarded) update was enqueued.
+      if (!onCuda) track(readScalars([total, ...losses]));
       heads.forEach((h, i) => {
-        h.lossTracker.update(perHead[i], batch.size);
         for (const m of h.metrics) m.update(ys[i], outs[i]);
       });
       if (!total.requiresGrad) {
         if (vars.some((v) => v.trainable)) {
           throw new NodegradError(`${op}: the loss does not depend on any trainable variable through recorded ops (did a layer compute under noGrad, or an op lack its gradient?)`);
         }
+        if (onCuda) track(readScalars([total, ...losses]));
         return;
       }
       try {
         for (const v of vars) v.zeroGrad();
         total.backward();
-        opt.step(vars);
+        if (onCuda) track(opt.stepWithLoss(vars, total, losses));
+        else opt.step(vars);
       } finally {
         opt.zeroGrad(vars);
       }
@@ -350,6 +368,7 @@ function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: 
   );
 }
 
+/** An evaluation step: metrics (on the device for a CUDA model), then the losses, read back together. */
 function testStep(model: TrainableModel, compiled: Compiled, batch: Batch): void {
   const op = 'evaluate';
   scope(() =>
@@ -359,12 +378,13 @@ function testStep(model: TrainableModel, compiled: Compiled, batch: Batch): void
       const ys = onDevice(model, batch.ys!);
       checkTargetCount(op, ys, outs);
       const sw = batch.sampleWeight && onDevice(model, [batch.sampleWeight])[0];
-      const { value, perHead } = batchLoss(model, heads, ys, outs, sw);
-      compiled.lossTracker.update(value, batch.size);
+      const { total, losses } = batchLoss(model, heads, ys, outs, sw);
       heads.forEach((h, i) => {
-        h.lossTracker.update(perHead[i], batch.size);
         for (const m of h.metrics) m.update(ys[i], outs[i]);
       });
+      const [value, ...perHead] = readScalars([total, ...losses]);
+      compiled.lossTracker.update(value, batch.size);
+      heads.forEach((h, i) => h.lossTracker.update(perHead[i], batch.size));
     }),
   );
 }
@@ -562,6 +582,8 @@ export async function fit(
     return val ? [...keys, ...keys.map((k) => `val_${k}`)] : keys;
   };
   params.metrics = metricKeys();
+  // The running values after a batch, computed only if a callback reads them (a read-back each on CUDA).
+  const batchLogs = (): Logs => lazyLogs(compiled.logKeys(), () => compiled.results());
   list.setModel(model);
   list.setOptimizer(compiled.optimizer);
   list.setParams(params);
@@ -599,7 +621,7 @@ export async function fit(
             throw located(e, where(b));
           }
           seen++;
-          await list.batchEnd(b, compiled.results());
+          await list.batchEnd(b, batchLogs());
           if (model.stopTraining) break;
           await yieldToEventLoop();
         }
@@ -623,7 +645,7 @@ export async function fit(
               releaseBatch(train.source, r.value);
             }
             seen++;
-            await list.batchEnd(seen - 1, compiled.results());
+            await list.batchEnd(seen - 1, batchLogs());
             if (model.stopTraining) break;
             await yieldToEventLoop();
           }

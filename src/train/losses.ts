@@ -238,7 +238,8 @@ export class BinaryCrossentropy extends Loss {
   prepareTargets(yTrue: Tensor, predShape: readonly number[], dtype: FloatDType = 'float32'): Tensor {
     const op = this.name;
     const y = matchShape(op, yTrue, predShape);
-    const d = y.data;
+    // CUDA targets are not read back (a download per step), as sparseLabels: fit checks them on the host first.
+    const d = y.device === 'cpu' ? y.data : [];
     for (let i = 0; i < d.length; i++) {
       if (!(d[i] >= 0 && d[i] <= 1)) {
         throw new ValueError(`${op}: targets must be in [0, 1] (labels 0/1 or probabilities), got ${d[i]} at flat index ${i} of ${fmtShape(y.shape)}`);

@@ -3,7 +3,9 @@
  * `evaluate` accumulate over the batches of an epoch, and standalone functions that return a number for one
  * batch (`categoricalAccuracy(y, p)`, `auc(y, p)`, `confusionMatrix(y, p)`).
  *
- * Metrics read the tensors' values on the host and count in float64; they record nothing for autograd.
+ * Metrics read the tensors' values on the host and count in float64; they record nothing for autograd. The
+ * accuracy metrics count on the device for CUDA tensors and read back only when the result is asked for
+ * (metrics-device.ts, which lists the metrics that read their inputs back instead).
  *
  * - Accuracy ('accuracy' / 'acc'): picks sparse categorical, categorical or binary accuracy as Keras does: from
  *   the compiled loss (sparse categorical cross-entropy -> sparse; binary cross-entropy -> binary) and
@@ -39,6 +41,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type TensorData } from '../tensor/tensor.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { describeValue, snakeCase, type Loss } from './losses.js';
+import { DeviceCount, MAX_DEVICE_ROWS, binaryHits, categoricalHits, sparseHits, topKHits } from './metrics-device.js';
 
 /** A metric as JSON: its class name and its constructor options (`metricFromConfig` rebuilds it). */
 export interface MetricConfig {
@@ -144,14 +147,40 @@ function weightsOf(op: string, sw: Tensor | null | undefined, n: number): Float6
 /** Per-position values (1 correct / 0 wrong, or an error) and how many positions each sample has. */
 type PerSample = (op: string, y: Host, p: Host) => Float64Array;
 
+/**
+ * The device form of a PerSample of 0/1 values: after the host's shape checks, the batch's count of ones as a CUDA
+ * scalar and the number of values; null for the cases that run on the host.
+ */
+type DeviceCounter = (op: string, y: Tensor, p: Tensor) => { hits: Tensor; rows: number } | null;
+
+/** A DeviceCounter for per-row hits over predictions [..., C], after `check`. */
+function rowCounter(check: (op: string, y: readonly number[], p: readonly number[]) => void, hits: (y: Tensor, p: Tensor) => Tensor): DeviceCounter {
+  return (op, y, p) => {
+    check(op, y.shape, p.shape);
+    const c = lastDim(p.shape);
+    const rows = c === 0 ? 0 : p.size / c;
+    return rows > 0 && rows <= MAX_DEVICE_ROWS ? { hits: hits(y, p), rows } : null;
+  };
+}
+
 /** The mean of per-sample values across batches (Keras' MeanMetricWrapper). */
 export class MeanMetricWrapper extends Metric {
   private total = 0;
   private count = 0;
-  constructor(readonly name: string, private readonly fn: PerSample) {
+  /** The CUDA batches' sum, read when the result is asked for. */
+  #device = new DeviceCount();
+  constructor(readonly name: string, private readonly fn: PerSample, private readonly onDevice: DeviceCounter | null = null) {
     super();
   }
   update(yTrue: Tensor, yPred: Tensor, sampleWeight?: Tensor | null): void {
+    if (this.onDevice && !sampleWeight && yTrue instanceof Tensor && yPred instanceof Tensor && yTrue.device === 'cuda' && yPred.device === 'cuda') {
+      const d = this.onDevice(this.name, yTrue, yPred);
+      if (d) {
+        this.#device.add(d.hits, d.rows);
+        this.count += d.rows;
+        return;
+      }
+    }
     const y = host(this.name, 'yTrue', yTrue);
     const p = host(this.name, 'yPred', yPred);
     const v = this.fn(this.name, y, p);
@@ -170,19 +199,43 @@ export class MeanMetricWrapper extends Metric {
     }
   }
   result(): number {
+    this.total += this.#device.take();  // integer counts: exact in any order
     return this.count === 0 ? 0 : this.total / this.count;
   }
   reset(): void {
     this.total = 0;
     this.count = 0;
+    this.#device.reset();
   }
 }
 
-const categoricalAccuracyFn: PerSample = (op, y, p) => {
-  if (p.shape.length < 1 || !shapesEqual(y.shape, p.shape)) {
-    throw new ShapeError(`${op}: targets ${fmtShape(y.shape)} must be one-hot with the shape of the predictions ${fmtShape(p.shape)}` +
-      (isSparseFor(y.shape, p.shape) ? " (class indices: use 'sparse_categorical_accuracy')" : ''));
+function checkCategorical(op: string, y: readonly number[], p: readonly number[]): void {
+  if (p.length < 1 || !shapesEqual(y, p)) {
+    throw new ShapeError(`${op}: targets ${fmtShape(y)} must be one-hot with the shape of the predictions ${fmtShape(p)}` +
+      (isSparseFor(y, p) ? " (class indices: use 'sparse_categorical_accuracy')" : ''));
   }
+}
+
+function checkSparse(op: string, y: readonly number[], p: readonly number[]): void {
+  if (p.length < 2 || !isSparseFor(y, p)) {
+    throw new ShapeError(`${op}: targets ${fmtShape(y)} must be class indices of shape ${fmtShape(p.slice(0, -1))} for predictions ${fmtShape(p)}`);
+  }
+}
+
+function checkSameShape(op: string, y: readonly number[], p: readonly number[]): void {
+  if (!sameSqueezed(y, p)) throw new ShapeError(`${op}: targets ${fmtShape(y)} must have the shape of the predictions ${fmtShape(p)}`);
+}
+
+function checkTopK(sparse: boolean): (op: string, y: readonly number[], p: readonly number[]) => void {
+  return (op, y, p) => {
+    if (p.length < 2) throw new ShapeError(`${op}: predictions must be [N, C], got ${fmtShape(p)}`);
+    if (sparse) checkSparse(op, y, p);
+    else if (!shapesEqual(y, p)) throw new ShapeError(`${op}: targets ${fmtShape(y)} must be one-hot with the shape of the predictions ${fmtShape(p)}`);
+  };
+}
+
+const categoricalAccuracyFn: PerSample = (op, y, p) => {
+  checkCategorical(op, y.shape, p.shape);
   const c = lastDim(p.shape);
   const rows = c === 0 ? 0 : p.data.length / c;
   const out = new Float64Array(rows);
@@ -191,9 +244,7 @@ const categoricalAccuracyFn: PerSample = (op, y, p) => {
 };
 
 const sparseCategoricalAccuracyFn: PerSample = (op, y, p) => {
-  if (p.shape.length < 2 || !isSparseFor(y.shape, p.shape)) {
-    throw new ShapeError(`${op}: targets ${fmtShape(y.shape)} must be class indices of shape ${fmtShape(p.shape.slice(0, -1))} for predictions ${fmtShape(p.shape)}`);
-  }
+  checkSparse(op, y.shape, p.shape);
   const c = lastDim(p.shape);
   const rows = c === 0 ? 0 : p.data.length / c;
   const out = new Float64Array(rows);
@@ -203,7 +254,7 @@ const sparseCategoricalAccuracyFn: PerSample = (op, y, p) => {
 
 function binaryAccuracyFn(threshold: number): PerSample {
   return (op, y, p) => {
-    if (!sameSqueezed(y.shape, p.shape)) throw new ShapeError(`${op}: targets ${fmtShape(y.shape)} must have the shape of the predictions ${fmtShape(p.shape)}`);
+    checkSameShape(op, y.shape, p.shape);
     const n = p.data.length;
     const perRow = p.shape.length >= 2 ? lastDim(p.shape) : 1;
     const out = new Float64Array(perRow === 0 ? 0 : n / perRow);
@@ -213,14 +264,19 @@ function binaryAccuracyFn(threshold: number): PerSample {
   };
 }
 
+/** Binary accuracy on the device: rows of one element (a count of 0/1) and a threshold float32 holds exactly. */
+function binaryAccuracyDevice(threshold: number): DeviceCounter {
+  return (op, y, p) => {
+    checkSameShape(op, y.shape, p.shape);
+    const perRow = p.shape.length >= 2 ? lastDim(p.shape) : 1;
+    const ok = perRow === 1 && Math.fround(threshold) === threshold && p.size > 0 && p.size <= MAX_DEVICE_ROWS;
+    return ok ? { hits: binaryHits(y, p, threshold), rows: p.size } : null;
+  };
+}
+
 function topKFn(k: number, sparse: boolean): PerSample {
   return (op, y, p) => {
-    if (p.shape.length < 2) throw new ShapeError(`${op}: predictions must be [N, C], got ${fmtShape(p.shape)}`);
-    if (sparse ? !isSparseFor(y.shape, p.shape) : !shapesEqual(y.shape, p.shape)) {
-      throw new ShapeError(sparse
-        ? `${op}: targets ${fmtShape(y.shape)} must be class indices of shape ${fmtShape(p.shape.slice(0, -1))} for predictions ${fmtShape(p.shape)}`
-        : `${op}: targets ${fmtShape(y.shape)} must be one-hot with the shape of the predictions ${fmtShape(p.shape)}`);
-    }
+    checkTopK(sparse)(op, y.shape, p.shape);
     const c = lastDim(p.shape);
     const rows = c === 0 ? 0 : p.data.length / c;
     const out = new Float64Array(rows);
@@ -239,7 +295,7 @@ function topKFn(k: number, sparse: boolean): PerSample {
 
 function errorFn(kind: 'mse' | 'mae'): PerSample {
   return (op, y, p) => {
-    if (!sameSqueezed(y.shape, p.shape)) throw new ShapeError(`${op}: targets ${fmtShape(y.shape)} must have the shape of the predictions ${fmtShape(p.shape)}`);
+    checkSameShape(op, y.shape, p.shape);
     const n = p.data.length;
     const perRow = p.shape.length >= 2 ? lastDim(p.shape) : 1;
     const out = new Float64Array(perRow === 0 ? 0 : n / perRow);
@@ -253,7 +309,7 @@ function errorFn(kind: 'mse' | 'mae'): PerSample {
 
 export class CategoricalAccuracy extends MeanMetricWrapper {
   constructor(name = 'categorical_accuracy') {
-    super(name, categoricalAccuracyFn);
+    super(name, categoricalAccuracyFn, rowCounter(checkCategorical, categoricalHits));
   }
   override getConfig(): MetricConfig {
     return { className: 'CategoricalAccuracy', name: this.name };
@@ -261,7 +317,7 @@ export class CategoricalAccuracy extends MeanMetricWrapper {
 }
 export class SparseCategoricalAccuracy extends MeanMetricWrapper {
   constructor(name = 'sparse_categorical_accuracy') {
-    super(name, sparseCategoricalAccuracyFn);
+    super(name, sparseCategoricalAccuracyFn, rowCounter(checkSparse, sparseHits));
   }
   override getConfig(): MetricConfig {
     return { className: 'SparseCategoricalAccuracy', name: this.name };
@@ -271,7 +327,7 @@ export class BinaryAccuracy extends MeanMetricWrapper {
   readonly threshold: number;
   constructor(options: { threshold?: number; name?: string } = {}) {
     const threshold = checkThreshold('BinaryAccuracy', options.threshold ?? 0.5);
-    super(options.name ?? 'binary_accuracy', binaryAccuracyFn(threshold));
+    super(options.name ?? 'binary_accuracy', binaryAccuracyFn(threshold), binaryAccuracyDevice(threshold));
     this.threshold = threshold;
   }
   override getConfig(): MetricConfig {
@@ -282,7 +338,7 @@ export class TopKCategoricalAccuracy extends MeanMetricWrapper {
   readonly k: number;
   constructor(options: { k?: number; name?: string } = {}) {
     const k = checkK('TopKCategoricalAccuracy', options.k);
-    super(options.name ?? 'top_k_categorical_accuracy', topKFn(k, false));
+    super(options.name ?? 'top_k_categorical_accuracy', topKFn(k, false), rowCounter(checkTopK(false), (y, p) => topKHits(y, p, k, false)));
     this.k = k;
   }
   override getConfig(): MetricConfig {
@@ -293,7 +349,7 @@ export class SparseTopKCategoricalAccuracy extends MeanMetricWrapper {
   readonly k: number;
   constructor(options: { k?: number; name?: string } = {}) {
     const k = checkK('SparseTopKCategoricalAccuracy', options.k);
-    super(options.name ?? 'sparse_top_k_categorical_accuracy', topKFn(k, true));
+    super(options.name ?? 'sparse_top_k_categorical_accuracy', topKFn(k, true), rowCounter(checkTopK(true), (y, p) => topKHits(y, p, k, true)));
     this.k = k;
   }
   override getConfig(): MetricConfig {

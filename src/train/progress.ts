@@ -135,6 +135,11 @@ export class ProgressLogger extends Callback {
     this.draw(line + formatLogs(logs));
   }
 
+  /** The bar reads the logs only while it draws them (lazy logs then cost a read-back only when drawn). */
+  override keepsBatchLogs(): boolean {
+    return false;
+  }
+
   override onEpochEnd(_epoch: number, logs: Logs = {}): void {
     const elapsed = (this.now() - this.epochStart) / 1000;
     const steps = this.seen;

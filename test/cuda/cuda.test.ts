@@ -21,7 +21,7 @@
  * - reduce sum/mean: a double sum rounded to float per run of contiguous axes: sumBound(runs + 1, sum|x|, ref);
  *   max/min: exact.
  * - softmax family, batch norm: the bounds are derived where they are used, below.
- * - adamUpdate / sgdUpdate: the JS loops' double formulas, bit for bit.
+ * - adamUpdate / sgdUpdate: the JS loops' double formulas, bit for bit; under a NaN or infinite probe nothing changes.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -154,7 +154,9 @@ describe.skipIf(!builtPath)('CUDA addon: argument checks (no GPU needed)', () =>
     expect(() => any.matmulF32()).toThrow(/^matmulF32: expected 13 arguments \(a, b, out, batch, batchA, batchB, m, n, k, transA, transB, bias, activation\), got 0$/);
     expect(() => any.conv2dF32(f)).toThrow(/^conv2dF32: expected 23 arguments \(x, w, bias, out, n, h, width, cin, kh, kw, cout, oh, ow, strideH, strideW, dilH, dilW, padTop, padBottom, padLeft, padRight, groups, activation\), got 1$/);
     expect(() => any.batchNormTrainF32(null, null, null, 1e-3, null, null, null)).toThrow(/batchNormTrainF32: argument 'x' must be a CUDA buffer/);
-    expect(() => any.adamUpdateF32(1, 2, 3, 4, null, 0, 0, 0, 0, 1)).toThrow(/adamUpdateF32: argument 'w' must be a CUDA buffer \(from alloc\), got number/);
+    expect(() => any.adamUpdateF32(1, 2, 3, 4, null, 0, 0, 0, 0, 1, null)).toThrow(/adamUpdateF32: argument 'w' must be a CUDA buffer \(from alloc\), got number/);
+    expect(() => any.adamUpdateF32(1, 2, 3, 4, null, 0, 0, 0, 0, 1)).toThrow(/^adamUpdateF32: expected 11 arguments \(w, g, m, v, vHat, alpha, c1, c2, epsilon, keep, probe\), got 10$/);
+    expect(() => any.sgdUpdateF32(1, 2, null, 0, 0, false, 1)).toThrow(/^sgdUpdateF32: expected 8 arguments \(w, g, velocity, learningRate, momentum, nesterov, keep, probe\), got 7$/);
     expect(() => any.setTf32('yes')).toThrow(new TypeError("setTf32: argument 'on' must be a boolean, got string"));
     // Only Externals this addon made (type-tagged) are buffers; anything else is refused by type.
     expect(() => any.free(() => 0)).toThrow(/got function/);
@@ -572,15 +574,18 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
     }), runs(120));
   });
 
-  it('Adam and SGD updates: bit-identical to the double formulas of src/optim', () => {
+  it('Adam and SGD updates: bit-identical to the double formulas of src/optim, and cancelled by a non-finite probe', () => {
     const k = cudaDeviceKernels(addon);
-    fc.assert(fc.property(lengthArb, fc.boolean(), fc.constantFrom('plain', 'momentum', 'nesterov'), seedArb, (n, ams, mode, seed) => {
+    const probeArb = fc.constantFrom(null, 0.5, NaN, Infinity, -Infinity);  // no guard, a finite one, non-finite ones
+    fc.assert(fc.property(lengthArb, fc.boolean(), fc.constantFrom('plain', 'momentum', 'nesterov'), seedArb, probeArb, (n, ams, mode, seed, probeValue) => {
+      const probe = probeValue === null ? null : upload(addon, tf(Float32Array.of(probeValue), [1]));
+      const cancelled = probeValue !== null && !Number.isFinite(probeValue);
       const w0 = f32data(n, seed), g = f32data(n, seed + 1), m0 = f32data(n, seed + 2, { lo: -0.1, hi: 0.1 });
       const v0 = f32data(n, seed + 3, { lo: 0, hi: 0.01 }), h0 = f32data(n, seed + 4, { lo: 0, hi: 0.01 });
       const alpha = 1e-3 * 0.3, c1 = 0.1, c2 = 0.001, eps = 1e-7, keep = 0.99999;
       // Adam: src/optim/adam.ts, element by element in double.
       const w = Float32Array.from(w0), m = Float32Array.from(m0), v = Float32Array.from(v0), h = Float32Array.from(h0);
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !cancelled; i++) {
         const mi = m[i] + (g[i] - m[i]) * c1, vi = v[i] + (g[i] * g[i] - v[i]) * c2;
         m[i] = mi;
         v[i] = vi;
@@ -590,8 +595,8 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       }
       const d = [w0, g, m0, v0, h0].map((a) => upload(addon, tf(a, [n])));
       try {
-        k.adamUpdate(d[0], d[1], d[2], d[3], ams ? d[4] : null, alpha, c1, c2, eps, keep);
-        const what = `adam n ${n}${ams ? ' amsgrad' : ''}`;
+        k.adamUpdate(d[0], d[1], d[2], d[3], ams ? d[4] : null, alpha, c1, c2, eps, keep, probe);
+        const what = `adam n ${n}${ams ? ' amsgrad' : ''} probe ${probeValue}`;
         compareTensors(download(addon, d[0]), tf(w, [n]), 'exact', `${what} w`);
         compareTensors(download(addon, d[2]), tf(m, [n]), 'exact', `${what} m`);
         compareTensors(download(addon, d[3]), tf(v, [n]), 'exact', `${what} v`);
@@ -602,7 +607,7 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       // SGD: src/optim/sgd.ts.
       const lr = 0.01, mu = 0.9;
       const ws = Float32Array.from(w0), vel = Float32Array.from(m0);
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !cancelled; i++) {
         if (mode === 'plain') { ws[i] = ws[i] * keep - lr * g[i]; continue; }
         const gi = lr * g[i];
         const mi = mu * vel[i] - gi;
@@ -611,11 +616,11 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       }
       const e = [w0, g, m0].map((a) => upload(addon, tf(a, [n])));
       try {
-        k.sgdUpdate(e[0], e[1], mode === 'plain' ? null : e[2], lr, mu, mode === 'nesterov', keep);
-        compareTensors(download(addon, e[0]), tf(ws, [n]), 'exact', `sgd ${mode} n ${n} w`);
-        if (mode !== 'plain') compareTensors(download(addon, e[2]), tf(vel, [n]), 'exact', `sgd ${mode} n ${n} velocity`);
+        k.sgdUpdate(e[0], e[1], mode === 'plain' ? null : e[2], lr, mu, mode === 'nesterov', keep, probe);
+        compareTensors(download(addon, e[0]), tf(ws, [n]), 'exact', `sgd ${mode} n ${n} probe ${probeValue} w`);
+        if (mode !== 'plain') compareTensors(download(addon, e[2]), tf(vel, [n]), 'exact', `sgd ${mode} n ${n} probe ${probeValue} velocity`);
       } finally {
-        release(addon, ...e);
+        release(addon, ...e, probe ?? undefined);
       }
     }), runs(60));
   });

@@ -7,7 +7,8 @@
  *
  * It keeps the real addon's buffer rules (uninitialised allocations are NaN-poisoned, free twice is allowed, a freed
  * buffer throws on use, dtype and length must match on upload and download) and counts what tests assert on: live
- * buffers, allocations, frees, transfers and the elements read back.
+ * buffers, allocations, frees, transfers and the elements read back, and the order of kernel calls and transfers.
+ * The optimizer entries honour their probe as the CUDA kernels do (NaN or infinite: nothing written).
  *
  * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
  * reference backend's function on the host arrays (clip, cast, argReduce, gather, scatterAddF32, oneHot, dropout)
@@ -50,6 +51,8 @@ export interface FakeCudaStats {
   downloadedElements: number;
   /** Calls per kernel entry. */
   readonly kernels: Map<string, number>;
+  /** Every kernel entry, 'upload' and 'download' in the order called. */
+  readonly calls: string[];
 }
 
 export interface FakeCuda extends CudaAddon {
@@ -64,8 +67,11 @@ const FORWARDED = [
   'binaryF32', 'unaryF32', 'unaryGradF32', 'reduceF32', 'softmaxF32', 'logSoftmaxF32',
   'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
   'maxPool2dF32', 'maxPool2dBackwardF32', 'avgPool2dF32', 'avgPool2dBackwardF32', 'globalPool2dF32', 'globalPool2dBackwardF32',
-  'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32', 'adamUpdateF32', 'sgdUpdateF32',
+  'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32',
 ] as const;
+
+// The optimizer entries, forwarded without their last argument, the probe that guards them (optim.cu).
+const GUARDED = { adamUpdateF32: 10, sgdUpdateF32: 7 } as const;
 
 /** The CPU addon (build/Release/nodegrad.node), or null with the reason. */
 export function cpuAddonForFake(): { addon: Record<string, unknown> | null; reason?: string } {
@@ -87,7 +93,7 @@ export function createFakeCuda(): FakeCuda {
   const { addon: cpu, reason } = cpuAddonForFake();
   if (!cpu) throw new Error(`fake CUDA: ${reason}`);
   const live = new Set<FakeBuffer>();
-  const stats: FakeCudaStats = { allocs: 0, frees: 0, uploads: 0, downloads: 0, downloadedElements: 0, kernels: new Map() };
+  const stats: FakeCudaStats = { allocs: 0, frees: 0, uploads: 0, downloads: 0, downloadedElements: 0, kernels: new Map(), calls: [] };
   let tf32 = false;
   let indexError: CudaIndexError | null = null;
   // The first report stands until takeIndexError (the device's first reporting launch; callers pass its smallest position).
@@ -110,6 +116,7 @@ export function createFakeCuda(): FakeCuda {
 
   const count = (entry: string): void => {
     stats.kernels.set(entry, (stats.kernels.get(entry) ?? 0) + 1);
+    stats.calls.push(entry);
   };
   const host = (b: CudaBuffer, entry: string): HostArray => buf(b, entry).data!;
   // The buffer's 32-bit words (float32 and int32 alike), for the copies.
@@ -199,6 +206,7 @@ export function createFakeCuda(): FakeCuda {
       checkArray(fb, a, 'upload');
       fb.data!.set(a);
       stats.uploads++;
+      stats.calls.push('upload');
     },
     download<A extends HostArray>(b: CudaBuffer, a: A): A {
       const fb = buf(b, 'download');
@@ -206,6 +214,7 @@ export function createFakeCuda(): FakeCuda {
       a.set(fb.data as A);
       stats.downloads++;
       stats.downloadedElements += a.length;
+      stats.calls.push('download');
       return a;
     },
     fill(b: CudaBuffer, value: number): void {
@@ -362,12 +371,27 @@ export function createFakeCuda(): FakeCuda {
     },
   };
   for (const name of FORWARDED) fake[name] = (...args: unknown[]): void => forward(name, args);
+  for (const [name, at] of Object.entries(GUARDED)) {
+    fake[name] = (...args: unknown[]): void => {
+      if (args.length !== at + 1) throw new TypeError(`${name}: expected ${at + 1} arguments, got ${args.length}`);
+      if (args[at] !== null) {
+        const p = buf(args[at] as CudaBuffer, name);
+        if (p.dtype !== 'float32' || p.length !== 1) throw new RangeError(`${name}: argument 'probe' must be one float32, got ${p.dtype} x ${p.length}`);
+        if (!Number.isFinite(p.data![0])) {  // the guard: nothing is written
+          count(name);
+          return;
+        }
+      }
+      forward(name, args.slice(0, at));
+    };
+  }
   return Object.assign(fake as unknown as CudaAddon, {
     stats,
     liveBuffers: (): number => live.size,
     resetStats: (): void => {
       stats.allocs = stats.frees = stats.uploads = stats.downloads = stats.downloadedElements = 0;
       stats.kernels.clear();
+      stats.calls.length = 0;
     },
   });
 }

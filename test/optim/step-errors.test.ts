@@ -133,6 +133,24 @@ describe('a bad gradient throws before anything changes', () => {
     }
   });
 
+  it('stepWithLoss: a NaN or infinite loss returns its value and changes nothing; a finite one steps as step() does', () => {
+    for (const bad of [NaN, Infinity]) {
+      const { vars, opt, g, unchanged } = setup();
+      vars[0].value.grad = g[0];
+      vars[1].value.grad = g[1];
+      expect(opt.stepWithLoss(vars, new Tensor(Float32Array.of(bad), []), [vec(0.25)])).toEqual([bad, 0.25]);
+      unchanged();
+    }
+    const { vars, opt, g } = setup();
+    const twin = setup();
+    vars.forEach((v, i) => (v.value.grad = g[i]));
+    twin.vars.forEach((v, i) => (v.value.grad = g[i]));
+    expect(opt.stepWithLoss(vars, new Tensor(Float32Array.of(1.5), []))).toEqual([1.5]);
+    twin.opt.step(twin.vars);
+    expect(flat(vars)).toEqual(flat(twin.vars));
+    expect(opt.iterations).toBe(2);
+  });
+
   it('a shape, dtype or duplicate mistake', () => {
     const { vars, opt, g, unchanged } = setup();
     expectError(() => opt.applyGradients([[g[1], vars[0]]]), ShapeError, "the gradient of variable 'a/kernel' has shape [4] but the variable has shape [2,3]");

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { SGD } from '../../src/optim/sgd.js';
 import { ValueError } from '../../src/errors.js';
 import {
-  CSVLogger, Callback, EarlyStopping, History, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, compile, fit, formatFilepath,
-  getWeights, setWeights, type Logs,
+  CSVLogger, Callback, CallbackList, EarlyStopping, History, LambdaCallback, ModelCheckpoint, ProgressLogger, ReduceLROnPlateau, compile, fit,
+  formatFilepath, getWeights, setWeights, type Logs,
 } from '../../src/train/index.js';
+import { lazyLogs } from '../../src/train/callbacks.js';
 import { DenseModel, blobs } from './models.js';
 import { expectError } from '../helpers/errors.js';
 
@@ -257,6 +258,38 @@ describe('CSVLogger, LambdaCallback, History', () => {
       'done',
     ]);
     expectError(() => new LambdaCallback({ onEpochEnd: 3 as never }), ValueError, "'onEpochEnd' must be a function");
+  });
+
+  it('batch logs are computed when first read; callbacks that override onBatchEnd get them computed, the progress bar does not', async () => {
+    let computed = 0;
+    const logs = lazyLogs(['loss', 'accuracy'], () => {
+      computed++;
+      return { loss: 0.5, accuracy: 0.25 };
+    });
+    expect(Object.keys(logs)).toEqual(['loss', 'accuracy']);
+    expect(computed).toBe(0);
+    expect(logs.accuracy).toBe(0.25);
+    logs.loss = 2;
+    expect({ ...logs }).toEqual({ loss: 2, accuracy: 0.25 });
+    expect(computed).toBe(1);
+
+    class Ignores extends Callback {}
+    class Keeps extends Callback {
+      override onBatchEnd(): void {}
+    }
+    expect(new Ignores().keepsBatchLogs()).toBe(false);
+    expect(new History().keepsBatchLogs()).toBe(false);
+    expect(new ProgressLogger().keepsBatchLogs()).toBe(false);
+    expect(new LambdaCallback({ onBatchBegin: () => undefined }).keepsBatchLogs()).toBe(false);
+    expect(new LambdaCallback({ onBatchEnd: () => undefined }).keepsBatchLogs()).toBe(true);
+    expect(new Keeps().keepsBatchLogs()).toBe(true);
+    const run = async (cbs: Callback[]): Promise<number> => {
+      let n = 0;
+      await new CallbackList(cbs).batchEnd(0, lazyLogs(['loss'], () => ({ loss: ++n })));
+      return n;
+    };
+    expect(await run([new Ignores(), new History(), new ProgressLogger({ stream: { write: () => true } })])).toBe(0);
+    expect(await run([new History(), new Keeps(), new Keeps()])).toBe(1);
   });
 
   it('a History passed in callbacks is the one fit returns; getWeights / setWeights round-trip', async () => {

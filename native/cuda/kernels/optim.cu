@@ -2,6 +2,7 @@
  * Adam (AdamW, AMSGrad) and SGD (momentum, Nesterov) updates in place (ngcuda/optim.h): the formulas of
  * native/runtime/optim.cc line for line, in double, each element independent (one thread per element). Built with
  * --fmad=false, and double division and sqrt are IEEE-rounded, so the results equal the CPU's bit for bit.
+ * An optional probe (GradScaler's found_inf, PyTorch): when it is NaN or infinite, no thread writes anything.
  */
 #include <cuda_runtime.h>
 
@@ -14,8 +15,13 @@ namespace ngcuda {
 
 namespace {
 
+// The guard every thread checks first: a NaN or infinite probe cancels the whole update.
+__device__ __forceinline__ bool Cancelled(const float* probe) { return probe != nullptr && !isfinite(*probe); }
+
 __global__ void AdamKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
-                           float* __restrict__ v, i64 n, double alpha, double c1, double c2, double eps, double keep) {
+                           float* __restrict__ v, i64 n, double alpha, double c1, double c2, double eps, double keep,
+                           const float* __restrict__ probe) {
+  if (Cancelled(probe)) return;
   NGC_FOR(i, n) {
     const double gi = g[i];
     const double m0 = m[i];
@@ -30,7 +36,8 @@ __global__ void AdamKernel(float* __restrict__ w, const float* __restrict__ g, f
 
 __global__ void AmsgradKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
                               float* __restrict__ v, float* __restrict__ vh, i64 n, double alpha, double c1, double c2,
-                              double eps, double keep) {
+                              double eps, double keep, const float* __restrict__ probe) {
+  if (Cancelled(probe)) return;
   NGC_FOR(i, n) {
     const double gi = g[i];
     const double m0 = m[i];
@@ -47,12 +54,15 @@ __global__ void AmsgradKernel(float* __restrict__ w, const float* __restrict__ g
   }
 }
 
-__global__ void SgdPlainKernel(float* __restrict__ w, const float* __restrict__ g, i64 n, double lr, double keep) {
+__global__ void SgdPlainKernel(float* __restrict__ w, const float* __restrict__ g, i64 n, double lr, double keep,
+                               const float* __restrict__ probe) {
+  if (Cancelled(probe)) return;
   NGC_FOR(i, n) w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - lr * static_cast<double>(g[i]));
 }
 
 __global__ void SgdMomentumKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
-                                  double lr, double mu, double keep) {
+                                  double lr, double mu, double keep, const float* __restrict__ probe) {
+  if (Cancelled(probe)) return;
   NGC_FOR(i, n) {
     const double mi = mu * static_cast<double>(vel[i]) - lr * static_cast<double>(g[i]);
     vel[i] = static_cast<float>(mi);
@@ -61,7 +71,8 @@ __global__ void SgdMomentumKernel(float* __restrict__ w, const float* __restrict
 }
 
 __global__ void SgdNesterovKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
-                                  double lr, double mu, double keep) {
+                                  double lr, double mu, double keep, const float* __restrict__ probe) {
+  if (Cancelled(probe)) return;
   NGC_FOR(i, n) {
     const double gi = lr * static_cast<double>(g[i]);
     const double mi = mu * static_cast<double>(vel[i]) - gi;
@@ -73,27 +84,28 @@ __global__ void SgdNesterovKernel(float* __restrict__ w, const float* __restrict
 }  // namespace
 
 void AdamUpdateF32(float* w, const float* g, float* m, float* v, float* vhat, i64 n, double alpha, double c1,
-                   double c2, double eps, double keep) {
+                   double c2, double eps, double keep, const float* probe) {
   if (n <= 0) return;
   if (vhat) {
-    NGC_LAUNCH(GridFor(n), kThreads, AmsgradKernel)(w, g, m, v, vhat, n, alpha, c1, c2, eps, keep);
+    NGC_LAUNCH(GridFor(n), kThreads, AmsgradKernel)(w, g, m, v, vhat, n, alpha, c1, c2, eps, keep, probe);
     CheckLaunch("ng_cuda_amsgrad_update_f32");
   } else {
-    NGC_LAUNCH(GridFor(n), kThreads, AdamKernel)(w, g, m, v, n, alpha, c1, c2, eps, keep);
+    NGC_LAUNCH(GridFor(n), kThreads, AdamKernel)(w, g, m, v, n, alpha, c1, c2, eps, keep, probe);
     CheckLaunch("ng_cuda_adam_update_f32");
   }
 }
 
-void SgdUpdateF32(float* w, const float* g, float* vel, i64 n, double lr, double mu, bool nesterov, double keep) {
+void SgdUpdateF32(float* w, const float* g, float* vel, i64 n, double lr, double mu, bool nesterov, double keep,
+                 const float* probe) {
   if (n <= 0) return;
   if (!vel) {
-    NGC_LAUNCH(GridFor(n), kThreads, SgdPlainKernel)(w, g, n, lr, keep);
+    NGC_LAUNCH(GridFor(n), kThreads, SgdPlainKernel)(w, g, n, lr, keep, probe);
     CheckLaunch("ng_cuda_sgd_update_f32");
   } else if (nesterov) {
-    NGC_LAUNCH(GridFor(n), kThreads, SgdNesterovKernel)(w, g, vel, n, lr, mu, keep);
+    NGC_LAUNCH(GridFor(n), kThreads, SgdNesterovKernel)(w, g, vel, n, lr, mu, keep, probe);
     CheckLaunch("ng_cuda_sgd_nesterov_update_f32");
   } else {
-    NGC_LAUNCH(GridFor(n), kThreads, SgdMomentumKernel)(w, g, vel, n, lr, mu, keep);
+    NGC_LAUNCH(GridFor(n), kThreads, SgdMomentumKernel)(w, g, vel, n, lr, mu, keep, probe);
     CheckLaunch("ng_cuda_sgd_momentum_update_f32");
   }
 }

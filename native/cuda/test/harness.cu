@@ -1155,43 +1155,62 @@ void TestSoftmax() {
   }
 }
 
+// The updates unguarded (no probe) and under a probe: a finite one changes nothing (bit-exact against the CPU), a
+// NaN or infinite one leaves every buffer as it was.
 void TestOptim() {
   Rng rng(g_seed * 1000 + 31);
   const std::vector<i64> sizes = {1, 7, 1000, 100003};
+  const struct {
+    const char* name;
+    float value;
+  } probes[] = {
+      {"no probe", 0.0f}, {"probe 0.25", 0.25f}, {"probe NaN", NAN}, {"probe inf", INFINITY}, {"probe -inf", -INFINITY}};
   for (i64 n : sizes) {
     const Floats w0 = RandomFloats(rng, n), g = RandomFloats(rng, n), m0 = RandomFloats(rng, n, -0.1f, 0.1f);
     const Floats v0 = RandomFloats(rng, n, 0.0f, 0.01f), vh0 = RandomFloats(rng, n, 0.0f, 0.01f);
-    if (Enabled("adam_update")) {
-      for (int ams = 0; ams < 2; ++ams) {
-        Floats w = w0, m = m0, v = v0, vh = vh0;
-        const double alpha = 1e-3 * std::sqrt(1 - 0.999 * 0.999) / (1 - 0.9 * 0.9), keep = 1.0 - 1e-3 * 1e-2;
-        nodegrad::AdamUpdateF32(w.data(), g.data(), m.data(), v.data(), ams ? vh.data() : nullptr, n, alpha, 0.1,
-                                0.001, 1e-7, keep);
-        Dev<float> dw(w0), dg(g), dm(m0), dv(v0), dvh(vh0);
-        const std::string d = Fmt("n %lld%s", static_cast<long long>(n), ams ? " amsgrad" : "");
-        if (Guarded("adam_update", d, [&] {
-              ngcuda::AdamUpdateF32(dw.p(), dg.p(), dm.p(), dv.p(), ams ? dvh.p() : nullptr, n, alpha, 0.1, 0.001,
-                                    1e-7, keep);
-            })) {
-          Exact("adam_update", d + " w", dw.Get(), w);
-          Exact("adam_update", d + " m", dm.Get(), m);
-          Exact("adam_update", d + " v", dv.Get(), v);
-          if (ams) Exact("adam_update", d + " vHat", dvh.Get(), vh);
-          ExpectUnchanged("adam_update", d, dg, g, "g");
+    for (std::size_t pi = 0; pi < sizeof(probes) / sizeof(probes[0]); ++pi) {
+      Dev<float> dprobe(Floats{probes[pi].value});
+      const float* probe = pi == 0 ? nullptr : dprobe.p();
+      const bool cancelled = !std::isfinite(probes[pi].value);
+      if (Enabled("adam_update")) {
+        for (int ams = 0; ams < 2; ++ams) {
+          Floats w = w0, m = m0, v = v0, vh = vh0;
+          const double alpha = 1e-3 * std::sqrt(1 - 0.999 * 0.999) / (1 - 0.9 * 0.9), keep = 1.0 - 1e-3 * 1e-2;
+          if (!cancelled) {
+            nodegrad::AdamUpdateF32(w.data(), g.data(), m.data(), v.data(), ams ? vh.data() : nullptr, n, alpha, 0.1,
+                                    0.001, 1e-7, keep);
+          }
+          Dev<float> dw(w0), dg(g), dm(m0), dv(v0), dvh(vh0);
+          const std::string d = Fmt("n %lld%s, %s", static_cast<long long>(n), ams ? " amsgrad" : "", probes[pi].name);
+          if (Guarded("adam_update", d, [&] {
+                ngcuda::AdamUpdateF32(dw.p(), dg.p(), dm.p(), dv.p(), ams ? dvh.p() : nullptr, n, alpha, 0.1, 0.001,
+                                      1e-7, keep, probe);
+              })) {
+            Exact("adam_update", d + " w", dw.Get(), w);
+            Exact("adam_update", d + " m", dm.Get(), m);
+            Exact("adam_update", d + " v", dv.Get(), v);
+            if (ams) Exact("adam_update", d + " vHat", dvh.Get(), vh);
+            ExpectUnchanged("adam_update", d, dg, g, "g");
+            ExpectUnchanged("adam_update", d, dprobe, Floats{probes[pi].value}, "probe");
+          }
         }
       }
-    }
-    if (Enabled("sgd_update")) {
-      for (int mode = 0; mode < 3; ++mode) {  // plain, momentum, nesterov
-        Floats w = w0, vel = m0;
-        nodegrad::SgdUpdateF32(w.data(), g.data(), mode ? vel.data() : nullptr, n, 0.01, 0.9, mode == 2, 0.9999);
-        Dev<float> dw(w0), dg(g), dvel(m0);
-        const std::string d = Fmt("n %lld %s", static_cast<long long>(n), mode == 0 ? "plain" : mode == 1 ? "momentum" : "nesterov");
-        if (Guarded("sgd_update", d, [&] {
-              ngcuda::SgdUpdateF32(dw.p(), dg.p(), mode ? dvel.p() : nullptr, n, 0.01, 0.9, mode == 2, 0.9999);
-            })) {
-          Exact("sgd_update", d + " w", dw.Get(), w);
-          if (mode) Exact("sgd_update", d + " velocity", dvel.Get(), vel);
+      if (Enabled("sgd_update")) {
+        for (int mode = 0; mode < 3; ++mode) {  // plain, momentum, nesterov
+          Floats w = w0, vel = m0;
+          if (!cancelled) {
+            nodegrad::SgdUpdateF32(w.data(), g.data(), mode ? vel.data() : nullptr, n, 0.01, 0.9, mode == 2, 0.9999);
+          }
+          Dev<float> dw(w0), dg(g), dvel(m0);
+          const std::string d = Fmt("n %lld %s, %s", static_cast<long long>(n),
+                                    mode == 0 ? "plain" : mode == 1 ? "momentum" : "nesterov", probes[pi].name);
+          if (Guarded("sgd_update", d, [&] {
+                ngcuda::SgdUpdateF32(dw.p(), dg.p(), mode ? dvel.p() : nullptr, n, 0.01, 0.9, mode == 2, 0.9999, probe);
+              })) {
+            Exact("sgd_update", d + " w", dw.Get(), w);
+            if (mode) Exact("sgd_update", d + " velocity", dvel.Get(), vel);
+            ExpectUnchanged("sgd_update", d, dprobe, Floats{probes[pi].value}, "probe");
+          }
         }
       }
     }

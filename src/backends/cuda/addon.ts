@@ -195,8 +195,10 @@ export interface CudaAddon {
   dropoutF32(x: CudaBuffer, y: CudaBuffer, mask: CudaBuffer, rate: number, seed: number): void;
 
   // --- optimizers (optim.cc), in place, bit-identical to the CPU addon's ----------------------------------
+  // `probe` (one float32, or null) guards the update, as PyTorch's GradScaler found_inf: NaN or infinite, nothing
+  // is written.
   adamUpdateF32(w: CudaBuffer, g: CudaBuffer, m: CudaBuffer, v: CudaBuffer, vHat: CudaBuffer | null, alpha: number,
-    c1: number, c2: number, epsilon: number, keep: number): void;
+    c1: number, c2: number, epsilon: number, keep: number, probe: CudaBuffer | null): void;
   sgdUpdateF32(w: CudaBuffer, g: CudaBuffer, velocity: CudaBuffer | null, learningRate: number, momentum: number,
-    nesterov: boolean, keep: number): void;
+    nesterov: boolean, keep: number, probe: CudaBuffer | null): void;
 }

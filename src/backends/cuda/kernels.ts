@@ -155,12 +155,12 @@ export interface CudaDeviceKernels {
   argReduce(op: ArgReduceOp, x: DeviceTensor, axis: number): DeviceTensor;
   /** float32; seed a safe integer >= 0, 0 <= rate < 1. */
   dropout(x: DeviceTensor, rate: number, seed: number): { y: DeviceTensor; mask: DeviceTensor };
-  /** In place on w, m, v (and vHat), src/optim/adam.ts's formula. */
+  /** In place on w, m, v (and vHat), src/optim/adam.ts's formula; nothing when `probe` (one float) is not finite. */
   adamUpdate(w: DeviceTensor, g: DeviceTensor, m: DeviceTensor, v: DeviceTensor, vHat: DeviceTensor | null,
-    alpha: number, c1: number, c2: number, epsilon: number, keep: number): void;
-  /** In place on w (and velocity), src/optim/sgd.ts's formula. */
+    alpha: number, c1: number, c2: number, epsilon: number, keep: number, probe: DeviceTensor | null): void;
+  /** In place on w (and velocity), src/optim/sgd.ts's formula; nothing when `probe` is not finite. */
   sgdUpdate(w: DeviceTensor, g: DeviceTensor, velocity: DeviceTensor | null, learningRate: number, momentum: number,
-    nesterov: boolean, keep: number): void;
+    nesterov: boolean, keep: number, probe: DeviceTensor | null): void;
 }
 
 /** The kernels on device tensors (shapes already validated by the ops layer, as for every backend). */
@@ -405,11 +405,11 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
       a.dropoutF32(x.buffer, y.buffer, mask.buffer, rate, seed);
       return { y, mask };
     },
-    adamUpdate(w, g, m, v, vHat, alpha, c1, c2, epsilon, keep) {
-      a.adamUpdateF32(w.buffer, g.buffer, m.buffer, v.buffer, bufOrNull(vHat), alpha, c1, c2, epsilon, keep);
+    adamUpdate(w, g, m, v, vHat, alpha, c1, c2, epsilon, keep, probe) {
+      a.adamUpdateF32(w.buffer, g.buffer, m.buffer, v.buffer, bufOrNull(vHat), alpha, c1, c2, epsilon, keep, bufOrNull(probe));
     },
-    sgdUpdate(w, g, velocity, learningRate, momentum, nesterov, keep) {
-      a.sgdUpdateF32(w.buffer, g.buffer, bufOrNull(velocity), learningRate, momentum, nesterov, keep);
+    sgdUpdate(w, g, velocity, learningRate, momentum, nesterov, keep, probe) {
+      a.sgdUpdateF32(w.buffer, g.buffer, bufOrNull(velocity), learningRate, momentum, nesterov, keep, bufOrNull(probe));
     },
   };
 }
