@@ -15,6 +15,7 @@ import { allocF32 } from '../backends/storage.js';
 import { checkFinite, checkNonNegativeInt, checkShape, sizeOf } from './shape.js';
 import { describe } from './convert.js';
 import { Tensor } from './tensor.js';
+import { DeviceStorage, cudaAddonFor } from '../backends/cuda/device-storage.js';
 import { type Generator, type SeedLike, resolveGenerator } from './random.js';
 
 /** Nested arrays of numbers as users write them (readonly accepted). */
@@ -200,19 +201,27 @@ function likeOf(op: string, t: unknown): Tensor {
 }
 
 /** Same shape as `t`, filled with `value`; dtype defaults to t's. */
+/** fullOp on like's device; float32 on CUDA by a fill kernel (the seed of backward, zeros in gradients: no upload mid-step). */
+function fullLikeOp(op: string, like: Tensor, value: number, dtype: DType): Tensor {
+  if (like.device === 'cpu' || dtype !== 'float32') return onDeviceOf(like, fullOp(op, like.shape, value, dtype));
+  if (typeof value !== 'number') throw opError(DTypeError, op, `argument 'value' must be a number, got ${describe(value)}`);
+  fill(op, 'value', [value], dtype, () => '');  // the same value checks as on the CPU
+  return new Tensor(DeviceStorage.filled(cudaAddonFor(op), sizeOf(like.shape), value), like.shape);
+}
+
 export function fullLike(t: Tensor, value: number, dtype?: DType): Tensor {
   const x = likeOf('fullLike', t);
-  return onDeviceOf(x, fullOp('fullLike', x.shape, value, dtype ?? x.dtype));
+  return fullLikeOp('fullLike', x, value, dtype ?? x.dtype);
 }
 
 export function zerosLike(t: Tensor, dtype?: DType): Tensor {
   const x = likeOf('zerosLike', t);
-  return onDeviceOf(x, fullOp('zerosLike', x.shape, 0, dtype ?? x.dtype));
+  return fullLikeOp('zerosLike', x, 0, dtype ?? x.dtype);
 }
 
 export function onesLike(t: Tensor, dtype?: DType): Tensor {
   const x = likeOf('onesLike', t);
-  return onDeviceOf(x, fullOp('onesLike', x.shape, 1, dtype ?? x.dtype));
+  return fullLikeOp('onesLike', x, 1, dtype ?? x.dtype);
 }
 
 /**

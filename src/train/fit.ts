@@ -330,12 +330,14 @@ function trainStep(model: TrainableModel, compiled: Compiled, batch: Batch, cw: 
   const onCuda = deviceOf(model) === 'cuda';
   scope(() =>
     enableGrad(() => {
-      const outs = outputsOf(op, model.apply(modelInput(batch.xs, model), { training: true }));
-      const heads = compiled.bind(model, outs.length);
+      // The whole batch goes up before any kernel is queued (an upload waits for the queued kernels).
+      const xs = modelInput(batch.xs, model);
       const ys = onDevice(model, batch.ys!);
-      checkTargetCount(op, ys, outs);
       const w = combinedWeights(op, batch, cw);
       const sw = w && onDevice(model, [w])[0];
+      const outs = outputsOf(op, model.apply(xs, { training: true }));
+      const heads = compiled.bind(model, outs.length);
+      checkTargetCount(op, ys, outs);
       const { total, losses } = batchLoss(model, heads, ys, outs, sw);
       // [total, ...per head] as read back: checked, then tracked.
       const track = ([value, ...perHead]: number[]): void => {
@@ -373,11 +375,12 @@ function testStep(model: TrainableModel, compiled: Compiled, batch: Batch): void
   const op = 'evaluate';
   scope(() =>
     noGrad(() => {
-      const outs = outputsOf(op, model.apply(modelInput(batch.xs, model), { training: false }));
-      const heads = compiled.bind(model, outs.length);
+      const xs = modelInput(batch.xs, model);
       const ys = onDevice(model, batch.ys!);
-      checkTargetCount(op, ys, outs);
       const sw = batch.sampleWeight && onDevice(model, [batch.sampleWeight])[0];
+      const outs = outputsOf(op, model.apply(xs, { training: false }));
+      const heads = compiled.bind(model, outs.length);
+      checkTargetCount(op, ys, outs);
       const { total, losses } = batchLoss(model, heads, ys, outs, sw);
       heads.forEach((h, i) => {
         for (const m of h.metrics) m.update(ys[i], outs[i]);

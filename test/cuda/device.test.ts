@@ -107,6 +107,19 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       expect(tensor([5]).to('cuda').item()).toBe(5);
     });
 
+    it('constant float data goes up by a fill kernel with the same bits; other data, NaN included, by an upload', () => {
+      const f32bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+      const nan = new Float32Array(new Uint32Array([0x7fc00123, 0x7fc00123]).buffer);  // a NaN payload a fill would lose
+      for (const host of [new Float32Array(5).fill(-0), new Float32Array(3).fill(-Infinity), Float32Array.of(0.1), Float32Array.of(1, 1, 2), nan]) {
+        const constant = host[0] === host[0] && f32bits(host).every((b) => b === f32bits(host)[0]);
+        const [uploads, fills] = [fake.stats.uploads, fake.stats.kernels.get('fill') ?? 0];
+        const d = new Tensor(host, [host.length]).to('cuda');
+        expect(fake.stats.uploads - uploads, `uploads for ${host}`).toBe(constant ? 0 : 1);
+        expect((fake.stats.kernels.get('fill') ?? 0) - fills, `fills for ${host}`).toBe(constant ? 1 : 0);
+        expect(f32bits(d.data as Float32Array)).toEqual(f32bits(host));
+      }
+    });
+
     it('rejects float64 and unknown devices with clear errors', () => {
       expect(() => new Tensor(Float64Array.of(1), [1]).to('cuda')).toThrow(/float64 tensors cannot move to 'cuda'/);
       expect(() => tensor([1]).to('gpu' as never)).toThrow(DeviceError);

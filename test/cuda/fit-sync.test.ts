@@ -126,6 +126,10 @@ describe.skipIf(!cpuAddon.addon)('a CUDA training step reads back once (fake CUD
       expect(count(calls, kernel), `step ${i}`).toBe(b.trainableVariables.length);
       expect(calls.lastIndexOf(kernel), `step ${i}: the read comes after the updates`).toBeLessThan(calls.indexOf('download'));
       expect(calls.indexOf('download'), `step ${i}: nothing runs after the read`).toBe(calls.length - 1);
+      // Uploads from pageable memory wait for the queued kernels: only the batch (x, y) goes up, before any kernel;
+      // constants (the gradient seed, scalars such as a mean's 1/n) are written by fill kernels.
+      expect(count(calls, 'upload'), `step ${i}: uploads`).toBe(2);
+      expect(calls.lastIndexOf('upload'), `step ${i}: the uploads come first`).toBe(1);
     }
     // the epoch end: one read per device metric (the progress line and History)
     expect(count(fake.stats.calls.slice(marks.marks.at(-1)), 'download')).toBe(2);

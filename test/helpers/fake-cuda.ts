@@ -218,7 +218,10 @@ export function createFakeCuda(): FakeCuda {
       return a;
     },
     fill(b: CudaBuffer, value: number): void {
-      buf(b, 'fill').data!.fill(value);
+      const fb = buf(b, 'fill');
+      if (fb.dtype !== 'float32') throw new TypeError(`fill: argument 'buffer' must be a float32 device buffer, got ${fb.dtype}`);
+      count('fill');
+      fb.data!.fill(value);
     },
     copy(dst: CudaBuffer, src: CudaBuffer): void {
       const d = buf(dst, 'copy');

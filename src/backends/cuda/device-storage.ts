@@ -75,11 +75,31 @@ export class DeviceStorage {
   static alloc(addon: CudaAddon, length: number, dtype: CudaDType): DeviceStorage {
     return new DeviceStorage(addon, addon.alloc(length, addon.dtypeCodes[dtype]), length, dtype);
   }
+  /**
+   * `length` float32 copies of `value`, written by a kernel: unlike an upload (a cudaMemcpy from pageable memory,
+   * which waits for every queued kernel), a fill is queued behind them, so constants made mid-step do not stall it.
+   */
+  static filled(addon: CudaAddon, length: number, value: number): DeviceStorage {
+    const s = DeviceStorage.alloc(addon, length, 'float32');
+    addon.fill(s.buffer, value);
+    return s;
+  }
+  /** A device copy of `data`; constant float data (zeros, ones, a scalar; not NaN, whose payload a fill would not keep) by a fill kernel. */
   static fromHost(addon: CudaAddon, data: Float32Array | Int32Array): DeviceStorage {
+    if (data instanceof Float32Array && isConstant(data)) return DeviceStorage.filled(addon, data.length, data[0]);
     const s = DeviceStorage.alloc(addon, data.length, data instanceof Int32Array ? 'int32' : 'float32');
     addon.upload(s.buffer, data);
     return s;
   }
+}
+
+/** Whether every element has the bits of the first, which is not NaN (an empty array is not constant). */
+function isConstant(data: Float32Array): boolean {
+  if (data.length === 0 || Number.isNaN(data[0])) return false;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const first = bits[0];
+  for (let i = 1; i < bits.length; i++) if (bits[i] !== first) return false;
+  return true;
 }
 
 // Collected owners drop their reference; dispose() unregisters first, so a reference is never dropped twice.

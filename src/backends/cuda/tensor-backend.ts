@@ -59,7 +59,7 @@ class Call {
     // A rank-0 CPU tensor or an internal host constant (plain KTensor): uploaded for this call.
     let data = v.data as Float32Array | Int32Array | Float64Array;
     if (data instanceof Float64Array) data = Float32Array.from(data);
-    const st = DeviceStorage.fromHost(this.addon, data);
+    const st = DeviceStorage.fromHost(this.addon, data);  // constants (x.mul(2), a mean's 1/n) by a fill kernel
     const d = st.asDevice(v.shape);
     this.temps.push(d);
     return d;
