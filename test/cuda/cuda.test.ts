@@ -12,14 +12,16 @@
  * - matmul, conv2d and its gradients: float32 dot products of T terms in any order, fused or not:
  *   sumBound(T, S, ref) with S the same kernel on |inputs| in float64 (Higham 3.1), as test/props.
  * - maxPool2d, globalPool2d max and both global backward passes, binary: exact (the same float operations or
- *   selections as the reference, which rounds a double result of one operation: the correctly rounded float).
+ *   selections as the reference, which rounds a double result of one operation: the correctly rounded float);
+ *   binary pow and atan2 (a double libm call rounded once on either side, both within 3 double ulps of the truth):
+ *   at most 1 ulp apart.
  * - avgPool2d: a float sum of at most KH*KW terms and a division: sumBound(KH*KW + 1, mean|x|, ref); its gradient
  *   and maxPool2dBackward: float sums of at most W = ceil(KH/SH) ceil(KW/SW) terms (products for avg):
  *   sumBound(2W + 1, S, ref), S the reference on |dy|.
  * - unary and unaryGrad: both sides evaluate the reference's formula in double and round once: at most 2 ulps
  *   apart (1 from each side's double libm reaching past a rounding midpoint).
  * - reduce sum/mean: a double sum rounded to float per run of contiguous axes: sumBound(runs + 1, sum|x|, ref);
- *   max/min: exact.
+ *   max/min: exact; prod: a double product rounded to float per run, below.
  * - softmax family, batch norm: the bounds are derived where they are used, below.
  * - adamUpdate / sgdUpdate: the JS loops' double formulas, bit for bit; under a NaN or infinite probe nothing changes.
  */
@@ -30,13 +32,14 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
-import type { Backend, BatchNormAttrs, Conv2DAttrs, KTensor, MatMulAttrs, Pool2DAttrs, UnaryGradOp, UnaryOp } from '../../src/backends/backend.js';
+import type { Backend, BatchNormAttrs, BinaryOp, Conv2DAttrs, KTensor, MatMulAttrs, Pool2DAttrs, UnaryGradOp, UnaryOp } from '../../src/backends/backend.js';
 import { windowOutSize } from '../../src/backends/backend.js';
 import type { CudaAddon } from '../../src/backends/cuda/index.js';
 import { cudaAddonCandidates, cudaAvailable, cudaUnavailableMessage, loadCuda, warnCudaUnavailable } from '../../src/backends/cuda/index.js';
 import { cudaDeviceKernels, cudaHostKernels, download, release, upload } from '../../src/backends/cuda/kernels.js';
 import { referenceBackend } from '../../src/backends/reference/index.js';
 import { compareTensors, sumBound, ulpDistance32 } from '../helpers/backends.js';
+import { cpuAddonForFake, createFakeCuda } from '../helpers/fake-cuda.js';
 import type { Tol } from '../helpers/backends.js';
 import {
   abs64, batchArb, channelsArb, f32data, fc, fmt, i32data, kDimArb, lazy, lengthArb, seedArb, shapeArb, sizeOf, spatialArb, tf, ti,
@@ -162,7 +165,16 @@ describe.skipIf(!builtPath)('CUDA addon: argument checks (no GPU needed)', () =>
     expect(() => any.free(() => 0)).toThrow(/got function/);
     expect(a.dtypeCodes).toEqual({ float32: 0, int32: 1 });
     expect(a.unaryOpCodes.relu).toBe(0);
-    expect(a.reduceOpCodes).toEqual({ sum: 0, mean: 1, max: 2, min: 3 });
+    expect(a.reduceOpCodes).toEqual({ sum: 0, mean: 1, max: 2, min: 3, prod: 4 });
+    expect(() => any.binaryBroadcastF32(0, f, f, f, [4], [1], [1])).toThrow(/^binaryBroadcastF32: argument 'a' must be a CUDA buffer/);
+    expect(() => any.binaryBroadcastF32(11, f, f, f, [4], [1], [1])).toThrow(
+      /^binaryBroadcastF32: argument 'opCode' must be an integer in \[0, 10\] \(0 add, .*10 squaredDifference\), got 11$/);
+    expect(() => any.softmaxF32(f, f, 1, 4)).toThrow(new TypeError('softmaxF32: expected 5 arguments (x, y, outer, len, inner), got 4'));
+    // The fake addon of test/cuda/*-device.test.ts has the same op codes (where the CPU addon it runs on is built).
+    if (cpuAddonForFake().addon) {
+      const fake = createFakeCuda();
+      for (const k of ['binaryOpCodes', 'unaryOpCodes', 'unaryGradOpCodes', 'reduceOpCodes'] as const) expect(fake[k], k).toEqual(a[k]);
+    }
   });
 
   it('the movement, selection and dropout entries check their argument counts and buffers first', () => {
@@ -445,30 +457,40 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
    *   another order: 2u|ref| + (L+2) 2^-52 sum|w|(|x| + |m| + ls).
    * - backward: g (p fl-rounded three times) or g(e scale - w) in double with e rounded: 4u|ref| + 2u|g| p sum|w| + 2^-148.
    */
-  it('softmax, logSoftmax, softmaxCrossEntropy and its backward', () => {
+  it('softmax, logSoftmax (last and inner axis), softmaxCrossEntropy and its backward', () => {
+    // The max m and ls = log(sum e^(x - m)) of every line of t [outer, len, inner] along its middle axis, in double.
+    const lines = (t: KTensor, outer: number, len: number, inner: number): { m: Float64Array; ls: Float64Array } => {
+      const m = new Float64Array(outer * inner), ls = new Float64Array(outer * inner);
+      for (let o = 0; o < outer; o++) {
+        for (let k = 0; k < inner; k++) {
+          const at = (j: number): number => t.data[(o * len + j) * inner + k];
+          let mx = -Infinity;
+          for (let j = 0; j < len; j++) mx = Math.max(mx, at(j));
+          let s = 0;
+          for (let j = 0; j < len; j++) s += Math.exp(at(j) - mx);
+          m[o * inner + k] = mx;
+          ls[o * inner + k] = Math.log(s);
+        }
+      }
+      return { m, ls };
+    };
     fc.assert(fc.property(batchArb, lengthArb, fc.constantFrom(1, 30, 1000), fc.boolean(), seedArb, (N, L, spread, soft, seed) => {
       const rows = Math.max(N, 1) * 3;
       const x = tf(f32data(rows * L, seed, { lo: -spread, hi: spread }), [rows, L]);
       const what = `x ${fmt(x.shape)} spread ${spread}`;
-      const row = lazy(() => {
-        const m = new Float64Array(rows), ls = new Float64Array(rows);
-        for (let r = 0; r < rows; r++) {
-          let mx = -Infinity;
-          for (let j = 0; j < L; j++) mx = Math.max(mx, x.data[r * L + j]);
-          let s = 0;
-          for (let j = 0; j < L; j++) s += Math.exp(x.data[r * L + j] - mx);
-          m[r] = mx;
-          ls[r] = Math.log(s);
-        }
-        return { m, ls };
-      });
-      const axis = 1;
-      check(`softmax ${what}`, (b) => ({ y: b.softmax(x, axis) }), (_i, v) => 4 * u * Math.abs(v) + 2 ** -148, [x]);
-      check(`logSoftmax ${what}`, (b) => ({ y: b.logSoftmax(x, axis) }), (i, v) => {
-        const r = Math.floor(i / L);
-        const { m, ls } = row();
-        return u * (Math.abs(x.data[i] - m[r]) + ls[r]) + 2 * u * Math.abs(v) + 2 ** -52 * (Math.abs(m[r]) + ls[r]) + SUB;
-      }, [x]);
+      const row = lazy(() => lines(x, rows, L, 1));
+      // x3 [2, L, 3] along axis 1: the same kernel formulas (the column kernel), so the same bounds per line.
+      const x3 = tf(f32data(2 * L * 3, seed + 3, { lo: -spread, hi: spread }), [2, L, 3]);
+      const col = lazy(() => lines(x3, 2, L, 3));
+      for (const [t, axis, line, at] of [[x, 1, row, (i: number) => Math.floor(i / L)], [x3, 1, col, (i: number) => Math.floor(i / (3 * L)) * 3 + (i % 3)]] as const) {
+        const w = `${fmt(t.shape)} axis ${axis} spread ${spread}`;
+        check(`softmax ${w}`, (b) => ({ y: b.softmax(t, axis) }), (_i, v) => 4 * u * Math.abs(v) + 2 ** -148, [t]);
+        check(`logSoftmax ${w}`, (b) => ({ y: b.logSoftmax(t, axis) }), (i, v) => {
+          const r = at(i);
+          const { m, ls } = line();
+          return u * (Math.abs(t.data[i] - m[r]) + ls[r]) + 2 * u * Math.abs(v) + 2 ** -52 * (Math.abs(m[r]) + ls[r]) + SUB;
+        }, [t]);
+      }
       if (L === 0) return;
       const labels: KTensor = soft
         ? tf(f32data(rows * L, seed + 1, { lo: 0, hi: 1 }), [rows, L])
@@ -494,7 +516,7 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
     }), runs(80));
   });
 
-  it('unary ops and unary gradients: within 2 ulps of the reference; binary ops: exact', () => {
+  it('unary ops and unary gradients: within 2 ulps of the reference; binary ops: exact (pow, atan2: 1 ulp)', () => {
     // Every op the addon has a code for (the CUDA kernels follow nodegrad/eltwise.h's list).
     const unaryOps = Object.keys(addon.unaryOpCodes) as UnaryOp[];
     const gradOps = Object.keys(addon.unaryGradOpCodes) as UnaryGradOp[];
@@ -507,25 +529,45 @@ describe.skipIf(!gpu)('CUDA kernels vs the reference backend (GPU)', () => {
       const y = tf(f32data(n, seed + 1, { lo: -1, hi: 1 }), shape);
       const dy = tf(f32data(n, seed + 2), shape);
       check(`unaryGrad ${gop} x ${fmt(shape)}`, (b) => ({ dx: b.unaryGrad(gop, x, y, dy, attrs) }), within2, [x, y, dy]);
-      // binary: a fills the output, b the same shape, a scalar, or a trailing row.
+      // binary: a fills the output, b the same shape, a scalar, or a trailing row (the row kernel); then both
+      // broadcast along some axes (the strided kernel).
       const cut = seed % (shape.length + 1);
       const bShape = cut === shape.length ? [] : shape.slice(cut);
       const bt = tf(f32data(sizeOf(bShape), seed + 3, { specialRate: specials ? 0.05 : 0 }), bShape);
-      for (const bop of ['add', 'sub', 'mul', 'div'] as const) {
-        check(`binary ${bop} ${fmt(shape)} with ${fmt(bShape)}`, (b) => ({ y: b.binary(bop, x, bt, shape) }), 'exact', [x, bt]);
+      const aOnes = shape.map((d, i) => ((seed >> i) & 1 ? 1 : d)), bOnes = shape.map((d, i) => ((seed >> (i + 4)) & 1 ? 1 : d));
+      const ab = tf(f32data(sizeOf(aOnes), seed + 4, { lo: -4, hi: 4, specialRate: specials ? 0.05 : 0 }), aOnes);
+      const bb = tf(f32data(sizeOf(bOnes), seed + 5, { lo: -4, hi: 4, specialRate: specials ? 0.05 : 0 }), bOnes);
+      const outShape = shape.map((_, i) => Math.max(aOnes[i], bOnes[i]));
+      for (const bop of Object.keys(addon.binaryOpCodes) as BinaryOp[]) {
+        const tol: Tol = bop === 'pow' || bop === 'atan2' ? (_i, r, g) => (Number.isNaN(r) ? Number.isNaN(g) : ulpDistance32(r, g) <= 1) : 'exact';
+        check(`binary ${bop} ${fmt(shape)} with ${fmt(bShape)}`, (b) => ({ y: b.binary(bop, x, bt, shape) }), tol, [x, bt]);
+        check(`binary ${bop} ${fmt(aOnes)} with ${fmt(bOnes)}`, (b) => ({ y: b.binary(bop, ab, bb, outShape) }), tol, [ab, bb]);
       }
     }), runs(120));
   });
 
-  it('reduce: sum and mean (double sums), max and min (exact), over any subset of axes', () => {
-    fc.assert(fc.property(shapeArb(1, 4, 20000), fc.constantFrom('sum', 'mean', 'max', 'min'), fc.nat(), fc.boolean(), seedArb, (shape, op, pick, specials, seed) => {
+  /*
+   * prod: each run of adjacent axes is a double product (relative error at most len 2^-53) rounded to float (u).
+   * A run of length L multiplies L results of the run before, so the relative bound grows as E' = L E + u from
+   * E = 0, plus the reference's own rounding u and the double products' (sum of the run lengths) 2^-52.
+   */
+  it('reduce: sum and mean (double sums), max and min (exact), prod (double products), over any subset of axes', () => {
+    fc.assert(fc.property(shapeArb(1, 4, 20000), fc.constantFrom('sum', 'mean', 'max', 'min', 'prod'), fc.nat(), fc.boolean(), seedArb, (shape, op, pick, specials, seed) => {
       const axes = shape.map((_, i) => i).filter((i) => (pick >> i) & 1);
-      const x = tf(f32data(sizeOf(shape), seed, { specialRate: specials && (op === 'max' || op === 'min') ? 0.05 : 0, quantum: op === 'max' || op === 'min' ? 8 : undefined }), shape);
-      let runsCount = 0;
-      axes.forEach((a, i) => { if (i === 0 || axes[i - 1] !== a - 1) runsCount++; });
+      const exact = op === 'max' || op === 'min';
+      // prod: factors near +-1, so that long products neither overflow nor underflow and every rounding shows
+      const data = op === 'prod' ? f32data(sizeOf(shape), seed, { lo: 0.97, hi: 1.03 }).map((v, i) => (i % 5 ? v : -v))
+        : f32data(sizeOf(shape), seed, { specialRate: specials && exact ? 0.05 : 0, quantum: exact ? 8 : undefined });
+      const x = tf(data, shape);
+      const runLengths: number[] = [];  // the kernel's order: last run first
+      axes.forEach((a, i) => {
+        if (i === 0 || axes[i - 1] !== a - 1) runLengths.unshift(1);
+        runLengths[0] *= shape[a];
+      });
       const S = lazy(() => ref.reduce(op === 'mean' ? 'mean' : 'sum', abs64(x), axes).data);
+      const prodRel = runLengths.reduce((e, len) => len * e + u, 0) + u + runLengths.reduce((t, l) => t + l, 0) * 2 ** -52;
       check(`reduce ${op} x ${fmt(shape)} axes ${fmt(axes)}`, (b) => ({ y: b.reduce(op, x, axes) }),
-        op === 'max' || op === 'min' ? 'exact' : (i, v) => sumBound(runsCount + 1, S()[i], v), [x]);
+        exact ? 'exact' : op === 'prod' ? (_i, v) => prodRel * Math.abs(v) + SUB : (i, v) => sumBound(runLengths.length + 1, S()[i], v), [x]);
     }), runs(120));
   });
 

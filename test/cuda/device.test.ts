@@ -18,9 +18,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 import { loadCuda, setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
-import { getBackend } from '../../src/backends/registry.js';
-import { cudaFallbacks, cudaTensorBackend } from '../../src/backends/cuda/tensor-backend.js';
-import type { Backend, KTensor } from '../../src/backends/backend.js';
+import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
 import { dropout } from '../../src/ops/dropout.js';
 import { clip, where } from '../../src/tensor/elementwise.js';
 import { argmax, argmin } from '../../src/tensor/reduction.js';
@@ -43,6 +41,7 @@ import { scope } from '../../src/tensor/scope.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Variable } from '../../src/nn/variable.js';
 import { SparseCategoricalCrossentropy } from '../../src/train/losses.js';
+import { type CpuMatchRun, awkward, matchesCpuOn, words } from '../helpers/cuda-match.js';
 import { cpuAddonForFake, type FakeCuda, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
@@ -251,19 +250,24 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       expect(fake.stats.kernels.get('binaryF32')).toBe(calls + 2);
     });
 
-    it('a kernel the CUDA backend lacks runs on the CPU (download, kernel, upload) with one warning naming it', () => {
+    it('a kernel the CUDA backend lacks runs on the CPU (download, kernel, upload) with one warning per distinct call', () => {
       const spy = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       try {
-        const x = tensor([[1, 2, 3], [4, 5, 6]]).to('cuda');
-        const t1 = x.pow(x);  // binary 'pow' has no CUDA kernel
+        const x = tensor([[1, 2, 3], [4, 5, 6]]).cast('int32').to('cuda');
+        const t1 = x.pow(x);  // int32 arithmetic has no CUDA kernel (the elementwise kernels are float32)
         const t2 = x.pow(x);
+        const t3 = x.maximum(x.neg());
         expect(t1.device).toBe('cuda');
+        expect(t1.dtype).toBe('int32');
         expect(t1.toArray()).toEqual([[1, 4, 27], [256, 3125, 46656]]);
         expect(t2.toArray()).toEqual(t1.toArray());
-        const calls = spy.mock.calls.filter((c) => String(c[0]).includes("'binary'"));
-        expect(calls).toHaveLength(1);
-        expect(String(calls[0][0])).toMatch(/CUDA backend has no kernel for 'binary' \(op 'pow'\).*running it on the CPU/);
-        expect(cudaFallbacks()).toContain('binary');
+        expect(t3.toArray()).toEqual(x.toArray());
+        const texts = spy.mock.calls.map((c) => String(c[0])).filter((t) => t.includes('CUDA backend has no kernel'));
+        // one warning each for 'pow (binary)', 'neg (unary)' and 'maximum (binary)', none for the second pow
+        expect(texts).toHaveLength(3);
+        expect(texts[0]).toMatch(/CUDA backend has no kernel for 'pow \(binary\)' \(int32 operands: .*\).*running it on the CPU/);
+        expect(texts[2]).toMatch(/'maximum \(binary\)'/);
+        expect(cudaFallbacks()).toEqual(expect.arrayContaining(['pow (binary)', 'neg (unary)', 'maximum (binary)']));
       } finally {
         spy.mockRestore();
       }
@@ -487,61 +491,11 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
   });
 
   describe('data movement, comparisons, conversions and dropout on CUDA kernels (no fallback)', () => {
-    // Float32 values that stress the semantics: NaN, +-0, +-Infinity, ties, a fraction; deterministic.
-    const awkward = (n: number, seed: number): Float32Array => {
-      const pool = [NaN, -0, 0, Infinity, -Infinity, 1, -1, 2, 2, -3, 0.5, 1.25, -2.75, 3e9, -7];
-      let s = seed;
-      return Float32Array.from({ length: n }, () => pool[(s = (s * 1103515245 + 12345) % 2147483648) % pool.length]);
-    };
     const ints = (n: number, seed: number, lo = -3, hi = 3): Int32Array => {
       let s = seed;
       return Int32Array.from({ length: n }, () => lo + ((s = (s * 1103515245 + 12345) % 2147483648) % (hi - lo + 1)));
     };
-    const words = (a: ArrayLike<number>): number[] => {
-      const t = a as Float32Array | Int32Array;
-      return Array.from(new Uint32Array(t.buffer, t.byteOffset, t.length));
-    };
-    const dtypeOf = (k: KTensor): string => ((k as { dtype?: string }).dtype ?? (k.data instanceof Int32Array ? 'int32' : 'float32'));
-
-    /**
-     * Runs a Backend call on the CPU backend and on the CUDA one (device tensors in): the CUDA results must come
-     * from `entry` (the fake counts its calls), read nothing back while computing (a fallback downloads), warn
-     * nothing, and equal the CPU's bit for bit with its dtype and shape.
-     */
-    // `on` gives the argument as the backend takes it (any: int32 arguments are ITensors).
-    function matchesCpu(entry: string, run: (b: Backend, on: (t: Tensor) => any) => KTensor | Record<string, KTensor>): void {
-      const want = run(getBackend(), (t) => t);
-      const fellBefore = [...cudaFallbacks()];
-      const ins: Tensor[] = [];
-      const warn = vi.spyOn(console, 'warn');
-      let got: KTensor | Record<string, KTensor>;
-      try {
-        const up = (t: Tensor): Tensor => {
-          const d = t.to('cuda');
-          ins.push(d);
-          return d;
-        };
-        fake.resetStats();
-        got = run(cudaTensorBackend(), up);
-        expect(fake.stats.downloads, `${entry}: nothing read back`).toBe(0);
-        expect(fake.stats.kernels.get(entry), `${entry} ran`).toBeGreaterThan(0);
-        expect(warn.mock.calls.filter((c) => /CUDA/.test(String(c[0])))).toEqual([]);
-      } finally {
-        warn.mockRestore();
-      }
-      expect(cudaFallbacks()).toEqual(fellBefore);
-      const pairs: [string, KTensor, KTensor][] = 'shape' in want
-        ? [['out', want as KTensor, got as KTensor]]
-        : Object.keys(want).map((k) => [k, (want as Record<string, KTensor>)[k], (got as Record<string, KTensor>)[k]]);
-      for (const [k, w, g] of pairs) {
-        expect((g as { device?: string }).device, `${entry} ${k}`).toBe('cuda');
-        expect(g.shape, `${entry} ${k}`).toEqual(w.shape);
-        expect(dtypeOf(g), `${entry} ${k}`).toBe(dtypeOf(w));
-        expect(words(g.data), `${entry} ${k}`).toEqual(words(w.data));
-        (g as unknown as { dispose(): void }).dispose();
-      }
-      for (const t of ins) t.dispose();
-    }
+    const matchesCpu = (entry: string, run: CpuMatchRun): void => matchesCpuOn(fake, entry, run);
 
     const f = (n: number[], seed: number): Tensor => new Tensor(awkward(n.reduce((a, b) => a * b, 1), seed), n);
     const i = (n: number[], seed: number, lo?: number, hi?: number): Tensor => new Tensor(ints(n.reduce((a, b) => a * b, 1), seed, lo, hi), n);

@@ -6,13 +6,15 @@
  * One exception, marked 'runs': a sum over several separated axes is one CPU kernel call (rounded once) but one CUDA
  * call per run of adjacent axes (rounded after each), so UpSampling2D's gradient (a broadcast's adjoint, summing
  * axes 2 and 4 of 6) may differ by the two roundings: |cuda - cpu| <= 2u S per element, u = 2^-24, S the same
- * gradient taken of |upstream| (the sum of the absolute terms).
+ * gradient taken of |upstream| (the sum of the absolute terms). Softmax over an inner axis is held to the CPU's
+ * last-axis softmax of the transposed input (its own test, below). No kernel falls back to the CPU.
  * The augmentation layers are test/cuda/host-ops.test.ts's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { gradients } from '../../src/autograd/engine.js';
 import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
+import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
 import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 import type { Layer } from '../../src/nn/layer.js';
 import * as layers from '../../src/nn/layers.js';
@@ -58,7 +60,6 @@ const CASES: [string, () => Layer, number[][], boolean, ('runs' | undefined)?][]
   ['sigmoid', () => layers.sigmoid(), [[3, 5]], true],
   ['tanh', () => layers.tanh(), [[3, 5]], true],
   ['softmax', () => layers.softmax(), [[3, 5]], true],
-  ['softmax axis 1', () => layers.softmax({ axis: 1 }), [[2, 3, 2]], true],
   ['maxout', () => layers.maxout({ numUnits: 2 }), [[3, 6]], true],
   ['activation gelu', () => layers.activation({ activation: 'gelu' }), [[3, 5]], true],
   ['add (broadcast)', () => layers.add(), [[2, 3], [2, 3], [1, 3]], true],
@@ -120,5 +121,31 @@ describe.skipIf(!cpuAddon.addon)('every layer on CUDA tensors (fake CUDA addon)'
       for (let k = 0; k < got.length; k++) expect(Math.abs(got[k] - want[k]), `gradient ${i}[${k}]`).toBeLessThanOrEqual(2 ** -23 * s[k]);
     });
     for (const v of gpuLayer.weights) expect(v.device).toBe('cuda');
+  });
+
+  // Softmax over an inner axis runs on the reference on the CPU (double, one rounding) and with the last-axis
+  // kernel's formulas on CUDA (e rounded to float, then e / (float)s), so its oracle is the CPU's last-axis softmax of
+  // the transposed input, moved back (the sums of its gradient add the same values in the same order).
+  it('softmax axis 1: CUDA output and input gradient equal the CPU last-axis softmax of the transpose, bit for bit', () => {
+    const x = randn([2, 3, 4, 2], { seed: 10 });
+    const r = randn([2, 3, 4, 2], { seed: 77 });
+    const run = (onCuda: boolean): { y: Tensor; dx: Tensor } => {
+      const xi = (onCuda ? x.to('cuda') : x.withShape(x.shape)).requireGrad();
+      const y = onCuda
+        ? layers.softmax({ axis: 1 }).apply(xi) as Tensor
+        : (layers.softmax().apply(xi.transpose([0, 2, 3, 1])) as Tensor).transpose([0, 3, 1, 2]);
+      const [dx] = gradients(y.mul(onCuda ? r.to('cuda') : r).sum(), [xi]);
+      return { y, dx };
+    };
+    const cpu = run(false);
+    const gpu = run(true);
+    expect(gpu.y.device).toBe('cuda');
+    expect(gpu.dx.device).toBe('cuda');
+    expect(bits(gpu.y)).toEqual(bits(cpu.y));
+    expect(bits(gpu.dx)).toEqual(bits(cpu.dx));
+  });
+
+  it('no layer fell back to the CPU but the host ops of image-sampling.ts (resizing)', () => {
+    expect(cudaFallbacks().filter((label) => label !== 'resizeImages')).toEqual([]);
   });
 });

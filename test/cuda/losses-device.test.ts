@@ -1,12 +1,14 @@
 /**
  * Every compiled loss on CUDA tensors: targets, predictions and sample weights on CUDA give a CUDA loss and a CUDA
  * gradient for the predictions, equal to the CPU's bit for bit (the fake CUDA addon runs the CPU kernels, so a
- * difference is a device bug: a constant or a prepared target left on the host, a kernel called differently).
+ * difference is a device bug: a constant or a prepared target left on the host, a kernel called differently), with
+ * no kernel falling back to the CPU.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { gradients } from '../../src/autograd/engine.js';
 import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
+import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
 import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 import { rand, randInt, randn } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -71,4 +73,8 @@ describe.skipIf(!cpuAddon.addon)('every loss on CUDA tensors (fake CUDA addon)',
       expect(bits(gpu.g)).toEqual(bits(cpu.g));
     });
   }
+
+  it('no loss fell back to the CPU: every kernel above ran on the (fake) device', () => {
+    expect(cudaFallbacks()).toEqual([]);
+  });
 });

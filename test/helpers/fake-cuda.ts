@@ -12,9 +12,12 @@
  *
  * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
  * reference backend's function on the host arrays (clip, cast, argReduce, gather, scatterAddF32, oneHot, dropout)
- * or, where the entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where),
- * the CUDA kernel's index arithmetic transcribed, so the strides and offsets src/backends/cuda/kernels.ts computes
- * are checked against the CPU backend's results by the tests.
+ * or, where the entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where,
+ * binaryBroadcastF32), the CUDA kernel's index arithmetic transcribed, so the strides and offsets
+ * src/backends/cuda/kernels.ts computes are checked against the CPU backend's results by the tests. So do the op
+ * codes only the GPU has (binary pow ... squaredDifference, unary sign ... erf, reduce prod: the reference's
+ * double formulas, as the CUDA kernels compute them) and softmax along an inner axis (the CPU addon's rows of the
+ * transposed [outer, inner, len], the CUDA kernel's formulas).
  *
  * Index checks behave as on the device: gather, scatterAddF32 and the cross-entropy entries with int32 labels never
  * throw for a bad index; they report the first one (the first reporting call wins, at its smallest position) and
@@ -28,6 +31,7 @@ import { existsSync } from 'node:fs';
 
 import { afterAll, beforeAll } from 'vitest';
 
+import type { BinaryOp, ReduceOp, UnaryOp } from '../../src/backends/backend.js';
 import type {
   CudaAddon, CudaBuffer, CudaDeviceInfo, CudaDType, CudaIndexError, CudaMemoryInfo, CudaProbe,
 } from '../../src/backends/cuda/addon.js';
@@ -64,8 +68,7 @@ export interface FakeCuda extends CudaAddon {
 
 // The kernel entries forwarded to the CPU addon (same names, same arguments with arrays for buffers).
 const FORWARDED = [
-  'binaryF32', 'unaryF32', 'unaryGradF32', 'reduceF32', 'softmaxF32', 'logSoftmaxF32',
-  'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
+  'unaryGradF32', 'matmulF32', 'gemmF32', 'conv2dF32', 'conv2dBackwardDataF32', 'conv2dBackwardFilterF32',
   'maxPool2dF32', 'maxPool2dBackwardF32', 'avgPool2dF32', 'avgPool2dBackwardF32', 'globalPool2dF32', 'globalPool2dBackwardF32',
   'batchNormTrainF32', 'batchNormInferF32', 'batchNormBackwardF32',
 ] as const;
@@ -83,6 +86,14 @@ export function cpuAddonForFake(): { addon: Record<string, unknown> | null; reas
     return { addon: null, reason: `the CPU addon did not load: ${(err as Error).message.split('\n')[0]}` };
   }
 }
+
+// The op codes the CUDA addon adds after the CPU addon's, in its order (native/cuda/addon/eltwise.cc).
+const GPU_ONLY_CODES = {
+  binaryOpCodes: ['pow', 'maximum', 'minimum', 'mod', 'floorDiv', 'atan2', 'squaredDifference'],
+  unaryOpCodes: ['sign', 'rsqrt', 'reciprocal', 'expm1', 'log1p', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh',
+    'floor', 'ceil', 'round', 'erf'],
+  reduceOpCodes: ['prod'],
+} as const;
 
 const DEVICE: CudaDeviceInfo = {
   ordinal: 0, name: 'fake CUDA device (host memory)', computeCapability: [9, 0], smCount: 1, totalMemory: 2 ** 34,
@@ -169,6 +180,44 @@ export function createFakeCuda(): FakeCuda {
     });
     if (first >= 0) report(op, 'labels', first, lab[first], c);
   };
+  // The CPU addon's codes, extended by the GPU's; the number of each the CPU addon has.
+  const cpuCount = Object.fromEntries(Object.keys(GPU_ONLY_CODES).map((k) => [k, Object.keys(cpu[k] as object).length])) as
+    Record<keyof typeof GPU_ONLY_CODES, number>;
+  const codes = Object.fromEntries(Object.entries(GPU_ONLY_CODES).map(([k, more]) => [k, Object.freeze({
+    ...(cpu[k] as Record<string, number>), ...Object.fromEntries(more.map((name, i) => [name, cpuCount[k as keyof typeof GPU_ONLY_CODES] + i])),
+  })])) as Record<keyof typeof GPU_ONLY_CODES, Readonly<Record<string, number>>>;
+  const nameOf = (kind: keyof typeof GPU_ONLY_CODES, op: number): string => {
+    const name = Object.keys(codes[kind]).find((k) => codes[kind][k] === op);
+    if (name === undefined) throw new RangeError(`${kind}: unknown op code ${op}`);
+    return name;
+  };
+  // out[i] = a op b for the pairs visit(i, a, b) is called with: the reference's binary arithmetic on them.
+  const binaryGathered = (entry: string, op: number, out: CudaBuffer, n: number,
+    pairs: (visit: (i: number, a: number, b: number) => void) => void): void => {
+    const ag = new Float32Array(n), bg = new Float32Array(n);
+    pairs((i, a, b) => {
+      ag[i] = a;
+      bg[i] = b;
+    });
+    put(out, ref.binary(nameOf('binaryOpCodes', op) as BinaryOp, { data: ag, shape: [n] }, { data: bg, shape: [n] }, [n]).data, entry);
+  };
+  // native/cuda/kernels/softmax.cu along the middle axis of x [outer, len, inner]: the CPU addon's rows of the
+  // transpose [outer, inner, len] (the same formulas), moved back.
+  const softmaxAlong = (entry: 'softmaxF32' | 'logSoftmaxF32') =>
+    (x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void => {
+      const xd = host(x, entry), yd = host(y, entry);
+      if (xd.length !== outer * len * inner || yd.length !== xd.length) throw new RangeError(`${entry}: x and y must hold outer*len*inner elements`);
+      const rows = new Float32Array(xd.length), out = new Float32Array(xd.length);
+      const each = (f: (at: number, row: number) => void): void => {
+        for (let o = 0; o < outer; o++) {
+          for (let l = 0; l < len; l++) for (let k = 0; k < inner; k++) f((o * len + l) * inner + k, (o * inner + k) * len + l);
+        }
+      };
+      each((at, row) => { rows[row] = xd[at]; });
+      (cpu[entry] as (...a: unknown[]) => void)(rows, out, outer * inner, len);
+      each((at, row) => { yd[at] = out[row]; });
+      count(entry);
+    };
 
   const fake: Record<string, unknown> = {
     probe: (): CudaProbe => ({ ok: true, device: DEVICE }),
@@ -233,10 +282,41 @@ export function createFakeCuda(): FakeCuda {
       if (!(b instanceof FakeBuffer)) throw new TypeError('bufferInfo: expected a CUDA buffer');
       return { length: b.length, dtype: b.dtype, bytes: b.length * 4, freed: b.data === null };
     },
-    binaryOpCodes: cpu.binaryOpCodes,
-    unaryOpCodes: cpu.unaryOpCodes,
+    binaryOpCodes: codes.binaryOpCodes,
+    unaryOpCodes: codes.unaryOpCodes,
     unaryGradOpCodes: cpu.unaryGradOpCodes,
-    reduceOpCodes: cpu.reduceOpCodes,
+    reduceOpCodes: codes.reduceOpCodes,
+    // native/cuda/kernels/eltwise.cu BinaryKernel: out[i] = a[i] op b[i % b.length].
+    binaryF32(op: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer): void {
+      if (op < cpuCount.binaryOpCodes) return forward('binaryF32', [op, a, b, out]);
+      const ad = host(a, 'binaryF32'), bd = host(b, 'binaryF32');
+      if (bd.length === 0 || ad.length % bd.length !== 0) throw new RangeError('binaryF32: b must divide a');
+      binaryGathered('binaryF32', op, out, ad.length, (visit) => {
+        for (let i = 0; i < ad.length; i++) visit(i, ad[i], bd[i % bd.length]);
+      });
+    },
+    // native/cuda/kernels/eltwise.cu BinaryBroadcastKernel: the broadcast offsets transcribed.
+    binaryBroadcastF32(op: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: number[], aStrides: number[],
+      bStrides: number[]): void {
+      if (out === a || out === b) throw new RangeError('binaryBroadcastF32: out must not be a or b');
+      const ad = host(a, 'binaryBroadcastF32'), bd = host(b, 'binaryBroadcastF32'), n = buf(out, 'binaryBroadcastF32').length;
+      binaryGathered('binaryBroadcastF32', op, out, n, (visit) => {
+        broadcastOffsets(outShape, [aStrides, bStrides], [ad.length, bd.length], n, (i, off) => visit(i, ad[off[0]], bd[off[1]]));
+      });
+    },
+    unaryF32(op: number, x: CudaBuffer, y: CudaBuffer, alpha: number): void {
+      if (op < cpuCount.unaryOpCodes) return forward('unaryF32', [op, x, y, alpha]);
+      const xd = host(x, 'unaryF32');
+      put(y, ref.unary(nameOf('unaryOpCodes', op) as UnaryOp, { data: xd, shape: [xd.length] }, { alpha }).data, 'unaryF32');
+    },
+    reduceF32(op: number, x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void {
+      if (op < cpuCount.reduceOpCodes) return forward('reduceF32', [op, x, y, outer, len, inner]);
+      const xd = host(x, 'reduceF32');
+      if (xd.length !== outer * len * inner) throw new RangeError('reduceF32: x must hold outer*len*inner elements');
+      put(y, ref.reduce(nameOf('reduceOpCodes', op) as ReduceOp, { data: xd, shape: [outer, len, inner] }, [1]).data, 'reduceF32');
+    },
+    softmaxF32: softmaxAlong('softmaxF32'),
+    logSoftmaxF32: softmaxAlong('logSoftmaxF32'),
     matmulActivationCodes: cpu.matmulActivationCodes,
     axpbyF32(alpha: number, x: CudaBuffer, beta: number, y: CudaBuffer): void {
       const xd = buf(x, 'axpbyF32').data!;

@@ -1,15 +1,18 @@
 // Elementwise, reduction and softmax entries, the CPU addon's (native/addon/binary.cc, eltwise.cc) with device
-// buffers and the same op codes:
+// buffers and the same op codes, continued by the ops only the GPU has (ngcuda/eltwise.h):
 //   binaryF32(opCode, a, b, out)                       out[i] = a[i] op b[i % b.length]; out may be a, or b if same length
+//   binaryBroadcastF32(opCode, a, b, out, outShape, aStrides, bStrides)
+//                                                      out = a op b read through per-input strides (0 on broadcast axes)
 //   unaryF32(opCode, x, y, alpha)                      y may be x
 //   unaryGradF32(opCode, x, y, dy, dx, alpha)          dx may be x, y or dy
 //   reduceF32(opCode, x, y, outer, len, inner)
-//   softmaxF32(x, y, rows, cols), logSoftmaxF32(...)   y may be x
+//   softmaxF32(x, y, outer, len, inner), logSoftmaxF32(...)   along the middle axis (the CPU's rows: inner 1); y may be x
 //   softmaxCrossEntropyF32(logits, labels, loss, n, c)             labels: int32 [n] or float32 [n, c] buffer
 //   softmaxCrossEntropyBackwardF32(dloss, logits, labels, dlogits, n, c)
 //       an int label outside [0, c): NaN row, reported to the index-error record (takeIndexError, addon.cc)
 //   axpbyF32(alpha, x, beta, y)                        y = alpha x + beta y in double (moving averages, accumulation)
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 #include "args.h"
@@ -18,6 +21,7 @@
 #include "ngcuda/eltwise.h"
 #include "nodegrad/eltwise.h"
 #include "nodegrad/kernels.h"
+#include "shape_args.h"
 
 namespace ngcuda_addon {
 
@@ -28,27 +32,48 @@ using nodegrad::SaturatingMul;
 
 std::int64_t I64(std::size_t v) { return static_cast<std::int64_t>(v); }
 
-// Op names by code (nodegrad/eltwise.h); the static_asserts make a new code a compile error until it is named here.
+// Op names by code (nodegrad/eltwise.h, nodegrad/kernels.h, ngcuda/eltwise.h); the static_asserts make a new code
+// a compile error until it is named here.
+const char* const kBinaryNames[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "mod", "floorDiv", "atan2",
+                                    "squaredDifference"};
 const char* const kUnaryNames[] = {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "square", "neg", "abs",
                                    "leakyRelu", "elu", "relu6", "selu", "softplus", "softsign", "gelu", "silu",
-                                   "hardSigmoid", "logSigmoid"};
+                                   "hardSigmoid", "logSigmoid", "sign", "rsqrt", "reciprocal", "expm1", "log1p", "sin",
+                                   "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "floor", "ceil", "round", "erf"};
 const char* const kUnaryGradNames[] = {"relu", "relu6", "leakyRelu", "elu", "selu", "hardSigmoid", "sigmoid",
                                        "tanh", "softsign", "softplus", "logSigmoid", "silu", "gelu"};
-static_assert(sizeof(kUnaryNames) / sizeof(kUnaryNames[0]) == NG_UNARY_OP_COUNT, "name every unary op code");
-static_assert(sizeof(kUnaryGradNames) / sizeof(kUnaryGradNames[0]) == NG_UNARY_GRAD_OP_COUNT,
-              "name every unary gradient op code");
-const char* const kUnaryCodes =
-    "0 relu, 1 sigmoid, 2 tanh, 3 exp, 4 log, 5 sqrt, 6 square, 7 neg, 8 abs, 9 leakyRelu, 10 elu, 11 relu6, "
-    "12 selu, 13 softplus, 14 softsign, 15 gelu, 16 silu, 17 hardSigmoid, 18 logSigmoid";
-const char* const kUnaryGradCodes =
-    "0 relu, 1 relu6, 2 leakyRelu, 3 elu, 4 selu, 5 hardSigmoid, 6 sigmoid, 7 tanh, 8 softsign, 9 softplus, "
-    "10 logSigmoid, 11 silu, 12 gelu";
+const char* const kReduceNames[] = {"sum", "mean", "max", "min", "prod"};
+static_assert(std::size(kBinaryNames) == ngcuda::kBinaryOpCount, "name every binary op code");
+static_assert(std::size(kUnaryNames) == ngcuda::kUnaryOpCount, "name every unary op code");
+static_assert(std::size(kUnaryGradNames) == NG_UNARY_GRAD_OP_COUNT, "name every unary gradient op code");
+static_assert(std::size(kReduceNames) == ngcuda::kReduceOpCount, "name every reduction op code");
+
+// "0 add, 1 sub, ...": the codes an opCode error lists.
+template <std::size_t N>
+std::string CodeList(const char* const (&names)[N]) {
+  std::string s;
+  for (std::size_t i = 0; i < N; ++i) s += (i ? ", " : "") + std::to_string(i) + " " + names[i];
+  return s;
+}
+const std::string kBinaryCodes = CodeList(kBinaryNames);
+const std::string kUnaryCodes = CodeList(kUnaryNames);
+const std::string kUnaryGradCodes = CodeList(kUnaryGradNames);
+const std::string kReduceCodes = CodeList(kReduceNames);
+
+// {name: code} for JavaScript, frozen.
+template <std::size_t N>
+Napi::Object CodeObject(Napi::Env env, const char* const (&names)[N]) {
+  Napi::Object o = Napi::Object::New(env);
+  for (std::size_t i = 0; i < N; ++i) o.Set(names[i], static_cast<int>(i));
+  o.Freeze();
+  return o;
+}
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "binaryF32";
   nodegrad::ExpectArgCount(info, fn, 4, "opCode, a, b, out");
-  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", NG_BINARY_OP_COUNT, "0 add, 1 sub, 2 mul, 3 div");
+  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", ngcuda::kBinaryOpCount, kBinaryCodes.c_str());
   DeviceBuffer* a = BufferArg(info, 1, fn, "a", kFloat32);
   DeviceBuffer* b = BufferArg(info, 2, fn, "b", kFloat32);
   DeviceBuffer* out = BufferArg(info, 3, fn, "out", kFloat32);
@@ -67,11 +92,26 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value BinaryBroadcast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "binaryBroadcastF32";
+  nodegrad::ExpectArgCount(info, fn, 7, "opCode, a, b, out, outShape, aStrides, bStrides");
+  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", ngcuda::kBinaryOpCount, kBinaryCodes.c_str());
+  DeviceBuffer* a = BufferArg(info, 1, fn, "a", kFloat32);
+  DeviceBuffer* b = BufferArg(info, 2, fn, "b", kFloat32);
+  DeviceBuffer* out = BufferArg(info, 3, fn, "out", kFloat32);
+  ExpectDistinct(env, fn, "out", out, "a", a);
+  ExpectDistinct(env, fn, "out", out, "b", b);
+  const ngcuda::BroadcastPlan plan = ReadPlan(info, fn, 4, {a, b}, {"a", "b"}, out);
+  ngcuda::BinaryBroadcastF32(op, a->f32(), b->f32(), out->f32(), plan);
+  return env.Undefined();
+}
+
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "unaryF32";
   nodegrad::ExpectArgCount(info, fn, 4, "opCode, x, y, alpha");
-  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", NG_UNARY_OP_COUNT, kUnaryCodes);
+  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", ngcuda::kUnaryOpCount, kUnaryCodes.c_str());
   DeviceBuffer* x = BufferArg(info, 1, fn, "x", kFloat32);
   DeviceBuffer* y = BufferArg(info, 2, fn, "y", kFloat32);
   const double alpha = nodegrad::NumberArg(info, 3, fn, "alpha");
@@ -84,8 +124,7 @@ Napi::Value UnaryGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "unaryGradF32";
   nodegrad::ExpectArgCount(info, fn, 6, "opCode, x, y, dy, dx, alpha");
-  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", NG_UNARY_GRAD_OP_COUNT,
-                                   kUnaryGradCodes);
+  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", NG_UNARY_GRAD_OP_COUNT, kUnaryGradCodes.c_str());
   DeviceBuffer* x = BufferArg(info, 1, fn, "x", kFloat32);
   DeviceBuffer* y = BufferArg(info, 2, fn, "y", kFloat32);
   DeviceBuffer* dy = BufferArg(info, 3, fn, "dy", kFloat32);
@@ -102,7 +141,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = "reduceF32";
   nodegrad::ExpectArgCount(info, fn, 6, "opCode, x, y, outer, len, inner");
-  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", NG_REDUCE_OP_COUNT, "0 sum, 1 mean, 2 max, 3 min");
+  const int op = nodegrad::EnumArg(info, 0, fn, "opCode", ngcuda::kReduceOpCount, kReduceCodes.c_str());
   DeviceBuffer* x = BufferArg(info, 1, fn, "x", kFloat32);
   DeviceBuffer* y = BufferArg(info, 2, fn, "y", kFloat32);
   const std::size_t outer = static_cast<std::size_t>(nodegrad::IntArg(info, 3, fn, "outer", 0, kMaxSafeInteger));
@@ -119,14 +158,15 @@ template <bool kLog>
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* fn = kLog ? "logSoftmaxF32" : "softmaxF32";
-  nodegrad::ExpectArgCount(info, fn, 4, "x, y, rows, cols");
+  nodegrad::ExpectArgCount(info, fn, 5, "x, y, outer, len, inner");
   DeviceBuffer* x = BufferArg(info, 0, fn, "x", kFloat32);
   DeviceBuffer* y = BufferArg(info, 1, fn, "y", kFloat32);
-  const std::size_t rows = static_cast<std::size_t>(nodegrad::IntArg(info, 2, fn, "rows", 0, kMaxSafeInteger));
-  const std::size_t cols = static_cast<std::size_t>(nodegrad::IntArg(info, 3, fn, "cols", 0, kMaxSafeInteger));
-  nodegrad::ExpectLength(env, fn, "x", x->length, SaturatingMul(rows, cols), "rows*cols");
+  const std::size_t outer = static_cast<std::size_t>(nodegrad::IntArg(info, 2, fn, "outer", 0, kMaxSafeInteger));
+  const std::size_t len = static_cast<std::size_t>(nodegrad::IntArg(info, 3, fn, "len", 0, kMaxSafeInteger));
+  const std::size_t inner = static_cast<std::size_t>(nodegrad::IntArg(info, 4, fn, "inner", 0, kMaxSafeInteger));
+  nodegrad::ExpectLength(env, fn, "x", x->length, SaturatingMul(SaturatingMul(outer, len), inner), "outer*len*inner");
   nodegrad::ExpectLength(env, fn, "y", y->length, x->length, "x's length");
-  ngcuda::SoftmaxF32(kLog, x->f32(), I64(rows), I64(cols), y->f32());
+  ngcuda::SoftmaxF32(kLog, x->f32(), I64(outer), I64(len), I64(inner), y->f32());
   return env.Undefined();
 }
 
@@ -196,6 +236,7 @@ Napi::Value Axpby(const Napi::CallbackInfo& info) {
 
 void InitEltwise(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "binaryF32", Binary);
+  Export(env, exports, "binaryBroadcastF32", BinaryBroadcast);
   Export(env, exports, "unaryF32", Unary);
   Export(env, exports, "unaryGradF32", UnaryGrad);
   Export(env, exports, "reduceF32", Reduce);
@@ -205,28 +246,10 @@ void InitEltwise(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "softmaxCrossEntropyBackwardF32", CrossEntropyBackward);
   Export(env, exports, "axpbyF32", Axpby);
 
-  Napi::Object binary = Napi::Object::New(env);
-  binary.Set("add", static_cast<int>(NG_BINARY_ADD));
-  binary.Set("sub", static_cast<int>(NG_BINARY_SUB));
-  binary.Set("mul", static_cast<int>(NG_BINARY_MUL));
-  binary.Set("div", static_cast<int>(NG_BINARY_DIV));
-  binary.Freeze();
-  exports.Set("binaryOpCodes", binary);
-  Napi::Object unary = Napi::Object::New(env);
-  for (int i = 0; i < NG_UNARY_OP_COUNT; ++i) unary.Set(kUnaryNames[i], i);
-  unary.Freeze();
-  exports.Set("unaryOpCodes", unary);
-  Napi::Object grad = Napi::Object::New(env);
-  for (int i = 0; i < NG_UNARY_GRAD_OP_COUNT; ++i) grad.Set(kUnaryGradNames[i], i);
-  grad.Freeze();
-  exports.Set("unaryGradOpCodes", grad);
-  Napi::Object reduce = Napi::Object::New(env);
-  reduce.Set("sum", static_cast<int>(NG_REDUCE_SUM));
-  reduce.Set("mean", static_cast<int>(NG_REDUCE_MEAN));
-  reduce.Set("max", static_cast<int>(NG_REDUCE_MAX));
-  reduce.Set("min", static_cast<int>(NG_REDUCE_MIN));
-  reduce.Freeze();
-  exports.Set("reduceOpCodes", reduce);
+  exports.Set("binaryOpCodes", CodeObject(env, kBinaryNames));
+  exports.Set("unaryOpCodes", CodeObject(env, kUnaryNames));
+  exports.Set("unaryGradOpCodes", CodeObject(env, kUnaryGradNames));
+  exports.Set("reduceOpCodes", CodeObject(env, kReduceNames));
 }
 
 }  // namespace

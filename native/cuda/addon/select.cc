@@ -20,41 +20,12 @@ namespace ngcuda_addon {
 
 namespace {
 
-using nodegrad::ArgPrefix;
 constexpr std::int64_t kSafe = 9007199254740991;  // 2^53 - 1
 const char* const kCompareCodes =
     "0 equal, 1 notEqual, 2 less, 3 lessEqual, 4 greater, 5 greaterEqual, 6 logicalAnd, 7 logicalOr";
 const char* const kCompareNames[] = {"equal", "notEqual", "less", "lessEqual", "greater", "greaterEqual", "logicalAnd",
                                      "logicalOr"};
 static_assert(sizeof(kCompareNames) / sizeof(kCompareNames[0]) == ngcuda::kCompareOpCount, "name every compare op code");
-
-// The output shape and each input's strides as a plan; checks the reads stay inside the inputs.
-ngcuda::BroadcastPlan ReadPlan(const Napi::CallbackInfo& info, const char* fn, std::size_t shape_index,
-                               const std::vector<const DeviceBuffer*>& ins, const std::vector<const char*>& names,
-                               const DeviceBuffer* out) {
-  Napi::Env env = info.Env();
-  const auto shape = IntListArg(info, shape_index, fn, "outShape", ngcuda::kMaxBroadcastRank, -1, 0, kSafe);
-  const std::int64_t rank = static_cast<std::int64_t>(shape.size());
-  const std::int64_t n = ProductOf(shape);
-  nodegrad::ExpectLength(env, fn, "out", out->length, n < 0 ? SIZE_MAX : static_cast<std::size_t>(n), "prod(outShape)");
-  ngcuda::BroadcastPlan plan;
-  plan.rank = static_cast<int>(rank);
-  for (std::int64_t a = 0; a < rank; ++a) plan.out_shape[a] = shape[a];
-  for (std::size_t k = 0; k < ins.size(); ++k) {
-    const std::string arg = std::string(names[k]) + "Strides";
-    const auto st = IntListArg(info, shape_index + 1 + k, fn, arg.c_str(), ngcuda::kMaxBroadcastRank, rank, 0, kSafe);
-    double last = 0;
-    for (std::int64_t a = 0; a < rank; ++a) {
-      plan.stride[k][a] = st[a];
-      last += static_cast<double>(shape[a] > 0 ? shape[a] - 1 : 0) * static_cast<double>(st[a]);
-    }
-    if (n > 0 && last >= static_cast<double>(ins[k]->length)) {
-      throw Napi::RangeError::New(env, ArgPrefix(fn, arg.c_str()) + "reach element " + std::to_string(static_cast<std::int64_t>(last)) +
-                                           " of '" + names[k] + "', which has " + std::to_string(ins[k]->length));
-    }
-  }
-  return plan;
-}
 
 Napi::Value Compare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -8,6 +8,7 @@
 namespace ngcuda_addon {
 
 using nodegrad::ArgPrefix;
+constexpr std::int64_t kSafe = 9007199254740991;  // 2^53 - 1
 
 std::vector<std::int64_t> IntListArg(const Napi::CallbackInfo& info, std::size_t index, const char* fn, const char* arg,
                                      std::size_t max_len, std::int64_t want_len, std::int64_t min, std::int64_t max) {
@@ -44,6 +45,33 @@ std::int64_t ProductOf(const std::vector<std::int64_t>& v) {
   double p = 1;
   for (std::int64_t x : v) p *= static_cast<double>(x);
   return p > 9007199254740992.0 ? -1 : static_cast<std::int64_t>(p);
+}
+
+ngcuda::BroadcastPlan ReadPlan(const Napi::CallbackInfo& info, const char* fn, std::size_t shape_index,
+                               const std::vector<const DeviceBuffer*>& ins, const std::vector<const char*>& names,
+                               const DeviceBuffer* out) {
+  Napi::Env env = info.Env();
+  const auto shape = IntListArg(info, shape_index, fn, "outShape", ngcuda::kMaxBroadcastRank, -1, 0, kSafe);
+  const std::int64_t rank = static_cast<std::int64_t>(shape.size());
+  const std::int64_t n = ProductOf(shape);
+  nodegrad::ExpectLength(env, fn, "out", out->length, n < 0 ? SIZE_MAX : static_cast<std::size_t>(n), "prod(outShape)");
+  ngcuda::BroadcastPlan plan;
+  plan.rank = static_cast<int>(rank);
+  for (std::int64_t a = 0; a < rank; ++a) plan.out_shape[a] = shape[a];
+  for (std::size_t k = 0; k < ins.size(); ++k) {
+    const std::string arg = std::string(names[k]) + "Strides";
+    const auto st = IntListArg(info, shape_index + 1 + k, fn, arg.c_str(), ngcuda::kMaxBroadcastRank, rank, 0, kSafe);
+    double last = 0;
+    for (std::int64_t a = 0; a < rank; ++a) {
+      plan.stride[k][a] = st[a];
+      last += static_cast<double>(shape[a] > 0 ? shape[a] - 1 : 0) * static_cast<double>(st[a]);
+    }
+    if (n > 0 && last >= static_cast<double>(ins[k]->length)) {
+      throw Napi::RangeError::New(env, ArgPrefix(fn, arg.c_str()) + "reach element " + std::to_string(static_cast<std::int64_t>(last)) +
+                                           " of '" + names[k] + "', which has " + std::to_string(ins[k]->length));
+    }
+  }
+  return plan;
 }
 
 const char* DTypeName(int dtype) { return dtype == kInt32 ? "int32" : "float32"; }

@@ -1,5 +1,5 @@
-// Shape-like arguments of the movement and selection entries: JS arrays of integers (shapes, strides, offsets),
-// checked like the scalar ones (native/addon/args.h), plus the dtype agreement between buffers.
+// Shape-like arguments of the movement, selection and broadcasting entries: JS arrays of integers (shapes, strides,
+// offsets), checked like the scalar ones (native/addon/args.h), plus the dtype agreement between buffers.
 #ifndef NGCUDA_ADDON_SHAPE_ARGS_H
 #define NGCUDA_ADDON_SHAPE_ARGS_H
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "ngcuda/common.h"
 
 namespace ngcuda_addon {
 
@@ -22,6 +23,11 @@ std::int64_t ProductOf(const std::vector<std::int64_t>& v);
 void ExpectSameDType(Napi::Env env, const char* fn, const char* a_name, const DeviceBuffer* a, const char* b_name,
                      const DeviceBuffer* b);
 const char* DTypeName(int dtype);
+// The broadcasting arguments (outShape at info[shape_index], then one strides list per input, named
+// "<name>Strides") as a plan; RangeError unless out has prod(outShape) elements and every read stays inside its input.
+ngcuda::BroadcastPlan ReadPlan(const Napi::CallbackInfo& info, const char* fn, std::size_t shape_index,
+                               const std::vector<const DeviceBuffer*>& ins, const std::vector<const char*>& names,
+                               const DeviceBuffer* out);
 
 }  // namespace ngcuda_addon
 

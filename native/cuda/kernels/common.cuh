@@ -1,5 +1,5 @@
-// Device-side helpers shared by the kernel files: launch geometry, the check after every launch, and the
-// JavaScript comparison semantics (Math.max, the pooling `beats`) the CPU kernels follow.
+// Device-side helpers shared by the kernel files: launch geometry, the check after every launch, the
+// JavaScript comparison semantics (Math.max, the pooling `beats`) the CPU kernels follow, broadcast offsets.
 #ifndef NGCUDA_KERNELS_COMMON_CUH
 #define NGCUDA_KERNELS_COMMON_CUH
 
@@ -51,6 +51,23 @@ __device__ __forceinline__ bool Beats(float v, float m) { return (v > m) || (v !
 
 // floor(a / b) for b > 0 and any sign of a.
 __device__ __forceinline__ i64 FloorDiv(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Flat input offset k of output element i under the plan (stride 0 on broadcast axes).
+__device__ __forceinline__ void BroadcastOffsets(const BroadcastPlan& plan, i64 i, int inputs, i64* off) {
+  for (int k = 0; k < inputs; ++k) off[k] = 0;
+  for (int a = plan.rank - 1; a >= 0; --a) {
+    const i64 c = i % plan.out_shape[a];
+    i /= plan.out_shape[a];
+    for (int k = 0; k < inputs; ++k) off[k] += c * plan.stride[k][a];
+  }
+}
+
+// The number of output elements of a plan.
+inline i64 PlanSize(const BroadcastPlan& plan) {
+  i64 n = 1;
+  for (int a = 0; a < plan.rank; ++a) n *= plan.out_shape[a];
+  return n;
+}
 
 // Splits a flat NHWC index into image i, row, column and channel of a [*, rows, cols, c] tensor.
 __device__ __forceinline__ void UnravelNhwc(i64 idx, i64 rows, i64 cols, i64 c, i64* i, i64* row, i64* col, i64* ch) {

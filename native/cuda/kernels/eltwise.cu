@@ -1,11 +1,13 @@
 /*
- * Elementwise kernels (ngcuda/eltwise.h): binary arithmetic with the CPU's broadcast forms, unary ops and their
- * gradients (in double, rounded once: the CPU ref path's formulas, in its order), fill and axpby. Grid-stride
- * loops over 64-bit indices; the op is a kernel template argument so the loop body has no switch.
+ * Elementwise kernels (ngcuda/eltwise.h): binary arithmetic in the CPU's row-broadcast forms and under general
+ * broadcasting (per-input strides), unary ops and their gradients (in double, rounded once: the reference's
+ * formulas, in its order), fill and axpby. Grid-stride loops over 64-bit indices; the op is a kernel template
+ * argument so the loop body has no switch.
  */
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "common.cuh"
 #include "ngcuda/eltwise.h"
@@ -18,12 +20,30 @@ namespace {
 
 // ---- binary ---------------------------------------------------------------------------------------------
 
+// The reference's floatBinary: float32 IEEE ops for the four the CPU has (one rounding, as double then float),
+// the others in double rounded once.
 template <int OP>
 __device__ __forceinline__ float BinaryOp(float x, float y) {
-  if (OP == NG_BINARY_ADD) return x + y;
-  if (OP == NG_BINARY_SUB) return x - y;
-  if (OP == NG_BINARY_MUL) return x * y;
-  return x / y;  // IEEE division (the library is built without fast math)
+  const double a = x, b = y;
+  switch (OP) {
+    case NG_BINARY_ADD: return x + y;
+    case NG_BINARY_SUB: return x - y;
+    case NG_BINARY_MUL: return x * y;
+    case NG_BINARY_DIV: return x / y;  // IEEE division (the library is built without fast math)
+    case kBinaryPow: return static_cast<float>(pow(a, b));  // C's pow(1, y) = pow(-1, +-Inf) = 1: the reference's cPow
+    case kBinaryMaximum: return JsMax(x, y, false);
+    case kBinaryMinimum: return JsMax(x, y, true);
+    case kBinaryMod: {  // floormod: the remainder takes the divisor's sign
+      const double r = fmod(a, b);
+      return static_cast<float>(r != 0.0 && (r < 0.0) != (b < 0.0) ? r + b : r);
+    }
+    case kBinaryFloorDiv: return static_cast<float>(floor(a / b));
+    case kBinaryAtan2: return static_cast<float>(atan2(a, b));
+    default: {  // squaredDifference
+      const double d = a - b;
+      return static_cast<float>(d * d);
+    }
+  }
 }
 
 // form 0: b has n elements; 1: b is a scalar; 2: b is a row of bn elements repeated.
@@ -37,11 +57,43 @@ __global__ void BinaryKernel(const float* a, const float* b, float* out, i64 n, 
 }
 
 template <int OP>
+__global__ void BinaryBroadcastKernel(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
+                                      i64 n, BroadcastPlan plan) {
+  NGC_FOR(i, n) {
+    i64 off[2];
+    BroadcastOffsets(plan, i, 2, off);
+    out[i] = BinaryOp<OP>(a[off[0]], b[off[1]]);
+  }
+}
+
+template <int OP>
 void LaunchBinary(const float* a, const float* b, float* out, i64 n, i64 bn) {
   const unsigned grid = GridFor(n);
   if (bn == n) NGC_LAUNCH(grid, kThreads, BinaryKernel<OP, 0>)(a, b, out, n, bn);
   else if (bn == 1) NGC_LAUNCH(grid, kThreads, BinaryKernel<OP, 1>)(a, b, out, n, bn);
   else NGC_LAUNCH(grid, kThreads, BinaryKernel<OP, 2>)(a, b, out, n, bn);
+}
+
+// fn(std::integral_constant<int, op>{}) for a run-time binary op code; false for an unknown code.
+template <class F>
+bool ForBinaryOp(int op, F&& fn) {
+  switch (op) {
+#define NGC_CASE(C) \
+  case C: fn(std::integral_constant<int, C>{}); return true;
+    NGC_CASE(NG_BINARY_ADD)
+    NGC_CASE(NG_BINARY_SUB)
+    NGC_CASE(NG_BINARY_MUL)
+    NGC_CASE(NG_BINARY_DIV)
+    NGC_CASE(kBinaryPow)
+    NGC_CASE(kBinaryMaximum)
+    NGC_CASE(kBinaryMinimum)
+    NGC_CASE(kBinaryMod)
+    NGC_CASE(kBinaryFloorDiv)
+    NGC_CASE(kBinaryAtan2)
+    NGC_CASE(kBinarySquaredDifference)
+#undef NGC_CASE
+    default: return false;
+  }
 }
 
 // ---- unary ----------------------------------------------------------------------------------------------
@@ -90,6 +142,23 @@ __device__ __forceinline__ float UnaryOp(float x, double alpha) {
       return static_cast<float>(r > 0.0 || r != r ? r : 0.0);
     }
     case NG_UNARY_LOG_SIGMOID: return static_cast<float>((v < 0 || v != v ? v : 0.0) - Log1pExpNegAbs(v));
+    case kUnarySign: return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;  // NaN and -0 stay
+    case kUnaryRsqrt: return static_cast<float>(1.0 / sqrt(v));
+    case kUnaryReciprocal: return static_cast<float>(1.0 / v);
+    case kUnaryExpm1: return static_cast<float>(expm1(v));
+    case kUnaryLog1p: return static_cast<float>(log1p(v));
+    case kUnarySin: return static_cast<float>(sin(v));
+    case kUnaryCos: return static_cast<float>(cos(v));
+    case kUnaryTan: return static_cast<float>(tan(v));
+    case kUnaryAsin: return static_cast<float>(asin(v));
+    case kUnaryAcos: return static_cast<float>(acos(v));
+    case kUnaryAtan: return static_cast<float>(atan(v));
+    case kUnarySinh: return static_cast<float>(sinh(v));
+    case kUnaryCosh: return static_cast<float>(cosh(v));
+    case kUnaryFloor: return static_cast<float>(floor(v));
+    case kUnaryCeil: return static_cast<float>(ceil(v));
+    case kUnaryRound: return static_cast<float>(rint(v));  // half to even (the default rounding mode)
+    case kUnaryErf: return static_cast<float>(erf(v));
     default: return x;
   }
 }
@@ -151,21 +220,26 @@ void LaunchUnaryGrad(const float* x, const float* y, const float* dy, float* dx,
   NGC_LAUNCH(GridFor(n), kThreads, UnaryGradKernel<OP>)(x, y, dy, dx, n, alpha);
 }
 
-static_assert(NG_UNARY_OP_COUNT == 19 && NG_UNARY_GRAD_OP_COUNT == 13 && NG_BINARY_OP_COUNT == 4,
+static_assert(kUnaryOpCount == 36 && NG_UNARY_GRAD_OP_COUNT == 13 && kBinaryOpCount == 11,
               "a new op code needs its case here");
 
 }  // namespace
 
 void BinaryF32(int op, const float* a, const float* b, float* out, i64 n, i64 bn) {
   if (n <= 0) return;
-  switch (op) {
-    case NG_BINARY_ADD: LaunchBinary<NG_BINARY_ADD>(a, b, out, n, bn); break;
-    case NG_BINARY_SUB: LaunchBinary<NG_BINARY_SUB>(a, b, out, n, bn); break;
-    case NG_BINARY_MUL: LaunchBinary<NG_BINARY_MUL>(a, b, out, n, bn); break;
-    case NG_BINARY_DIV: LaunchBinary<NG_BINARY_DIV>(a, b, out, n, bn); break;
-    default: throw CudaError("ng_cuda_binary_f32", 0, "unknown op code " + std::to_string(op));
-  }
+  const bool known = ForBinaryOp(op, [&](auto c) { LaunchBinary<decltype(c)::value>(a, b, out, n, bn); });
+  if (!known) throw CudaError("ng_cuda_binary_f32", 0, "unknown op code " + std::to_string(op));
   CheckLaunch("ng_cuda_binary_f32");
+}
+
+void BinaryBroadcastF32(int op, const float* a, const float* b, float* out, const BroadcastPlan& plan) {
+  const i64 n = PlanSize(plan);
+  if (n <= 0) return;
+  const bool known = ForBinaryOp(op, [&](auto c) {
+    NGC_LAUNCH(GridFor(n), kThreads, BinaryBroadcastKernel<decltype(c)::value>)(a, b, out, n, plan);
+  });
+  if (!known) throw CudaError("ng_cuda_binary_broadcast_f32", 0, "unknown op code " + std::to_string(op));
+  CheckLaunch("ng_cuda_binary_broadcast_f32");
 }
 
 void UnaryF32(int op, const float* x, float* y, i64 n, double alpha) {
@@ -192,6 +266,23 @@ void UnaryF32(int op, const float* x, float* y, i64 n, double alpha) {
     NGC_CASE(NG_UNARY_SILU)
     NGC_CASE(NG_UNARY_HARD_SIGMOID)
     NGC_CASE(NG_UNARY_LOG_SIGMOID)
+    NGC_CASE(kUnarySign)
+    NGC_CASE(kUnaryRsqrt)
+    NGC_CASE(kUnaryReciprocal)
+    NGC_CASE(kUnaryExpm1)
+    NGC_CASE(kUnaryLog1p)
+    NGC_CASE(kUnarySin)
+    NGC_CASE(kUnaryCos)
+    NGC_CASE(kUnaryTan)
+    NGC_CASE(kUnaryAsin)
+    NGC_CASE(kUnaryAcos)
+    NGC_CASE(kUnaryAtan)
+    NGC_CASE(kUnarySinh)
+    NGC_CASE(kUnaryCosh)
+    NGC_CASE(kUnaryFloor)
+    NGC_CASE(kUnaryCeil)
+    NGC_CASE(kUnaryRound)
+    NGC_CASE(kUnaryErf)
 #undef NGC_CASE
     default: throw CudaError("ng_cuda_unary_f32", 0, "unknown op code " + std::to_string(op));
   }

@@ -1,6 +1,7 @@
 /*
- * Reductions of x viewed as [outer, len, inner] over the middle axis (ngcuda/eltwise.h): sum and mean in double,
- * max and min with Math.max / Math.min semantics (associative and commutative, so any order gives the same bits).
+ * Reductions of x viewed as [outer, len, inner] over the middle axis (ngcuda/eltwise.h): sum, mean and prod in
+ * double, max and min with Math.max / Math.min semantics (associative and commutative, so any order gives the same
+ * bits).
  * - inner == 1, short rows: ng_cuda_reduce_rows_warp, one warp per row (lanes stride the row, a shuffle tree).
  * - inner == 1, long rows: ng_cuda_reduce_rows_block, blocks of 256 per (row, split), partials then
  *   ng_cuda_reduce_finish adds them in split order.
@@ -21,29 +22,30 @@ namespace ngcuda {
 
 namespace {
 
-// A running reduction: sum in double, or max/min in float.
+// A running reduction: sum or product in double, or max/min in float.
 struct Acc {
   double s;
   float e;
 };
 
 __device__ __forceinline__ Acc Identity(int op) {
-  return Acc{0.0, op == NG_REDUCE_MIN ? INFINITY : -INFINITY};
+  return Acc{op == kReduceProd ? 1.0 : 0.0, op == NG_REDUCE_MIN ? INFINITY : -INFINITY};
 }
 
-__device__ __forceinline__ void Add(Acc& a, float v, int op) {
-  if (op == NG_REDUCE_SUM || op == NG_REDUCE_MEAN) a.s += static_cast<double>(v);
-  else a.e = JsMax(a.e, v, op == NG_REDUCE_MIN);
+// Folds the value v (or a partial result, in double) into a.
+__device__ __forceinline__ void Fold(Acc& a, double v, float e, int op) {
+  if (op == kReduceProd) a.s *= v;
+  else if (op == NG_REDUCE_SUM || op == NG_REDUCE_MEAN) a.s += v;
+  else a.e = JsMax(a.e, e, op == NG_REDUCE_MIN);
 }
 
-__device__ __forceinline__ void Merge(Acc& a, const Acc& b, int op) {
-  if (op == NG_REDUCE_SUM || op == NG_REDUCE_MEAN) a.s += b.s;
-  else a.e = JsMax(a.e, b.e, op == NG_REDUCE_MIN);
-}
+__device__ __forceinline__ void Add(Acc& a, float v, int op) { Fold(a, static_cast<double>(v), v, op); }
+
+__device__ __forceinline__ void Merge(Acc& a, const Acc& b, int op) { Fold(a, b.s, b.e, op); }
 
 __device__ __forceinline__ float Finish(const Acc& a, int op, i64 len) {
   if (op == NG_REDUCE_MEAN) return static_cast<float>(a.s / static_cast<double>(len));
-  if (op == NG_REDUCE_SUM) return static_cast<float>(a.s);
+  if (op == NG_REDUCE_SUM || op == kReduceProd) return static_cast<float>(a.s);
   return a.e;
 }
 
@@ -160,11 +162,12 @@ Partials GetPartials(i64 slots) {
 
 void ReduceF32(int op, const float* x, i64 outer, i64 len, i64 inner, float* y) {
   const DeviceInfo& d = Init();
-  if (op < 0 || op >= NG_REDUCE_OP_COUNT) throw CudaError("ng_cuda_reduce", 0, "unknown op code " + std::to_string(op));
+  if (op < 0 || op >= kReduceOpCount) throw CudaError("ng_cuda_reduce", 0, "unknown op code " + std::to_string(op));
   const i64 nout = outer * inner;
   if (nout <= 0) return;
-  if (len == 0) {  // the identity: sum 0, mean NaN (0/0), max -Infinity, min +Infinity
-    const float v = op == NG_REDUCE_SUM ? 0.0f : op == NG_REDUCE_MEAN ? nanf("") : op == NG_REDUCE_MAX ? -INFINITY : INFINITY;
+  if (len == 0) {  // the identity: sum 0, mean NaN (0/0), max -Infinity, min +Infinity, prod 1
+    const float v = op == NG_REDUCE_SUM ? 0.0f : op == NG_REDUCE_MEAN ? nanf("") : op == NG_REDUCE_MAX ? -INFINITY
+                    : op == NG_REDUCE_MIN ? INFINITY : 1.0f;
     FillF32(y, nout, v);
     return;
   }

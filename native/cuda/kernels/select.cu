@@ -14,16 +14,6 @@ namespace ngcuda {
 
 namespace {
 
-// Flat input offset k of output element i under the plan (stride 0 on broadcast axes).
-__device__ __forceinline__ void BroadcastOffsets(const BroadcastPlan& plan, i64 i, int inputs, i64* off) {
-  for (int k = 0; k < inputs; ++k) off[k] = 0;
-  for (int a = plan.rank - 1; a >= 0; --a) {
-    const i64 c = i % plan.out_shape[a];
-    i /= plan.out_shape[a];
-    for (int k = 0; k < inputs; ++k) off[k] += c * plan.stride[k][a];
-  }
-}
-
 template <class T>
 __device__ __forceinline__ bool CompareValues(int op, T a, T b) {
   switch (op) {
@@ -112,12 +102,6 @@ __global__ void ArgReduceKernel(bool is_min, const T* __restrict__ x, std::int32
     }
     out[i] = best_idx;
   }
-}
-
-i64 PlanSize(const BroadcastPlan& plan) {
-  i64 n = 1;
-  for (int a = 0; a < plan.rank; ++a) n *= plan.out_shape[a];
-  return n;
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
  * e_j * (float)(g / s) with g (p - 1) at the label computed as -g (s - e) / s (no cancellation). An int label
  * outside [0, c) is reported to the index-error record and makes its row NaN (the CPU kernels read it as a zero row,
  * but there the ops layer has rejected it before).
+ * Softmax along an inner axis (x [outer, len, inner], inner > 1): the same formulas, one thread per (outer, inner)
+ * column walking len in order (neighbouring threads read neighbouring columns: coalesced).
  */
 #include <cuda_runtime.h>
 
@@ -43,6 +45,16 @@ __device__ __forceinline__ void RowStats(const float* xr, i64 cols, int lane, fl
   *s_out = WarpSum(s);
 }
 
+// The CPU driver's per-row constant from the sum s: (float)log(s) for log-softmax, (float)s for softmax.
+__device__ __forceinline__ float SoftmaxScale(int log_mode, double s) {
+  return static_cast<float>(log_mode ? log(s) : s);
+}
+
+// One output from x, the row max m and SoftmaxScale k.
+__device__ __forceinline__ float SoftmaxOut(int log_mode, float x, float m, float k) {
+  return log_mode ? (x - m) - k : ExpShift(x, m) / k;
+}
+
 #define NGC_FOR_ROWS(row, rows)                                                                            \
   for (i64 row = static_cast<i64>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; row < (rows);       \
        row += static_cast<i64>(gridDim.x) * (blockDim.x / 32))
@@ -56,13 +68,21 @@ __global__ void SoftmaxKernel(int log_mode, const float* x, i64 rows, i64 cols, 
     double s;
     RowStats(xr, cols, lane, &m, &s);
     __syncwarp();  // y may be x: every lane has read the row before any writes it
-    if (log_mode) {
-      const float ls = static_cast<float>(log(s));
-      for (i64 j = lane; j < cols; j += 32) yr[j] = (xr[j] - m) - ls;
-    } else {
-      const float sf = static_cast<float>(s);
-      for (i64 j = lane; j < cols; j += 32) yr[j] = ExpShift(xr[j], m) / sf;
-    }
+    const float k = SoftmaxScale(log_mode, s);
+    for (i64 j = lane; j < cols; j += 32) yr[j] = SoftmaxOut(log_mode, xr[j], m, k);
+  }
+}
+
+__global__ void SoftmaxColumnsKernel(int log_mode, const float* x, i64 outer, i64 len, i64 inner, float* y) {
+  NGC_FOR(col, outer * inner) {
+    const i64 o = col / inner;
+    const i64 base = o * len * inner + (col - o * inner);
+    float m = -INFINITY;
+    for (i64 l = 0; l < len; ++l) m = JsMax(m, x[base + l * inner], false);
+    double s = 0.0;
+    for (i64 l = 0; l < len; ++l) s += static_cast<double>(ExpShift(x[base + l * inner], m));
+    const float k = SoftmaxScale(log_mode, s);
+    for (i64 l = 0; l < len; ++l) y[base + l * inner] = SoftmaxOut(log_mode, x[base + l * inner], m, k);  // y may be x
   }
 }
 
@@ -144,10 +164,15 @@ unsigned RowGrid(i64 rows) { return GridFor(rows * 32); }
 
 }  // namespace
 
-void SoftmaxF32(bool log, const float* x, i64 rows, i64 cols, float* y) {
-  if (rows <= 0 || cols <= 0) return;
-  NGC_LAUNCH(RowGrid(rows), kThreads, SoftmaxKernel)(log ? 1 : 0, x, rows, cols, y);
-  CheckLaunch(log ? "ng_cuda_log_softmax_f32" : "ng_cuda_softmax_f32");
+void SoftmaxF32(bool log, const float* x, i64 outer, i64 len, i64 inner, float* y) {
+  if (outer <= 0 || len <= 0 || inner <= 0) return;
+  if (inner == 1) {
+    NGC_LAUNCH(RowGrid(outer), kThreads, SoftmaxKernel)(log ? 1 : 0, x, outer, len, y);
+    CheckLaunch(log ? "ng_cuda_log_softmax_f32" : "ng_cuda_softmax_f32");
+  } else {
+    NGC_LAUNCH(GridFor(outer * inner), kThreads, SoftmaxColumnsKernel)(log ? 1 : 0, x, outer, len, inner, y);
+    CheckLaunch(log ? "ng_cuda_log_softmax_columns_f32" : "ng_cuda_softmax_columns_f32");
+  }
 }
 
 void SoftmaxCrossEntropyF32(const float* logits, const std::int32_t* ilabels, const float* flabels, i64 n, i64 c,

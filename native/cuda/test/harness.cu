@@ -942,42 +942,56 @@ void TestBatchNorm() {
 
 // ---- elementwise, reductions, softmax -------------------------------------------------------------------
 
+// The reference backend's definitions (elementwise.ts floatUnary) of the unary ops the CPU addon lacks, with the
+// host's double libm, rounded once.
+float HostUnary(int op, float xf) {
+  const double x = xf;
+  switch (op) {
+    case ngcuda::kUnarySign: return static_cast<float>(x > 0 ? 1.0 : x < 0 ? -1.0 : x);
+    case ngcuda::kUnaryRsqrt: return static_cast<float>(1.0 / std::sqrt(x));
+    case ngcuda::kUnaryReciprocal: return static_cast<float>(1.0 / x);
+    case ngcuda::kUnaryExpm1: return static_cast<float>(std::expm1(x));
+    case ngcuda::kUnaryLog1p: return static_cast<float>(std::log1p(x));
+    case ngcuda::kUnarySin: return static_cast<float>(std::sin(x));
+    case ngcuda::kUnaryCos: return static_cast<float>(std::cos(x));
+    case ngcuda::kUnaryTan: return static_cast<float>(std::tan(x));
+    case ngcuda::kUnaryAsin: return static_cast<float>(std::asin(x));
+    case ngcuda::kUnaryAcos: return static_cast<float>(std::acos(x));
+    case ngcuda::kUnaryAtan: return static_cast<float>(std::atan(x));
+    case ngcuda::kUnarySinh: return static_cast<float>(std::sinh(x));
+    case ngcuda::kUnaryCosh: return static_cast<float>(std::cosh(x));
+    case ngcuda::kUnaryFloor: return static_cast<float>(std::floor(x));
+    case ngcuda::kUnaryCeil: return static_cast<float>(std::ceil(x));
+    case ngcuda::kUnaryRound: return static_cast<float>(std::nearbyint(x));  // half to even
+    default: return static_cast<float>(std::erf(x));
+  }
+}
+
 void TestElementwise() {
   Rng rng(g_seed * 1000 + 19);
-  if (Enabled("binary")) {
-    const std::vector<std::pair<i64, i64>> forms = {{1000, 1000}, {1000, 1}, {1000, 10}, {999, 37 * 0 + 27}, {1, 1}, {0, 0}, {70000, 7}};
-    for (const auto& f : forms) {
-      for (int op = 0; op < NG_BINARY_OP_COUNT; ++op) {
-        const Floats a = AwkwardFloats(rng, f.first), b = AwkwardFloats(rng, f.second);
-        Floats want(a.size());
-        if (f.first) ng_f32_binary_x1_ref(op, a.data(), b.data(), want.data(), a.size(), b.size());
-        Dev<float> da(a), db(b), dout(a.size());
-        const std::string d = Fmt("op %d n %lld bn %lld", op, static_cast<long long>(f.first), static_cast<long long>(f.second));
-        if (Guarded("binary", d, [&] { ngcuda::BinaryF32(op, da.p(), db.p(), dout.p(), f.first, f.second); })) {
-          Exact("binary", d, dout.Get(), want);
-          ExpectGuards("binary", d, dout, "out");
-        }
-        // in place: out = a
-        if (f.first && Guarded("binary", d + " in place", [&] { ngcuda::BinaryF32(op, da.p(), db.p(), da.p(), f.first, f.second); })) {
-          Exact("binary", d + " in place", da.Get(), want);
-        }
-      }
-    }
-  }
   if (Enabled("unary")) {
-    for (int op = 0; op < NG_UNARY_OP_COUNT; ++op) {
+    for (int op = 0; op < ngcuda::kUnaryOpCount; ++op) {
       for (int awk = 0; awk < 2; ++awk) {
         Floats x = awk ? AwkwardFloats(rng, 5000) : RandomFloats(rng, 5000, -20.0f, 20.0f);
-        if (op == NG_UNARY_LOG || op == NG_UNARY_SQRT) {
+        if (op == NG_UNARY_LOG || op == NG_UNARY_SQRT || op == ngcuda::kUnaryRsqrt) {
           for (float& v : x) v = std::fabs(v);
         }
+        if (op == ngcuda::kUnaryAsin || op == ngcuda::kUnaryAcos || op == ngcuda::kUnaryLog1p) {
+          for (float& v : x) v = v / 16.0f;  // mostly inside the domain [-1, 1] (log1p: above -1)
+        }
+        // half-integers (round's ties), huge and tiny values
+        for (float v : {0.5f, -0.5f, 1.5f, -2.5f, 3.5f, 1e30f, -1e30f, 1e-30f, -1e-30f, 3e38f, 1e-45f, -1.0f, 1.0f}) x.push_back(v);
         Floats want(x.size());
-        nodegrad::UnaryF32(op, x.data(), want.data(), x.size(), 0.2);
+        if (op < NG_UNARY_OP_COUNT) nodegrad::UnaryF32(op, x.data(), want.data(), x.size(), 0.2);
+        else for (std::size_t i = 0; i < x.size(); ++i) want[i] = HostUnary(op, x[i]);
         Dev<float> dx(x), dy(x.size());
         const std::string d = Fmt("op %d%s", op, awk ? " awkward" : "");
         if (Guarded("unary", d, [&] { ngcuda::UnaryF32(op, dx.p(), dy.p(), static_cast<i64>(x.size()), 0.2); })) {
-          // Both compute in double and round once: 1 ulp when the two double libms straddle a float boundary.
-          Compare("unary", d, dy.Get(), want, [&](std::size_t i) { return kUlp * std::fabs(want[i]) + 1e-45; });
+          // Both compute in double and round once: 1 ulp when the two double libms straddle a float boundary;
+          // none for the GPU-only ops made of IEEE operations.
+          const bool ieee = op == ngcuda::kUnarySign || op == ngcuda::kUnaryRsqrt || op == ngcuda::kUnaryReciprocal ||
+                            op == ngcuda::kUnaryFloor || op == ngcuda::kUnaryCeil || op == ngcuda::kUnaryRound;
+          Compare("unary", d, dy.Get(), want, [&](std::size_t i) { return ieee ? -1.0 : kUlp * std::fabs(want[i]) + 1e-45; });
           ExpectGuards("unary", d, dy, "y");
         }
       }
@@ -1032,19 +1046,40 @@ void TestReduce() {
                                    {1, 1, 1000}, {128, 64, 10}, {1, 65536, 64}};
   for (const Case& c : cases) {
     if (g_quick && c.outer * c.len * c.inner > 200000) continue;
-    for (int op = 0; op < NG_REDUCE_OP_COUNT; ++op) {
+    for (int op = 0; op < ngcuda::kReduceOpCount; ++op) {
+      const bool prod = op == ngcuda::kReduceProd;
       for (int awk = 0; awk < 2; ++awk) {
         const i64 n = c.outer * c.len * c.inner;
-        if (awk && op < NG_REDUCE_MAX) continue;  // NaN/Inf semantics matter for max/min
-        const Floats x = awk ? AwkwardFloats(rng, n) : RandomFloats(rng, n);
+        // NaN/Inf semantics matter for max/min and prod (of at most 500 awkward values, |x| <= 4: no double overflow)
+        if (awk && (op == NG_REDUCE_SUM || op == NG_REDUCE_MEAN || (prod && c.len > 500))) continue;
+        Floats x = awk ? AwkwardFloats(rng, n) : RandomFloats(rng, n);
+        if (prod && !awk) {
+          // +-[1 - 1/64, 1 + 1/64], signs at random: products of 10^5 of them stay well inside float's range
+          for (float& v : x) v = (rng.Int(0, 1) ? -1.0f : 1.0f) * (1.0f + v / 64.0f);
+        }
         Floats want(static_cast<std::size_t>(c.outer * c.inner));
-        nodegrad::ReduceF32(op, x.data(), c.outer, c.len, c.inner, want.data());
+        if (!prod) {
+          nodegrad::ReduceF32(op, x.data(), c.outer, c.len, c.inner, want.data());
+        } else {  // the reference's product: in double, in order, rounded once
+          for (i64 o = 0; o < c.outer; ++o) {
+            for (i64 j = 0; j < c.inner; ++j) {
+              double p = 1.0;
+              for (i64 l = 0; l < c.len; ++l) p *= x[(o * c.len + l) * c.inner + j];
+              want[o * c.inner + j] = static_cast<float>(p);
+            }
+          }
+        }
         Dev<float> dx(x), dy(want.size());
         const std::string d = Fmt("op %d [%lld, %lld, %lld]%s", op, static_cast<long long>(c.outer),
                                   static_cast<long long>(c.len), static_cast<long long>(c.inner), awk ? " awkward" : "");
         if (!Guarded("reduce", d, [&] { ngcuda::ReduceF32(op, dx.p(), c.outer, c.len, c.inner, dy.p()); })) continue;
-        if (op >= NG_REDUCE_MAX) {
+        if (op == NG_REDUCE_MAX || op == NG_REDUCE_MIN) {
           Exact("reduce", d, dy.Get(), want);
+        } else if (prod) {
+          // len double products in another order: each rounding 2^-53 relative, then one rounding to float.
+          Compare("reduce", d, dy.Get(), want, [&](std::size_t i) {
+            return kUlp * std::fabs(want[i]) + 2.0 * c.len * 0x1p-53 * std::fabs(want[i]) + 1e-45;
+          });
         } else {
           std::vector<double> sabs(want.size(), 0.0);
           for (i64 o = 0; o < c.outer; ++o)
@@ -1063,32 +1098,56 @@ void TestReduce() {
 
 void TestSoftmax() {
   Rng rng(g_seed * 1000 + 29);
+  // x [rows, cols, inner], softmax along cols; inner > 1 is an inner axis, checked against the CPU's rows of the
+  // transpose [rows, inner, cols].
   struct Case {
     i64 rows, cols;
     float spread;
+    i64 inner = 1;
   };
-  const std::vector<Case> cases = {{1, 1, 1}, {5, 10, 3}, {64, 10, 20}, {7, 1000, 5}, {3, 33, 1e4f}, {2, 5000, 2}, {1000, 3, 1}};
+  const std::vector<Case> cases = {{1, 1, 1}, {5, 10, 3}, {64, 10, 20}, {7, 1000, 5}, {3, 33, 1e4f}, {2, 5000, 2}, {1000, 3, 1},
+                                   {2, 3, 2, 2}, {1, 1000, 5, 3}, {5, 10, 20, 64}, {3, 0, 1, 4}, {4, 7, 1e4f, 33}, {1, 1, 1, 5},
+                                   {0, 4, 1, 3}};
   for (const Case& c : cases) {
-    const i64 n = c.rows * c.cols;
+    const i64 n = c.rows * c.cols * c.inner;
     const Floats x = RandomFloats(rng, n, -c.spread, c.spread);
-    const std::string desc = Fmt("[%lld, %lld] spread %g", static_cast<long long>(c.rows), static_cast<long long>(c.cols), c.spread);
+    const std::string desc = Fmt("[%lld, %lld, %lld] spread %g", static_cast<long long>(c.rows), static_cast<long long>(c.cols),
+                                 static_cast<long long>(c.inner), c.spread);
+    // (r, j, k) <-> (r, k, j)
+    const auto moved = [&](const Floats& v, bool back) {
+      Floats t(v.size());
+      for (i64 r = 0; r < c.rows; ++r)
+        for (i64 j = 0; j < c.cols; ++j)
+          for (i64 k = 0; k < c.inner; ++k) {
+            const i64 a = (r * c.cols + j) * c.inner + k, b = (r * c.inner + k) * c.cols + j;
+            t[back ? a : b] = v[back ? b : a];
+          }
+      return t;
+    };
     Dev<float> dx(x);
     for (int lg = 0; lg < 2; ++lg) {
       const char* k = lg ? "log_softmax" : "softmax";
       if (!Enabled(k)) continue;
       Floats want(x.size());
-      nodegrad::SoftmaxF32(lg, x.data(), c.rows, c.cols, want.data());
-      Dev<float> dy(x.size());
-      if (Guarded(k, desc, [&] { ngcuda::SoftmaxF32(lg, dx.p(), c.rows, c.cols, dy.p()); })) {
-        // exp terms are identical (double exp rounded to float); the double sums differ in order only, so
-        // (float)s and (float)log(s) may differ by an ulp: 2 ulps of the result, or of (x - max) for log-softmax.
-        const double ls_max = std::log(static_cast<double>(c.cols));  // log(s) <= log(cols): every e <= 1
-        Compare(k, desc, dy.Get(), want, [&](std::size_t i) {
-          return lg ? 2.0 * kUlp * (std::fabs(want[i]) + ls_max) + 1e-45 : 2.0 * kUlp * std::fabs(want[i]) + 1e-45;
-        });
+      const Floats xt = moved(x, false);
+      nodegrad::SoftmaxF32(lg, xt.data(), c.rows * c.inner, c.cols, want.data());
+      want = moved(want, true);
+      // exp terms are identical (double exp rounded to float); the double sums differ in order only, so
+      // (float)s and (float)log(s) may differ by an ulp: 2 ulps of the result, or of (x - max) for log-softmax.
+      const double ls_max = std::log(static_cast<double>(std::max<i64>(c.cols, 1)));  // log(s) <= log(cols): every e <= 1
+      const auto tol = [&](std::size_t i) {
+        return lg ? 2.0 * kUlp * (std::fabs(want[i]) + ls_max) + 1e-45 : 2.0 * kUlp * std::fabs(want[i]) + 1e-45;
+      };
+      Dev<float> dy(x.size()), din(x);
+      if (Guarded(k, desc, [&] { ngcuda::SoftmaxF32(lg, dx.p(), c.rows, c.cols, c.inner, dy.p()); })) {
+        Compare(k, desc, dy.Get(), want, tol);
         ExpectGuards(k, desc, dy, "y");
       }
+      if (Guarded(k, desc + " in place", [&] { ngcuda::SoftmaxF32(lg, din.p(), c.rows, c.cols, c.inner, din.p()); })) {
+        Compare(k, desc + " in place", din.Get(), want, tol);
+      }
     }
+    if (c.inner > 1) continue;  // cross-entropy takes logits [rows, cols]
     // cross-entropy with int labels (some out of range: NaN rows, the first one reported) and float labels (soft rows)
     std::vector<std::int32_t> lab(static_cast<std::size_t>(c.rows));
     for (auto& l : lab) l = rng.Int(-1, static_cast<int>(c.cols));  // -1 and cols: out of range
@@ -1592,6 +1651,123 @@ double HostJsMax(double a, double b, bool is_min) {
   return is_min ? std::min(a, b) : std::max(a, b);
 }
 
+// The reference backend's binary ops (elementwise.ts floatBinary): the CPU kernel for add, sub, mul and div, the
+// double formulas with the host's libm, rounded once, for the rest.
+float HostBinary(int op, float af, float bf) {
+  if (op < NG_BINARY_OP_COUNT) {
+    float out;
+    ng_f32_binary_x1_ref(op, &af, &bf, &out, 1, 1);
+    return out;
+  }
+  const double a = af, b = bf;
+  switch (op) {
+    case ngcuda::kBinaryPow: return static_cast<float>(a == 1.0 || (a == -1.0 && std::isinf(b)) ? 1.0 : std::pow(a, b));
+    case ngcuda::kBinaryMaximum: return static_cast<float>(HostJsMax(a, b, false));
+    case ngcuda::kBinaryMinimum: return static_cast<float>(HostJsMax(a, b, true));
+    case ngcuda::kBinaryMod: {
+      const double r = std::fmod(a, b);
+      return static_cast<float>(r != 0 && (r < 0) != (b < 0) ? r + b : r);
+    }
+    case ngcuda::kBinaryFloorDiv: return static_cast<float>(std::floor(a / b));
+    case ngcuda::kBinaryAtan2: return static_cast<float>(std::atan2(a, b));
+    default: return static_cast<float>((a - b) * (a - b));
+  }
+}
+
+// Exact, or 1 ulp where both sides call a double libm function (pow, atan2) whose last bits may differ.
+double BinaryTol(int op, float want) {
+  return op == ngcuda::kBinaryPow || op == ngcuda::kBinaryAtan2 ? kUlp * std::fabs(want) + 1e-45 : -1.0;
+}
+
+// Every binary op on NaN, +-0, +-Inf, ties and plain values: the CPU's row forms and general broadcasting.
+void TestBinary() {
+  Rng rng(g_seed * 1000 + 43);
+  if (Enabled("binary")) {
+    const std::vector<std::pair<i64, i64>> forms = {{1000, 1000}, {1000, 1}, {1000, 10}, {999, 27}, {1, 1}, {0, 0}, {70000, 7}};
+    for (const auto& f : forms) {
+      for (int op = 0; op < ngcuda::kBinaryOpCount; ++op) {
+        const Floats a = AwkwardFloats(rng, f.first), b = AwkwardFloats(rng, f.second);
+        Floats want(a.size());
+        for (std::size_t i = 0; i < a.size(); ++i) want[i] = HostBinary(op, a[i], b[i % b.size()]);
+        Dev<float> da(a), db(b), dout(a.size());
+        const std::string d = Fmt("op %d n %lld bn %lld", op, static_cast<long long>(f.first), static_cast<long long>(f.second));
+        const auto tol = [&](std::size_t i) { return BinaryTol(op, want[i]); };
+        if (Guarded("binary", d, [&] { ngcuda::BinaryF32(op, da.p(), db.p(), dout.p(), f.first, f.second); })) {
+          Compare("binary", d, dout.Get(), want, tol);
+          ExpectGuards("binary", d, dout, "out");
+        }
+        // in place: out = a
+        if (f.first && Guarded("binary", d + " in place", [&] { ngcuda::BinaryF32(op, da.p(), db.p(), da.p(), f.first, f.second); })) {
+          Compare("binary", d + " in place", da.Get(), want, tol);
+        }
+      }
+    }
+    // a the float just below k b: quotients a float division would round up to the integer k (floorDiv floors the
+    // double quotient), remainders just below b (mod)
+    const i64 n = 4096;
+    const Floats b = RandomFloats(rng, n, 0.5f, 4.0f);
+    Floats a(b.size());
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      const double p = rng.Int(-20, 20) * static_cast<double>(b[i]);
+      a[i] = static_cast<float>(p);
+      if (a[i] >= p) a[i] = std::nextafter(a[i], -INFINITY);
+    }
+    Dev<float> da(a), db(b);
+    for (int op = 0; op < ngcuda::kBinaryOpCount; ++op) {
+      Floats want(a.size());
+      for (std::size_t i = 0; i < a.size(); ++i) want[i] = HostBinary(op, a[i], b[i]);
+      Dev<float> dout(a.size());
+      const std::string d = Fmt("op %d, quotients just below integers", op);
+      if (Guarded("binary", d, [&] { ngcuda::BinaryF32(op, da.p(), db.p(), dout.p(), n, n); })) {
+        Compare("binary", d, dout.Get(), want, [&](std::size_t i) { return BinaryTol(op, want[i]); });
+      }
+    }
+  }
+  if (Enabled("binary_broadcast")) {
+    // {a, b, out}: ranks 0 to 8, both operands broadcast, size 0, and one large enough for several grid strides
+    const std::vector<std::vector<Shape>> cases = {
+        {{2, 3}, {2, 1}, {2, 3}},
+        {{2, 3, 3, 4}, {2, 1, 1, 4}, {2, 3, 3, 4}},
+        {{3, 1, 5}, {1, 4, 5}, {3, 4, 5}},
+        {{1}, {6, 1}, {6, 1}},
+        {{5}, {}, {5}},
+        {{}, {4}, {4}},
+        {{}, {}, {}},
+        {{7}, {7}, {7}},
+        {{0, 3}, {1, 3}, {0, 3}},
+        {{2, 0}, {2, 1}, {2, 0}},
+        {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+        {{3, 1, 1, 2, 1, 5}, {1, 4, 1, 1, 3, 1}, {3, 4, 1, 2, 3, 5}},
+        {{2, 1, 3, 1, 2, 1, 2}, {2, 2, 1, 2, 1, 2, 1}, {2, 2, 3, 2, 2, 2, 2}},
+        {{2, 1, 2, 1, 2, 1, 2, 3}, {1, 2, 1, 2, 1, 2, 1, 3}, {2, 2, 2, 2, 2, 2, 2, 3}},
+        {{64, 1, 33}, {1, 70, 33}, {64, 70, 33}},
+    };
+    for (const auto& c : cases) {
+      const Shape &as = c[0], &bs = c[1], &out = c[2];
+      if (g_quick && SizeOf(out) > 20000) continue;
+      const Shape sa = BroadcastStrides(as, out), sb = BroadcastStrides(bs, out);
+      for (int op = 0; op < ngcuda::kBinaryOpCount; ++op) {
+        const Floats a = AwkwardFloats(rng, SizeOf(as)), b = AwkwardFloats(rng, SizeOf(bs));
+        Floats want(static_cast<std::size_t>(SizeOf(out)));
+        for (i64 i = 0; i < SizeOf(out); ++i) {
+          const Shape co = CoordOf(i, out);
+          i64 oa = 0, ob = 0;
+          for (std::size_t k = 0; k < co.size(); ++k) oa += co[k] * sa[k], ob += co[k] * sb[k];
+          want[i] = HostBinary(op, a[oa], b[ob]);
+        }
+        Dev<float> da(a), db(b), dout(want.size());
+        const std::string d = Fmt("op %d ", op) + ShapeStr(as) + " with " + ShapeStr(bs);
+        if (Guarded("binary_broadcast", d, [&] { ngcuda::BinaryBroadcastF32(op, da.p(), db.p(), dout.p(), MakePlan(out, {as, bs})); })) {
+          Compare("binary_broadcast", d, dout.Get(), want, [&](std::size_t i) { return BinaryTol(op, want[i]); });
+          ExpectGuards("binary_broadcast", d, dout, "out");
+          ExpectUnchanged("binary_broadcast", d, da, a, "a");
+          ExpectUnchanged("binary_broadcast", d, db, b, "b");
+        }
+      }
+    }
+  }
+}
+
 void TestSelect() {
   Rng rng(g_seed * 1000 + 41);
   const std::vector<std::vector<Shape>> bcast = {{{3, 1, 5}, {1, 4, 5}, {3, 4, 5}}, {{7}, {}, {7}}, {{2, 3}, {2, 3}, {2, 3}},
@@ -1953,6 +2129,7 @@ int main(int argc, char** argv) {
     TestPool();
     TestBatchNorm();
     TestElementwise();
+    TestBinary();
     TestReduce();
     TestSoftmax();
     TestOptim();

@@ -10,6 +10,7 @@
  * Kernels that read int32 indices (gather, scatterAddF32, the cross-entropy entries with int labels) check them on
  * the device: a bad one is reported to a record that takeIndexError() reads, and its outputs are NaN.
  */
+import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import type { ConvGeometry } from '../native/conv.js';
 import type { PoolGeometry } from '../native/pool.js';
 
@@ -100,18 +101,24 @@ export interface CudaAddon {
   readonly dtypeCodes: Readonly<Record<CudaDType, number>>;
 
   // --- elementwise, reductions, softmax (native/cuda/addon/eltwise.cc) --------------------------------------
+  // The CPU addon's op codes, then the ops only the GPU has (every BinaryOp, UnaryOp and ReduceOp): float32, the
+  // reference backend's semantics (native/cuda/include/ngcuda/eltwise.h).
   /** out[i] = a[i] op b[i % b.length]; b.length is a.length, 1 or a divisor of it; out may be a (or b, same length). */
   binaryF32(opCode: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer): void;
-  readonly binaryOpCodes: Readonly<Record<'add' | 'sub' | 'mul' | 'div', number>>;
+  /** out = a op b over outShape (rank <= 8), each read through its strides (0 on broadcast axes); out is neither. */
+  binaryBroadcastF32(opCode: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer, outShape: readonly number[],
+    aStrides: readonly number[], bStrides: readonly number[]): void;
+  readonly binaryOpCodes: Readonly<Record<BinaryOp, number>>;
   unaryF32(opCode: number, x: CudaBuffer, y: CudaBuffer, alpha: number): void;
-  readonly unaryOpCodes: Readonly<Record<string, number>>;
+  readonly unaryOpCodes: Readonly<Record<UnaryOp, number>>;
   unaryGradF32(opCode: number, x: CudaBuffer, y: CudaBuffer, dy: CudaBuffer, dx: CudaBuffer, alpha: number): void;
   readonly unaryGradOpCodes: Readonly<Record<string, number>>;
   /** x [outer, len, inner] -> y [outer, inner]. */
   reduceF32(opCode: number, x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void;
-  readonly reduceOpCodes: Readonly<Record<'sum' | 'mean' | 'max' | 'min', number>>;
-  softmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
-  logSoftmaxF32(x: CudaBuffer, y: CudaBuffer, rows: number, cols: number): void;
+  readonly reduceOpCodes: Readonly<Record<ReduceOp, number>>;
+  /** Along the middle axis of x [outer, len, inner] (the CPU addon's rows: inner 1); y may be x. */
+  softmaxF32(x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void;
+  logSoftmaxF32(x: CudaBuffer, y: CudaBuffer, outer: number, len: number, inner: number): void;
   /** labels: an int32 buffer [n] (a label outside [0, c): reported, NaN loss) or a float32 buffer [n, c]. */
   softmaxCrossEntropyF32(logits: CudaBuffer, labels: CudaBuffer, loss: CudaBuffer, n: number, c: number): void;
   softmaxCrossEntropyBackwardF32(dloss: CudaBuffer, logits: CudaBuffer, labels: CudaBuffer, dlogits: CudaBuffer, n: number, c: number): void;

@@ -4,9 +4,9 @@
  *   copied to the host: what device-resident Tensors (`tensor.to('cuda')`) call, through tensor-backend.ts. Shapes
  *   and geometry integers are worked out here, as src/backends/native/ does for the CPU addon (same integers, helpers).
  * - `cudaHostKernels(addon)`: the same behind the Backend interface on host arrays (upload, run, download, free),
- *   for the property tests against the reference backend. Anything the GPU kernels do not cover (float64, other
- *   broadcasts, softmax over an inner axis, int32 arithmetic, 'prod', gelu, rank > 8 copies) runs on the
- *   reference backend. The movement, comparison and conversion kernels take float32 and int32 alike.
+ *   for the property tests against the reference backend. Anything the GPU kernels do not cover (float64, int32
+ *   arithmetic, rank > 8 broadcasts and copies) runs on the reference backend. The movement, comparison and
+ *   conversion kernels take float32 and int32 alike.
  */
 import type {
   ArgReduceOp, Backend, BatchNormAttrs, BinaryOp, CompareOp, Conv2DAttrs, DataArray, FloatArray, GlobalPoolMode, ITensor, KTensor,
@@ -97,6 +97,23 @@ function axisRuns(axes: readonly number[]): [number, number][] {
 /** The most axes the strided-copy and broadcasting kernels take (native/cuda/include/ngcuda/movement.h). */
 export const MAX_COPY_RANK = 8;
 
+/**
+ * How binaryF32's row form takes (a, b): 1 as given (a fills the output, b repeats over its trailing axes), -1 swapped
+ * (add and mul only: IEEE addition and multiplication commute), 0 not at all (the strided kernel's case).
+ */
+export function binaryRowOrder(op: BinaryOp, aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]): number {
+  const n = sizeOf(outShape);
+  if (sizeOf(aShape) === n && rowBroadcastLength(bShape, outShape) >= 0) return 1;
+  if ((op === 'add' || op === 'mul') && sizeOf(bShape) === n && rowBroadcastLength(aShape, outShape) >= 0) return -1;
+  return 0;
+}
+
+/** [outer, len, inner] around `axis` of `shape` (negative axes count from the end). */
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  const ax = axis < 0 ? axis + shape.length : axis;
+  return [sizeOf(shape.slice(0, ax)), shape[ax], sizeOf(shape.slice(ax + 1))];
+}
+
 /** The uint32 bits a typed array of `dtype` stores for `value` (Float32Array: rounded; Int32Array: ToInt32). */
 function storedBits(value: number, dtype: CudaDType): number {
   const words = new Uint32Array(1);
@@ -124,13 +141,13 @@ export interface CudaDeviceKernels {
   unary(op: UnaryOp, x: DeviceTensor, attrs: UnaryAttrs): DeviceTensor;
   /** op in unaryGradOpCodes. */
   unaryGrad(op: UnaryGradOp, x: DeviceTensor, y: DeviceTensor, dy: DeviceTensor, attrs: UnaryAttrs): DeviceTensor;
-  /** a fills outShape, b repeats over its trailing axes (rowBroadcastLength >= 0); op add/sub/mul/div. */
+  /** float32; output rank <= MAX_COPY_RANK unless binaryRowOrder gives the row form. */
   binary(op: BinaryOp, a: DeviceTensor, b: DeviceTensor, outShape: readonly number[]): DeviceTensor;
-  /** op sum/mean/max/min over sorted distinct axes. */
+  /** Over sorted distinct axes. */
   reduce(op: ReduceOp, x: DeviceTensor, axes: readonly number[]): DeviceTensor;
-  /** Over the last axis. */
-  softmax(x: DeviceTensor): DeviceTensor;
-  logSoftmax(x: DeviceTensor): DeviceTensor;
+  /** Along `axis` (negative axes count from the end). */
+  softmax(x: DeviceTensor, axis: number): DeviceTensor;
+  logSoftmax(x: DeviceTensor, axis: number): DeviceTensor;
   softmaxCrossEntropy(logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
   softmaxCrossEntropyBackward(dloss: DeviceTensor, logits: DeviceTensor, labels: DeviceTensor): DeviceTensor;
   // Data movement, comparisons, conversions and dropout: any dtype unless noted, the reference's bits exactly.
@@ -176,11 +193,6 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
       windowOutSize(xShape[1], wShape[0], attrs.strides[0], attrs.dilations[0], pt, pb),
       windowOutSize(xShape[2], wShape[1], attrs.strides[1], attrs.dilations[1], pl, pr),
     ];
-  }
-
-  function rows(x: DeviceTensor): [number, number] {
-    const cols = x.shape.length ? x.shape[x.shape.length - 1] : 1;
-    return [cols === 0 ? 0 : sizeOf(x.shape) / cols, cols];
   }
 
   return {
@@ -276,11 +288,18 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
     },
     binary(op, x, y, outShape) {
       const out = empty(outShape);
-      a.binaryF32(a.binaryOpCodes[op as 'add'], x.buffer, y.buffer, out.buffer);
+      const code = a.binaryOpCodes[op];
+      const order = binaryRowOrder(op, x.shape, y.shape, outShape);
+      if (order === 1) a.binaryF32(code, x.buffer, y.buffer, out.buffer);
+      else if (order === -1) a.binaryF32(code, y.buffer, x.buffer, out.buffer);
+      else {
+        a.binaryBroadcastF32(code, x.buffer, y.buffer, out.buffer, outShape, broadcastStrides(x.shape, outShape),
+          broadcastStrides(y.shape, outShape));
+      }
       return out;
     },
     reduce(op, x, axes) {
-      const code = a.reduceOpCodes[op as 'sum'];
+      const code = a.reduceOpCodes[op];
       let cur = x;
       let shape = [...x.shape];
       for (const [lo, hi] of axisRuns(axes)) {  // last run first: the earlier axes keep their positions
@@ -298,14 +317,14 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
       }
       return cur;
     },
-    softmax(x) {
+    softmax(x, axis) {
       const y = empty(x.shape);
-      a.softmaxF32(x.buffer, y.buffer, ...rows(x));
+      a.softmaxF32(x.buffer, y.buffer, ...aroundAxis(x.shape, axis));
       return y;
     },
-    logSoftmax(x) {
+    logSoftmax(x, axis) {
       const y = empty(x.shape);
-      a.logSoftmaxF32(x.buffer, y.buffer, ...rows(x));
+      a.logSoftmaxF32(x.buffer, y.buffer, ...aroundAxis(x.shape, axis));
       return y;
     },
     softmaxCrossEntropy(logits, labels) {
@@ -414,9 +433,6 @@ export function cudaDeviceKernels(addon: CudaAddon): CudaDeviceKernels {
   };
 }
 
-const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min'];
-const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
-
 /**
  * The kernels behind the Backend interface on host arrays: each call uploads its inputs, runs on the GPU, downloads
  * the outputs and frees every buffer. Slow (two copies per call) but exact to the device kernels: what the property
@@ -505,7 +521,7 @@ export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
       return { dx: host[0] as KTensor<A>, dgamma: host[1] as KTensor<A>, dbeta: host[2] as KTensor<A> };
     },
     unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
-      if (!f32(x) || addon.unaryOpCodes[op] === undefined) return ref.unary(op, x, attrs);
+      if (!f32(x)) return ref.unary(op, x, attrs);
       return one((d) => k.unary(op, d[0], attrs), x) as KTensor<A>;
     },
     unaryGrad<A extends FloatArray>(op: UnaryGradOp, x: KTensor<A>, y: KTensor<A>, dy: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
@@ -513,25 +529,22 @@ export function cudaHostKernels(addon: CudaAddon): Partial<Backend> {
       return one((d) => k.unaryGrad(op, d[0], d[1], d[2], attrs), x, y, dy) as KTensor<A>;
     },
     binary<A extends DataArray>(op: BinaryOp, x: KTensor<A>, y: KTensor<A>, outShape: readonly number[]): KTensor<A> {
-      const n = sizeOf(outShape);
-      if (!f32(x, y) || !BINARY_OPS.includes(op) || x.data.length !== n || rowBroadcastLength(y.shape, outShape) < 0) {
+      if (!f32(x, y) || (outShape.length > MAX_COPY_RANK && binaryRowOrder(op, x.shape, y.shape, outShape) === 0)) {
         return ref.binary(op, x, y, outShape);
       }
       return one((d) => k.binary(op, d[0], d[1], outShape), x, y) as KTensor<A>;
     },
     reduce<A extends DataArray>(op: ReduceOp, x: KTensor<A>, axes: readonly number[]): KTensor<A> {
-      if (!f32(x) || !REDUCE_OPS.includes(op)) return ref.reduce(op, x, axes);
+      if (!f32(x)) return ref.reduce(op, x, axes);
       return one((d) => k.reduce(op, d[0], axes), x) as KTensor<A>;
     },
     softmax<A extends FloatArray>(x: KTensor<A>, axis: number): KTensor<A> {
-      const r = x.shape.length;
-      if (!f32(x) || r === 0 || (axis !== r - 1 && axis !== -1)) return ref.softmax(x, axis);
-      return one((d) => k.softmax(d[0]), x) as KTensor<A>;
+      if (!f32(x)) return ref.softmax(x, axis);
+      return one((d) => k.softmax(d[0], axis), x) as KTensor<A>;
     },
     logSoftmax<A extends FloatArray>(x: KTensor<A>, axis: number): KTensor<A> {
-      const r = x.shape.length;
-      if (!f32(x) || r === 0 || (axis !== r - 1 && axis !== -1)) return ref.logSoftmax(x, axis);
-      return one((d) => k.logSoftmax(d[0]), x) as KTensor<A>;
+      if (!f32(x)) return ref.logSoftmax(x, axis);
+      return one((d) => k.logSoftmax(d[0], axis), x) as KTensor<A>;
     },
     softmaxCrossEntropy<A extends FloatArray>(logits: KTensor<A>, labels: ITensor | KTensor<A>): KTensor<A> {
       if (!f32(logits) || logits.shape.length !== 2 || !(labels.data instanceof Int32Array || isPlainF32(labels.data))) {

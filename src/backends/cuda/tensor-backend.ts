@@ -6,15 +6,15 @@
  * - Mixed devices: a CPU tensor beside a CUDA one is a DeviceError naming the kernel and both arguments, except
  *   rank-0 CPU tensors (scalars, e.g. `x.mul(2)`), which are uploaded for the call, as PyTorch allows.
  * - Kernels the GPU does not have (the Backend entries or cases below that cudaDeviceKernels lacks) run on the CPU
- *   backend: download, CPU kernel, upload, with a one-time console warning naming the kernel.
+ *   backend: download, CPU kernel, upload, with a console warning naming the call (e.g. "mul (binary)") once per
+ *   distinct call.
  */
 import { DeviceError, fmtShape } from '../../errors.js';
-import type { Backend, KTensor } from '../backend.js';
-import { rowBroadcastLength } from '../native/elementwise.js';
+import type { Backend, KTensor, UnaryOp } from '../backend.js';
 import { getBackend } from '../registry.js';
 import type { CudaAddon } from './addon.js';
 import { DeviceKTensor, DeviceStorage, cudaAddonFor } from './device-storage.js';
-import { type CudaDeviceKernels, type DeviceTensor, MAX_COPY_RANK, cudaDeviceKernels, release } from './kernels.js';
+import { type CudaDeviceKernels, type DeviceTensor, MAX_COPY_RANK, binaryRowOrder, cudaDeviceKernels, release } from './kernels.js';
 
 interface Arg {
   readonly shape: readonly number[];
@@ -31,15 +31,16 @@ const describeArg = (v: Arg): string => `${v.device ?? 'cpu'} ${fmtShape(v.shape
 
 const warned = new Set<string>();
 
-/** Kernel names that fell back to the CPU in this process (each warned once). */
+/** The calls that fell back to the CPU in this process, each warned once: "maximum (binary)", "resizeImages". */
 export function cudaFallbacks(): readonly string[] {
   return [...warned];
 }
 
-export function warnFallback(kernel: string, why: string): void {
-  if (warned.has(kernel)) return;
-  warned.add(kernel);
-  console.warn(`nodegrad: the CUDA backend has no kernel for '${kernel}' (${why}); running it on the CPU (download, CPU kernel, upload)`);
+/** Warns once per label (a kernel call's, e.g. "mul (binary)", or a host op's name) that it runs on the CPU. */
+export function warnFallback(label: string, why: string): void {
+  if (warned.has(label)) return;
+  warned.add(label);
+  console.warn(`nodegrad: the CUDA backend has no kernel for '${label}' (${why}); running it on the CPU (download, CPU kernel, upload)`);
 }
 
 /** One call's arguments on the device, with the temporary uploads to free afterwards. */
@@ -143,21 +144,20 @@ function gpuGap(addon: CudaAddon, name: KernelName, args: readonly any[]): strin
     case 'batchNormBackward':
       return args[1].shape.length > 0 ? undefined : 'a scalar';
     case 'unary':
-      return f32(args[1]) && addon.unaryOpCodes[args[0]] !== undefined ? undefined : `op '${args[0]}'${f32(args[1]) ? '' : ' on int32'}`;
+      if (!f32(args[1])) return 'int32 data: the elementwise kernels are float32';
+      return addon.unaryOpCodes[args[0] as UnaryOp] !== undefined ? undefined : `op '${args[0]}'`;
     case 'unaryGrad':
       return addon.unaryGradOpCodes[args[0]] !== undefined ? undefined : `op '${args[0]}'`;
     case 'binary': {
       const [op, a, b, outShape] = args;
-      if (!['add', 'sub', 'mul', 'div'].includes(op)) return `op '${op}'`;
-      if (!f32(a, b)) return `op '${op}' on int32`;
-      return binaryOrder(op, a, b, outShape) !== 0 ? undefined : `op '${op}' with this broadcast`;
+      if (!f32(a, b)) return 'int32 operands: the elementwise kernels are float32';
+      const strided = outShape.length <= MAX_COPY_RANK;  // the row form has no rank limit
+      return strided || binaryRowOrder(op, a.shape, b.shape, outShape) !== 0 ? undefined : `rank ${outShape.length} > ${MAX_COPY_RANK}`;
     }
     case 'reduce':
-      return ['sum', 'mean', 'max', 'min'].includes(args[0]) && f32(args[1]) ? undefined : `op '${args[0]}'${f32(args[1]) ? '' : ' on int32'}`;
-    case 'softmax': case 'logSoftmax': {
-      const r = args[0].shape.length;
-      return r > 0 && (args[1] === r - 1 || args[1] === -1) ? undefined : 'an inner axis';
-    }
+      return f32(args[1]) ? undefined : 'int32 data: the reductions are float32';
+    case 'softmax': case 'logSoftmax':
+      return undefined;
     case 'softmaxCrossEntropy': case 'softmaxCrossEntropyBackward': {
       const logits = name === 'softmaxCrossEntropy' ? args[0] : args[1];
       return logits.shape.length === 2 ? undefined : 'logits not 2-D';
@@ -175,17 +175,6 @@ function gpuGap(addon: CudaAddon, name: KernelName, args: readonly any[]): strin
     default:
       return 'not implemented on the GPU';
   }
-}
-
-/**
- * How binaryF32 can take (a, b): 1 as given (a fills the output, b repeats over its trailing axes), -1 swapped
- * (add and mul only: IEEE addition and multiplication commute), 0 not at all.
- */
-function binaryOrder(op: string, a: Arg, b: Arg, outShape: readonly number[]): number {
-  const n = sizeOf(outShape);
-  if (sizeOf(a.shape) === n && rowBroadcastLength(b.shape, outShape) >= 0) return 1;
-  if ((op === 'add' || op === 'mul') && sizeOf(b.shape) === n && rowBroadcastLength(a.shape, outShape) >= 0) return -1;
-  return 0;
 }
 
 function runOnGpu(k: CudaDeviceKernels, addon: CudaAddon, name: KernelName, c: Call, args: readonly any[]): unknown {
@@ -213,13 +202,10 @@ function runOnGpu(k: CudaDeviceKernels, addon: CudaAddon, name: KernelName, c: C
     }
     case 'unary': return o(k.unary(args[0], d(args[1]), args[2]));
     case 'unaryGrad': return o(k.unaryGrad(args[0], d(args[1]), d(args[2]), d(args[3]), args[4]));
-    case 'binary': {  // the kernel takes the full operand first: commutative ops may swap theirs
-      const [op, x, y, outShape] = args;
-      return binaryOrder(op, x, y, outShape) === 1 ? o(k.binary(op, d(x), d(y), outShape)) : o(k.binary(op, d(y), d(x), outShape));
-    }
+    case 'binary': return o(k.binary(args[0], d(args[1]), d(args[2]), args[3]));
     case 'reduce': return o(k.reduce(args[0], d(args[1]), args[2]));
-    case 'softmax': return o(k.softmax(d(args[0])));
-    case 'logSoftmax': return o(k.logSoftmax(d(args[0])));
+    case 'softmax': return o(k.softmax(d(args[0]), args[1]));
+    case 'logSoftmax': return o(k.logSoftmax(d(args[0]), args[1]));
     case 'softmaxCrossEntropy': return o(k.softmaxCrossEntropy(d(args[0]), d(args[1])));
     case 'softmaxCrossEntropyBackward': return o(k.softmaxCrossEntropyBackward(d(args[0]), d(args[1]), d(args[2])));
     case 'transpose': return o(k.transpose(d(args[0]), args[1]));
@@ -263,7 +249,7 @@ export function cudaTensorBackend(): Backend {
       try {
         const gap = gpuGap(addon, name, args);
         if (gap === undefined) return runOnGpu(k, addon, name, c, args);
-        warnFallback(name, gap);
+        warnFallback(c.kernel, gap);
         return runOnCpu(addon, name, c, args);
       } finally {
         c.done();

@@ -114,6 +114,15 @@ bool TakeIndexError(IndexError* err);
 bool Tf32Enabled();
 void SetTf32(bool on);
 
+// NumPy broadcasting as the compare, where and binary kernels take it: up to three inputs read at
+// sum coord[a] * stride[k][a] for output coordinate coord (stride 0 on broadcast axes).
+constexpr int kMaxBroadcastRank = 8;
+struct BroadcastPlan {
+  int rank = 0;
+  std::int64_t out_shape[kMaxBroadcastRank] = {};
+  std::int64_t stride[3][kMaxBroadcastRank] = {};
+};
+
 }  // namespace ngcuda
 
 #endif  // NGCUDA_COMMON_H

@@ -16,20 +16,13 @@
 
 #include <cstdint>
 
-namespace ngcuda {
+#include "ngcuda/common.h"
 
-constexpr int kMaxBroadcastRank = 8;
+namespace ngcuda {
 
 enum CompareOp : int {
   kCmpEqual = 0, kCmpNotEqual, kCmpLess, kCmpLessEqual, kCmpGreater, kCmpGreaterEqual, kCmpLogicalAnd,
   kCmpLogicalOr, kCompareOpCount
-};
-
-// Up to three inputs read at sum coord[a] * stride[k][a] for output coordinate coord.
-struct BroadcastPlan {
-  int rank = 0;
-  std::int64_t out_shape[kMaxBroadcastRank] = {};
-  std::int64_t stride[3][kMaxBroadcastRank] = {};
 };
 
 // out[prod(out_shape)] int32 0/1; a and b float32 (is_int false) or int32.
