@@ -44,11 +44,12 @@ export class DeviceStorage {
     return this.#freed;
   }
   /** A fresh host copy (waits for the kernels writing the buffer; throws for a bad index they found). */
-  download(): Float32Array | Int32Array {
+  /** `byUser` false: a read of nodegrad's own (a CPU fallback's), which the repeated-read warning does not count. */
+  download(byUser = true): Float32Array | Int32Array {
     const a = this.dtype === 'int32' ? new Int32Array(this.length) : new Float32Array(this.length);
     this.addon.download(this.buffer, a);
     checkIndexErrors(this.addon);
-    this.#noteRead();
+    if (byUser) this.#noteRead();
     return a;
   }
 

@@ -88,7 +88,8 @@ class Call {
 
   /** A host copy of an argument for the CPU fallback, with the same device checks. */
   host(v: Arg): KTensor {
-    if (v instanceof DeviceKTensor || v.device === 'cuda') return { data: v.data as Float32Array, shape: v.shape };
+    const s = v instanceof DeviceKTensor ? v.storage : v.deviceStorage;
+    if (s) return { data: s.download(false), shape: v.shape };
     if (v.device === 'cpu' && v.shape.length > 0) this.#mixed(v);
     return v as KTensor;
   }
