@@ -463,7 +463,11 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (off < 0 || aligned.some((d, i) => d !== s[i] && d !== 1)) {
     throw opError(ShapeError, op, `argument 'x' of shape ${fmtShape(x.shape)} cannot be broadcast to argument 'shape' ${fmtShape(s)}`);
   }
-  const y = tileChecked(view(x, aligned), aligned.map((d, i) => (d === s[i] ? 1 : s[i])));
+  // On CUDA a broadcasting x * 1 (the same values, -0 included): tile's host index arrays would be uploads, which
+  // wait for the queued kernels.
+  const y = x.device === 'cuda' && x.dtype === 'float32'
+    ? Tensor.fromKernel(backendFor(x).binary('mul', view(x, aligned), { data: Float32Array.of(1), shape: [] }, s))
+    : tileChecked(view(x, aligned), aligned.map((d, i) => (d === s[i] ? 1 : s[i])));
   return record(op, y, [x], (g) => [sumTo(g, x.shape)]);
 }
 

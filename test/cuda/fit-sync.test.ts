@@ -13,6 +13,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
 import { input } from '../../src/nn/input.js';
 import * as layers from '../../src/nn/layers.js';
 import { Model } from '../../src/nn/model.js';
@@ -134,6 +135,31 @@ describe.skipIf(!cpuAddon.addon)('a CUDA training step reads back once (fake CUD
     // the epoch end: one read per device metric (the progress line and History)
     expect(count(fake.stats.calls.slice(marks.marks.at(-1)), 'download')).toBe(2);
     expect(stream.text).toMatch(/loss: .* - accuracy: .* - sparse_top_k_categorical_accuracy: /);
+  });
+
+  it.each([
+    { what: 'a softmax head with sparse labels (probabilities)', units: 4, activation: 'softmax', y: () => labels, loss: () => new SparseCategoricalCrossentropy() },
+    { what: 'a softmax head with one-hot labels, label smoothing', units: 4, activation: 'softmax', y: () => oneHotY, loss: () => new CategoricalCrossentropy({ labelSmoothing: 0.1 }) },
+    { what: 'a sigmoid head (binary, probabilities)', units: 1, activation: 'sigmoid', y: () => binaryY, loss: () => new BinaryCrossentropy() },
+  ])('$what: one download and only the batch uploaded per step, no CPU fallback', async ({ units, activation, y, loss }) => {
+    const make = (): Model => {
+      const inp = input({ shape: [6] });
+      const h = layers.dense({ units: 8, activation: 'relu' }).apply(inp);
+      return new Model({ inputs: inp, outputs: layers.dense({ units, activation }).apply(h) });
+    };
+    const [a, b] = twins(make);
+    for (const m of [a, b]) m.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: loss(), metrics: ['accuracy'] });
+    const marks = new StepMarks(fake);
+    const fallbacks = cudaFallbacks().length;
+    const hb = await b.fit(x, y(), { epochs: 1, batchSize: 8, shuffle: false, verbose: 0, callbacks: [marks] });
+    const ha = await a.fit(x, y(), { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });
+    for (const [i, calls] of marks.steps().entries()) {
+      expect(count(calls, 'download'), `step ${i}: downloads`).toBe(1);
+      expect(count(calls, 'upload'), `step ${i}: uploads`).toBe(2);
+    }
+    expect(cudaFallbacks().slice(fallbacks)).toEqual([]);
+    expect(hb.history).toEqual(ha.history);
+    expect(weightBits(b)).toEqual(weightBits(a));
   });
 
   it('evaluation reads once per step, the metrics once at the end', async () => {
