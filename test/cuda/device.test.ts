@@ -348,7 +348,12 @@ describe.skipIf(!cpuAddon.addon)('device-resident tensors (fake CUDA addon)', ()
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
       try {
         await a.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
+        const [uploads, downloads] = [fake.stats.uploads, fake.stats.downloads];
         await b.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 });
+        // Per step: the batch (x, y) up, one read back; the momentum slots start as fills. Before training, fit's
+        // probe of the targets runs the model on one sample (one more upload).
+        expect(fake.stats.uploads - uploads).toBe(2 * 2 + 1);
+        expect(fake.stats.downloads - downloads).toBe(2);
         // The option-A shortcut (strided slice, channel zero-padding) runs on the movement kernels too.
         const fell = warn.mock.calls.map((c) => /no kernel for '(\w+)'/.exec(String(c[0]))?.[1]).filter((k) => k !== undefined);
         expect(fell).toEqual([]);
