@@ -56,6 +56,11 @@ export function isPlain32(x: DataArray | undefined): x is Float32Array | Int32Ar
   return (x instanceof Float32Array || x instanceof Int32Array) && !isShared(x);
 }
 
+/** An Int32Array the addon accepts (indices, masks). */
+export function isPlainI32(x: DataArray | undefined): x is Int32Array {
+  return x instanceof Int32Array && !isShared(x);
+}
+
 function isShared(x: DataArray): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer;
 }

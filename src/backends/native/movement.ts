@@ -11,7 +11,7 @@ import { referenceBackend } from '../reference/index.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { allocF32 } from '../storage.js';
 import type { NativeAddon } from './addon.js';
-import { isPlain32 } from './elementwise.js';
+import { isPlain32, isPlainI32 } from './elementwise.js';
 
 type Words = Float32Array | Int32Array;
 
@@ -102,7 +102,7 @@ export function movementKernels(addon: NativeAddon): Partial<Backend> {
     },
 
     gather<A extends DataArray>(x: KTensor<A>, indices: KTensor<Int32Array>, axis: number): KTensor<A> {
-      if (!isPlain32(x.data) || !isPlain32(indices.data)) return ref.gather(x, indices, axis);
+      if (!isPlain32(x.data) || !isPlainI32(indices.data)) return ref.gather(x, indices, axis);
       const outer = sizeOf(x.shape.slice(0, axis));
       const inner = sizeOf(x.shape.slice(axis + 1));
       const out = alloc32(x.data, outer * indices.data.length * inner);
@@ -111,7 +111,7 @@ export function movementKernels(addon: NativeAddon): Partial<Backend> {
     },
 
     oneHot(indices: KTensor<Int32Array>, depth: number, onValue: number, offValue: number): KTensor<Float32Array> {
-      if (!isPlain32(indices.data)) return ref.oneHot(indices, depth, onValue, offValue);
+      if (!isPlainI32(indices.data)) return ref.oneHot(indices, depth, onValue, offValue);
       const out = allocF32(indices.data.length * depth);
       a.oneHotF32(indices.data, out, depth, onValue, offValue);
       return { data: out, shape: [...indices.shape, depth] };

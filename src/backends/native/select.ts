@@ -10,7 +10,7 @@ import { broadcastStrides } from '../reference/util.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { allocF32 } from '../storage.js';
 import type { NativeAddon } from './addon.js';
-import { isPlain32 } from './elementwise.js';
+import { isPlain32, isPlainI32 } from './elementwise.js';
 import { alloc32, allocI32, fitsInt32Lists } from './movement.js';
 
 type Words = Float32Array | Int32Array;
@@ -41,11 +41,11 @@ export function selectKernels(addon: NativeAddon): Partial<Backend> {
     },
 
     where<A extends DataArray>(cond: ITensor, x: KTensor<A>, y: KTensor<A>, outShape: readonly number[]): KTensor<A> {
-      if (!isPlain32(cond.data) || !isPlain32(x.data) || !isPlain32(y.data) || !fitsInt32Lists(outShape, cond.shape, x.shape, y.shape)) {
+      if (!isPlainI32(cond.data) || !isPlain32(x.data) || !isPlain32(y.data) || !fitsInt32Lists(outShape, cond.shape, x.shape, y.shape)) {
         return ref.where(cond, x, y, outShape);
       }
       const out = alloc32(x.data, sizeOf(outShape));
-      a.where32(cond.data as Int32Array, x.data, y.data, out, Int32Array.from(outShape), strides(cond, outShape),
+      a.where32(cond.data, x.data, y.data, out, Int32Array.from(outShape), strides(cond, outShape),
         strides(x, outShape), strides(y, outShape));
       return { data: out as DataArray as A, shape: [...outShape] };
     },
