@@ -113,6 +113,58 @@ I32Span Int32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, c
   return span;
 }
 
+W32Span Word32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg) {
+  W32Span span;
+  span.is_int = IsTypedArrayOf(info[index], napi_int32_array);
+  span.data = static_cast<uint32_t*>(TypedArrayData(info, index, fn, arg,
+                                                    span.is_int ? napi_int32_array : napi_float32_array,
+                                                    "a Float32Array or an Int32Array", &span.length));
+  return span;
+}
+
+void ExpectSameType(Napi::Env env, const char* fn, const char* a_name, const W32Span& a, const char* b_name,
+                    const W32Span& b) {
+  if (a.is_int == b.is_int) return;
+  auto name = [](const W32Span& s) { return s.is_int ? "an Int32Array" : "a Float32Array"; };
+  throw Napi::TypeError::New(env, ArgPrefix(fn, b_name) + "is " + name(b) + " but '" + a_name + "' is " + name(a) +
+                                      "; they must have the same type");
+}
+
+std::vector<int64_t> Int32ListArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
+                                  size_t max_len, int64_t want_len, int64_t min, int64_t max) {
+  const I32Span list = Int32Arg(info, index, fn, arg);
+  if (want_len >= 0 && list.length != static_cast<size_t>(want_len)) {
+    throw Napi::RangeError::New(info.Env(), ArgPrefix(fn, arg) + "must have " + std::to_string(want_len) +
+                                                " entries (one per axis), got " + std::to_string(list.length));
+  }
+  if (list.length > max_len) {
+    throw Napi::RangeError::New(info.Env(), ArgPrefix(fn, arg) + "has " + std::to_string(list.length) +
+                                                " entries; at most " + std::to_string(max_len) + " axes are supported");
+  }
+  std::vector<int64_t> out(list.data, list.data + list.length);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] < min || out[i] > max) {
+      throw Napi::RangeError::New(info.Env(), ArgPrefix(fn, arg) + "entry " + std::to_string(i) + " must be in [" +
+                                                  std::to_string(min) + ", " + std::to_string(max) + "], got " +
+                                                  std::to_string(out[i]));
+    }
+  }
+  return out;
+}
+
+void ExpectReach(Napi::Env env, const char* fn, const char* arg, const int64_t* dims, const int64_t* strides,
+                 size_t rank, const char* of, size_t length) {
+  size_t last = 0;
+  for (size_t a = 0; a < rank; ++a) {
+    const size_t step = SaturatingMul(static_cast<size_t>(dims[a] - 1), static_cast<size_t>(strides[a]));
+    last = step > SIZE_MAX - last ? SIZE_MAX : last + step;
+  }
+  if (last < length) return;
+  throw Napi::RangeError::New(env, ArgPrefix(fn, arg) + "reach element " +
+                                       (last == SIZE_MAX ? std::string("past 2^64") : std::to_string(last)) + " of '" +
+                                       of + "', which has " + std::to_string(length));
+}
+
 // The one integer parser: IntArg and EnumArg differ only in `codes`, the op codes listed after the range.
 static int64_t ParseInteger(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
                             int64_t min, int64_t max, const char* codes) {

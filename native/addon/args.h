@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
 
 namespace nodegrad {
 
@@ -25,6 +26,7 @@ struct F32Span {
 struct I32Span {
   int32_t* data;
   size_t length;
+  F32Span bytes() const { return F32Span{reinterpret_cast<float*>(data), length}; }  // for the overlap checks
 };
 
 // "<fn>: argument '<arg>' ", the start of every argument error.
@@ -41,6 +43,31 @@ F32Span OptionalFloat32Arg(const Napi::CallbackInfo& info, size_t index, const c
 
 // info[index] as an Int32Array over a live, non-shared ArrayBuffer; otherwise a TypeError naming fn and arg.
 I32Span Int32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
+
+// A Float32Array's or an Int32Array's memory as 32-bit words: data movement copies them as they are.
+struct W32Span {
+  uint32_t* data;
+  size_t length;
+  bool is_int;  // an Int32Array
+  F32Span bytes() const { return F32Span{reinterpret_cast<float*>(data), length}; }  // for the overlap checks
+};
+
+// info[index] as a Float32Array or an Int32Array over a live, non-shared ArrayBuffer; otherwise a TypeError.
+W32Span Word32Arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg);
+
+// TypeError "<fn>: argument '<b>' is an Int32Array but '<a>' is a Float32Array; ..." unless both have one type.
+void ExpectSameType(Napi::Env env, const char* fn, const char* a_name, const W32Span& a, const char* b_name,
+                    const W32Span& b);
+
+// info[index] as an Int32Array of at most max_len entries (want_len >= 0: exactly that many), each in [min, max]:
+// the shapes, strides and offsets of the movement entries. TypeError / RangeError naming fn and arg otherwise.
+std::vector<int64_t> Int32ListArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
+                                  size_t max_len, int64_t want_len, int64_t min, int64_t max);
+
+// RangeError "<fn>: argument '<arg>' reach element <k> of '<of>', which has <length>" unless a strided read over
+// dims (each >= 1) stays inside `length` elements: k = sum (dims[a] - 1) * strides[a] < length.
+void ExpectReach(Napi::Env env, const char* fn, const char* arg, const int64_t* dims, const int64_t* strides,
+                 size_t rank, const char* of, size_t length);
 
 // True when value is a typed array of this element type.
 bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type);

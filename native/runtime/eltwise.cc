@@ -60,15 +60,6 @@ float JsMax(float a, float b, bool is_min) {
   return is_min ? std::min(a, b) : std::max(a, b);
 }
 
-// body(i0, i1) over [0, n) in tasks of at least `min_per` items.
-template <class F>
-void ForRanges(std::size_t n, std::size_t min_per, F&& body) {
-  if (n == 0) return;
-  const std::size_t per = std::max<std::size_t>(1, min_per);
-  auto task = [&](std::size_t t, int) { body(t * per, std::min(n, (t + 1) * per)); };
-  nodegrad::ParallelFor(CeilDiv(n, per), task);
-}
-
 void ScaleRow(float* y, std::size_t n, float s, int op) {
   ng_dispatch_get()->kernels.f32_binary(op, y, &s, y, n, 1);
 }

@@ -31,6 +31,15 @@ void ParallelFor(std::size_t ntasks, F& f) {
   ParallelFor(ntasks, [](void* c, std::size_t t, int th) { (*static_cast<F*>(c))(t, th); }, &f);
 }
 
+// body(i0, i1) over [0, n) in tasks of at least min_per items: small n runs as one task on the calling thread.
+template <class F>
+void ForRanges(std::size_t n, std::size_t min_per, F&& body) {
+  if (n == 0) return;
+  const std::size_t per = min_per > 0 ? min_per : 1;
+  auto task = [&](std::size_t t, int) { body(t * per, (t + 1) * per < n ? (t + 1) * per : n); };
+  ParallelFor((n + per - 1) / per, task);
+}
+
 // A 64-byte aligned buffer of at least `bytes`, private to the calling OS thread and reused by later calls
 // (grow-only), so hot paths do not pay for fresh pages. `slot` in [0, 4) separates buffers used at once.
 // The contents are unspecified on return.

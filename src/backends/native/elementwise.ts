@@ -48,7 +48,21 @@ export function rowBroadcastLength(inShape: readonly number[], outShape: readonl
 
 /** A Float32Array the addon accepts: it refuses SharedArrayBuffer-backed arrays (they go to the reference). */
 export function isPlainF32(x: DataArray | undefined): x is Float32Array {
-  return x instanceof Float32Array && !(typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer);
+  return x instanceof Float32Array && !isShared(x);
+}
+
+/** A Float32Array or Int32Array the addon accepts: movement and selection take either (as 32-bit words). */
+export function isPlain32(x: DataArray | undefined): x is Float32Array | Int32Array {
+  return (x instanceof Float32Array || x instanceof Int32Array) && !isShared(x);
+}
+
+/** An Int32Array the addon accepts (indices, masks). */
+export function isPlainI32(x: DataArray | undefined): x is Int32Array {
+  return x instanceof Int32Array && !isShared(x);
+}
+
+function isShared(x: DataArray): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer;
 }
 
 /** Backend.binary with the addon's kernels where they apply. */

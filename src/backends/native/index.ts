@@ -1,6 +1,6 @@
 /**
  * The native CPU backend: the reference backend with the kernels the addon implements swapped in. Each op
- * family's file (elementwise.ts, matmul.ts, conv.ts, pool.ts, norm.ts) returns the Backend entries it
+ * family's file (elementwise.ts, matmul.ts, conv.ts, pool.ts, norm.ts, movement.ts, select.ts) returns the Backend entries it
  * overrides; a kernel none of them provides runs on the reference backend. The addon's ISA path (AVX-512, AVX2, NEON or scalar) is
  * chosen once when it loads; NODEGRAD_ISA=scalar|avx2|avx512|neon forces one the CPU can run, and naming
  * one it cannot run makes the load fail with a message (loadNativeBackend().error).
@@ -14,6 +14,8 @@ import { matmulKernels } from './matmul.js';
 import { convKernels } from './conv.js';
 import { poolKernels } from './pool.js';
 import { normKernels } from './norm.js';
+import { movementKernels } from './movement.js';
+import { selectKernels } from './select.js';
 
 export type { IsaInfo, IsaName, NativeAddon } from './addon.js';
 export { rowBroadcastLength } from './elementwise.js';
@@ -37,7 +39,8 @@ export function loadNativeBackend(): NativeLoad {
     return cached;
   }
   if (typeof addon.alignmentOffset === 'function') setAlignmentProbe((b) => addon.alignmentOffset(b));
-  const families = [elementwiseKernels, matmulKernels, convKernels, poolKernels, normKernels].map((f) => f(addon));
+  const families = [elementwiseKernels, matmulKernels, convKernels, poolKernels, normKernels, movementKernels, selectKernels]
+    .map((f) => f(addon));
   const backend: Backend = {
     ...referenceBackend,
     ...Object.assign({}, ...families),
