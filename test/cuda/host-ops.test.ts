@@ -4,11 +4,9 @@
  * model with these layers trains (before, the output was a CPU tensor and the next CUDA layer threw a DeviceError).
  * Runs on the fake CUDA addon (test/helpers/fake-cuda.ts); the oracle is the same layer, same seed, on the CPU.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
-import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 import { gradients } from '../../src/autograd/engine.js';
 import { input } from '../../src/nn/input.js';
 import type { Layer } from '../../src/nn/layer.js';
@@ -17,7 +15,7 @@ import { sequential } from '../../src/nn/sequential.js';
 import { SGD } from '../../src/optim/index.js';
 import { randInt, randn } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { createFakeCuda, cpuAddonForFake } from '../helpers/fake-cuda.js';
+import { cpuAddonForFake, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
 if (!cpuAddon.addon) console.log(`test/cuda/host-ops: skipped: the fake CUDA addon forwards to the CPU addon, and ${cpuAddon.reason}`);
@@ -40,16 +38,7 @@ const CASES: [string, string, () => Layer][] = [
 ];
 
 describe.skipIf(!cpuAddon.addon)('host-computed image ops on CUDA tensors (fake CUDA addon)', () => {
-  let prevBackend: BackendName;
-  beforeAll(() => {
-    setCudaAddonForTesting(createFakeCuda());
-    prevBackend = getBackend().name as BackendName;
-    setBackend('native');
-  });
-  afterAll(() => {
-    setCudaAddonForTesting(null);
-    setBackend(prevBackend);
-  });
+  useFakeCuda(() => undefined);
 
   it.each(CASES)('%s: output and input gradient on CUDA, equal to the CPU bit for bit', (_name, op, make) => {
     const x = randn([3, 9, 8, 2], { seed: 5 });

@@ -10,17 +10,15 @@
  * last-axis softmax of the transposed input (its own test, below). No kernel falls back to the CPU.
  * The augmentation layers are test/cuda/host-ops.test.ts's.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { gradients } from '../../src/autograd/engine.js';
-import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
-import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 import type { Layer } from '../../src/nn/layer.js';
 import * as layers from '../../src/nn/layers.js';
 import { randn } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { createFakeCuda, cpuAddonForFake } from '../helpers/fake-cuda.js';
+import { cpuAddonForFake, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
 if (!cpuAddon.addon) console.log(`test/cuda/layers-device: skipped: the fake CUDA addon forwards to the CPU addon, and ${cpuAddon.reason}`);
@@ -73,16 +71,7 @@ const CASES: [string, () => Layer, number[][], boolean, ('runs' | undefined)?][]
 ];
 
 describe.skipIf(!cpuAddon.addon)('every layer on CUDA tensors (fake CUDA addon)', () => {
-  let prevBackend: BackendName;
-  beforeAll(() => {
-    setCudaAddonForTesting(createFakeCuda());
-    prevBackend = getBackend().name as BackendName;
-    setBackend('native');
-  });
-  afterAll(() => {
-    setCudaAddonForTesting(null);
-    setBackend(prevBackend);
-  });
+  useFakeCuda(() => undefined);
 
   it.each(CASES)('%s: CUDA outputs and gradients, equal to the CPU bit for bit', (name, make, shapes, training, runs) => {
     let seed = 10;

@@ -4,18 +4,16 @@
  * difference is a device bug: a constant or a prepared target left on the host, a kernel called differently), with
  * no kernel falling back to the CPU.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { gradients } from '../../src/autograd/engine.js';
-import { setCudaAddonForTesting } from '../../src/backends/cuda/index.js';
 import { cudaFallbacks } from '../../src/backends/cuda/tensor-backend.js';
-import { type BackendName, getBackend, setBackend } from '../../src/backends/registry.js';
 import { rand, randInt, randn } from '../../src/tensor/creation.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import {
   BinaryCrossentropy, CategoricalCrossentropy, type Loss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
 } from '../../src/train/losses.js';
-import { createFakeCuda, cpuAddonForFake } from '../helpers/fake-cuda.js';
+import { cpuAddonForFake, useFakeCuda } from '../helpers/fake-cuda.js';
 
 const cpuAddon = cpuAddonForFake();
 if (!cpuAddon.addon) console.log(`test/cuda/losses-device: skipped: the fake CUDA addon forwards to the CPU addon, and ${cpuAddon.reason}`);
@@ -44,16 +42,7 @@ const CASES: [string, () => Loss, () => Tensor, () => Tensor][] = [
 ];
 
 describe.skipIf(!cpuAddon.addon)('every loss on CUDA tensors (fake CUDA addon)', () => {
-  let prevBackend: BackendName;
-  beforeAll(() => {
-    setCudaAddonForTesting(createFakeCuda());
-    prevBackend = getBackend().name as BackendName;
-    setBackend('native');
-  });
-  afterAll(() => {
-    setCudaAddonForTesting(null);
-    setBackend(prevBackend);
-  });
+  useFakeCuda(() => undefined);
 
   for (const weighted of [false, true]) {
     it.each(CASES)(`%s${weighted ? ', sample weights' : ''}: CUDA loss and gradient equal the CPU's`, (_name, make, targets, predictions) => {

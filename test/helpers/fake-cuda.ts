@@ -11,7 +11,7 @@
  * The optimizer entries honour their probe as the CUDA kernels do (NaN or infinite: nothing written).
  *
  * The data-movement, comparison, conversion and dropout entries, which the CPU addon has no kernel for, run the
- * reference backend's function on the host arrays (clip, cast, argReduce, gather, scatterAddF32, oneHot, dropout)
+ * reference backend's function on the host arrays (cast, argReduce, gather, scatterAddF32, oneHot, dropout)
  * or, where the entry takes strides rather than the Backend's arguments (stridedCopy, concatCopy, compare, where,
  * binaryBroadcastF32), the CUDA kernel's index arithmetic transcribed, so the strides and offsets
  * src/backends/cuda/kernels.ts computes are checked against the CPU backend's results by the tests. So do the op
@@ -434,9 +434,10 @@ export function createFakeCuda(): FakeCuda {
       count('where');
     },
     clip(x: CudaBuffer, out: CudaBuffer, lo: number, hi: number): void {
+      // The CPU addon's entry: a NaN passes with its bits, as in the CUDA kernel (the JS reference's Math.max makes
+      // V8's default NaN, sign bit set).
       sameDType('clip', x, out);
-      const xd = host(x, 'clip');
-      put(out, ref.clip({ data: xd, shape: [xd.length] }, lo, hi).data, 'clip');
+      forward('clip', [x, out, lo, hi]);
     },
     cast(x: CudaBuffer, out: CudaBuffer): void {
       const xd = host(x, 'cast');
