@@ -116,7 +116,7 @@ void SetTf32(bool on);
 
 // NumPy broadcasting as the compare, where and binary kernels take it: up to three inputs read at
 // sum coord[a] * stride[k][a] for output coordinate coord (stride 0 on broadcast axes).
-constexpr int kMaxBroadcastRank = 8;
+constexpr int kMaxBroadcastRank = 8;  // NG_MAX_STRIDED_RANK of the CPU addon's plans (nodegrad/movement.h)
 struct BroadcastPlan {
   int rank = 0;
   std::int64_t out_shape[kMaxBroadcastRank] = {};

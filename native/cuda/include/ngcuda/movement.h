@@ -21,13 +21,19 @@
 
 #include <cstdint>
 
+#include "nodegrad/movement.h"
+
 namespace ngcuda {
 
-constexpr int kMaxCopyRank = 8;
+constexpr int kMaxCopyRank = NG_MAX_STRIDED_RANK;
 
 // How a coordinate outside [0, in_dim) is mapped: never happens (kCopyInRange), read the fill value, or mirror
-// about the edge element (reflect: dcba|abcd -> cb|abcd) or repeat it (symmetric: ba|abcd).
-enum CopyMode : int { kCopyInRange = 0, kCopyConstant = 1, kCopyReflect = 2, kCopySymmetric = 3, kCopyModeCount = 4 };
+// about the edge element (reflect: dcba|abcd -> cb|abcd) or repeat it (symmetric: ba|abcd). The CPU addon's codes
+// (nodegrad/movement.h), so both addons export one set of values.
+enum CopyMode : int {
+  kCopyInRange = NG_COPY_IN_RANGE, kCopyConstant = NG_COPY_CONSTANT, kCopyReflect = NG_COPY_REFLECT,
+  kCopySymmetric = NG_COPY_SYMMETRIC, kCopyModeCount = NG_COPY_MODE_COUNT
+};
 
 struct StridedCopyPlan {
   int rank = 0;

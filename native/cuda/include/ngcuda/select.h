@@ -17,12 +17,15 @@
 #include <cstdint>
 
 #include "ngcuda/common.h"
+#include "nodegrad/movement.h"
 
 namespace ngcuda {
 
+// The CPU addon's codes (nodegrad/movement.h): both addons export one set of values.
 enum CompareOp : int {
-  kCmpEqual = 0, kCmpNotEqual, kCmpLess, kCmpLessEqual, kCmpGreater, kCmpGreaterEqual, kCmpLogicalAnd,
-  kCmpLogicalOr, kCompareOpCount
+  kCmpEqual = NG_CMP_EQUAL, kCmpNotEqual = NG_CMP_NOT_EQUAL, kCmpLess = NG_CMP_LESS, kCmpLessEqual = NG_CMP_LESS_EQUAL,
+  kCmpGreater = NG_CMP_GREATER, kCmpGreaterEqual = NG_CMP_GREATER_EQUAL, kCmpLogicalAnd = NG_CMP_LOGICAL_AND,
+  kCmpLogicalOr = NG_CMP_LOGICAL_OR, kCompareOpCount = NG_CMP_OP_COUNT
 };
 
 // out[prod(out_shape)] int32 0/1; a and b float32 (is_int false) or int32.
