@@ -77,6 +77,13 @@ export const nativeBackend: Backend = emulated
   : cuda?.backend ?? load.backend ?? referenceBackend;
 export { referenceBackend };
 
+/**
+ * True when the backend under test is the CUDA backend (NODEGRAD_PROPS_BACKEND), whose kernels report an index or
+ * label out of range (a ValueError at the next read) where the CPU kernels, behind the ops layer's checks, read it
+ * as a zero row: properties that feed such indices expect that error there.
+ */
+export const reportsBadIndices = cuda !== undefined;
+
 /** True when the native backend has its own entry for `k` (the addon runs it, at least for some inputs). */
 export function isNative(k: KernelName): boolean {
   return nativeBackend[k] !== referenceBackend[k];

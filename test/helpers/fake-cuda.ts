@@ -290,7 +290,7 @@ export function createFakeCuda(): FakeCuda {
     binaryF32(op: number, a: CudaBuffer, b: CudaBuffer, out: CudaBuffer): void {
       if (op < cpuCount.binaryOpCodes) return forward('binaryF32', [op, a, b, out]);
       const ad = host(a, 'binaryF32'), bd = host(b, 'binaryF32');
-      if (bd.length === 0 || ad.length % bd.length !== 0) throw new RangeError('binaryF32: b must divide a');
+      if (!(bd.length === ad.length || (bd.length >= 1 && ad.length % bd.length === 0))) throw new RangeError('binaryF32: b must divide a');
       binaryGathered('binaryF32', op, out, ad.length, (visit) => {
         for (let i = 0; i < ad.length; i++) visit(i, ad[i], bd[i % bd.length]);
       });

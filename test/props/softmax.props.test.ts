@@ -20,11 +20,11 @@
  * - backward: g (p_c L_sum - l_c), L_sum = sum_c l_c:
  *   |g| (Bp_c |L_sum| + p_c gamma_C sum|l| + 3 eps32 (p_c |L_sum| + |l_c|)) + eps32 |ref|, Bp_c the softmax bound.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { FloatArray, ITensor, KTensor } from '../../src/backends/backend.js';
 import { EPS32 } from '../helpers/close.js';
-import { MIN_NORMAL32, checkKernel, fcParams, gamma32, reportCoverage } from '../helpers/backends.js';
+import { MIN_NORMAL32, checkKernel, fcParams, gamma32, nativeBackend, reportCoverage, reportsBadIndices } from '../helpers/backends.js';
 import { batchArb, f32data, fc, fmt, i32data, lazy, lengthArb, seedArb, shapeArb, sizeOf, tf, ti } from './arb.js';
 
 reportCoverage('softmax', ['softmax', 'logSoftmax', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward']);
@@ -149,6 +149,15 @@ describe('props: softmax and cross-entropy, native vs reference', () => {
           const lt = labels.t as ITensor | KTensor<Float32Array>;
           const stats = lazy(() => ({ b: softmaxBounds(x.data, [N, C], 1), lab: labelAt(labels, N, C) }));
           const what = `logits ${fmt([N, C])} ${v.offset}+-${v.spread} labels ${kind} ${fmt(labels.t.shape)}${outOfRange && kind === 'int' ? ' (some out of range)' : ''}`;
+          const bad = kind === 'int' ? Array.from(labels.t.data).findIndex((k) => k < 0 || k >= C) : -1;
+          if (bad >= 0 && reportsBadIndices) {
+            // The CUDA kernels report the first bad label (the error surfaces when the result is read back).
+            const g = tf(f32data(N, v.seed + 5, { lo: -2, hi: 2 }), [N]);
+            const call = backward ? () => nativeBackend.softmaxCrossEntropyBackward(g, x, lt as KTensor<Float32Array>)
+              : () => nativeBackend.softmaxCrossEntropy(x, lt as KTensor<Float32Array>);
+            expect(call, what).toThrow(`argument 'labels' holds ${labels.t.data[bad]} at flat position ${bad}, out of range [0, ${C})`);
+            return;
+          }
           if (!backward) {
             checkKernel({
               kernel: 'softmaxCrossEntropy', what,
