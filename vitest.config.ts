@@ -15,7 +15,8 @@ import { defineConfig } from 'vitest/config';
  *
  * 'props-cuda' runs the property tests against the CUDA backend (NODEGRAD_PROPS_BACKEND=cuda, see
  * test/helpers/backends.ts) when the CUDA addon loads and sees a GPU, probed the same way (dist/'s loadCuda in a
- * child process: no CUDA context in this one); otherwise a line says why it is skipped.
+ * child process: no CUDA context in this one); otherwise a line says why it is skipped. 'props-fake-cuda' runs them
+ * through the same wiring on the fake CUDA addon wherever the CPU addon loads.
  */
 const root = fileURLToPath(new URL('.', import.meta.url));
 const PROPS = ['test/props/**/*.test.ts'];
@@ -92,6 +93,12 @@ export default defineConfig({
         extends: true as const,
         test: { name: `props-${isa}`, include: PROPS, env: { NODEGRAD_POISON_OUTPUTS: '1', NODEGRAD_ISA: isa } },
       })),
+      // The CUDA backend's wiring (uploads, dispatch, fallbacks, the kernels' reports) under the props, on the fake
+      // addon (test/helpers/fake-cuda.ts: the CPU kernels behind the CUDA entries), so props-cuda has run before a GPU.
+      ...(paths.length ? [{
+        extends: true as const,
+        test: { name: 'props-fake-cuda', include: PROPS, env: { NODEGRAD_POISON_OUTPUTS: '1', NODEGRAD_PROPS_BACKEND: 'fake-cuda' } },
+      }] : []),
       // TF32 would leave the float32 bounds of matmul and conv: the props hold the default, off, explicitly.
       ...(gpu.device ? [{
         extends: true as const,

@@ -19,9 +19,8 @@
  *   CUDA kernels are deterministic by design), with the device copies of the inputs unchanged; outputs are
  *   NaN-poisoned at allocation under NODEGRAD_POISON_OUTPUTS. Calls the backend sends to the CPU (gpuGap: the CPU
  *   backend runs them, with its one-time warning) are counted apart and printed after each file as CPU fallback,
- *   not CUDA coverage. NODEGRAD_PROPS_BACKEND=fake-cuda runs the same wiring over test/helpers/fake-cuda.ts, here,
- *   without a GPU (not in `npm test`):
- *     NODEGRAD_PROPS_BACKEND=fake-cuda npx vitest run --project default test/props
+ *   not CUDA coverage. NODEGRAD_PROPS_BACKEND=fake-cuda (the project 'props-fake-cuda', in `npm test`) runs the same
+ *   wiring over test/helpers/fake-cuda.ts without a GPU: `npx vitest run --project props-fake-cuda`.
  */
 import { afterAll } from 'vitest';
 
