@@ -258,6 +258,11 @@ void ScatterAddF32(const float* g, const std::int32_t* idx, float* out, i64 oute
     return;
   }
   const IndexReport rep = BeginIndexCheck(kCheckScatterAdd, dim);
+  if (total <= 0) {  // nothing to sum, and no sort or scratch for it: the indices are still checked
+    NGC_LAUNCH(GridFor(n), kThreads, CheckIndicesKernel)(idx, n, true, rep);
+    CheckLaunch("ng_cuda_check_indices");
+    return;
+  }
   const i64 tiles = CeilDiv(n, kSortTile);
   const std::size_t words = static_cast<std::size_t>(4 * n + kRadix * tiles + dim + 1);
   std::uint32_t* keys = static_cast<std::uint32_t*>(Scratch(kScratchPartials, words * sizeof(std::uint32_t)));
@@ -278,7 +283,6 @@ void ScatterAddF32(const float* g, const std::int32_t* idx, float* out, i64 oute
     std::swap(keys, keys2);
     std::swap(vals, vals2);
   }
-  if (total <= 0) return;
   NGC_LAUNCH(GridFor(dim + 1), kThreads, SegmentStartsKernel)(keys, n, dim, start);
   CheckLaunch("ng_cuda_segment_starts");
   NGC_LAUNCH(GridFor(total), kThreads, ScatterSumKernel)(g, keys, vals, start, out, outer, n, inner, dim);

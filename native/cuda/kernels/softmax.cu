@@ -185,7 +185,7 @@ void SoftmaxCrossEntropyF32(const float* logits, const std::int32_t* ilabels, co
 
 void SoftmaxCrossEntropyBackwardF32(const float* dloss, const float* logits, const std::int32_t* ilabels,
                                     const float* flabels, i64 n, i64 c, float* dlogits) {
-  if (n <= 0 || c <= 0) return;
+  if (n <= 0 || (c <= 0 && !ilabels)) return;  // with c == 0 every int label is still out of range: reported, as forward
   const IndexReport rep = ilabels ? BeginIndexCheck(kCheckCrossEntropyBackward, c) : IndexReport{};
   NGC_LAUNCH(RowGrid(n), kThreads, CrossEntropyBackwardKernel)(dloss, logits, ilabels, flabels, n, c, dlogits, rep);
   CheckLaunch("ng_cuda_softmax_cross_entropy_bwd_f32");

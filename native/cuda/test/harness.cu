@@ -1107,7 +1107,7 @@ void TestSoftmax() {
   };
   const std::vector<Case> cases = {{1, 1, 1}, {5, 10, 3}, {64, 10, 20}, {7, 1000, 5}, {3, 33, 1e4f}, {2, 5000, 2}, {1000, 3, 1},
                                    {2, 3, 2, 2}, {1, 1000, 5, 3}, {5, 10, 20, 64}, {3, 0, 1, 4}, {4, 7, 1e4f, 33}, {1, 1, 1, 5},
-                                   {0, 4, 1, 3}};
+                                   {0, 4, 1, 3}, {3, 0, 1}};
   for (const Case& c : cases) {
     const i64 n = c.rows * c.cols * c.inner;
     const Floats x = RandomFloats(rng, n, -c.spread, c.spread);
@@ -1182,7 +1182,7 @@ void TestSoftmax() {
           Compare("softmax_cross_entropy_forward", d, dl.Get(), want, [&](std::size_t i) {
             // |terms| <= w (2 spread + log(cols)); their double sum's order: cols 2^-52 of the sum of |terms|.
             return 2.0 * kUlp * std::fabs(want[i]) +
-                   c.cols * 0x1p-52 * scale[i] * (2.0 * c.spread + std::log(static_cast<double>(c.cols))) + 1e-45;
+                   c.cols * 0x1p-52 * scale[i] * (2.0 * c.spread + std::log(static_cast<double>(std::max<i64>(c.cols, 1)))) + 1e-45;
           });
           ExpectGuards("softmax_cross_entropy_forward", d, dl, "loss");
           expect_report("softmax_cross_entropy_forward", d, fl, ngcuda::kCheckCrossEntropy);
@@ -1357,10 +1357,14 @@ void TestScatterAdd(Rng& rng) {
       {2, 0, 3, 4, {}},                       // no indices: zeros
       {0, 5, 3, 4, random_idx(5, 0, 3)},      // an empty output
       {0, 3, 3, 4, {1, 7, 2}},                // an empty output still checks its indices
+      {2, 4, 0, 3, {2, -1, 0, 3}},            // inner 0: checked, -1 still skipped
+      {0, 3, 1, 2147483646, {5, -1, 2147483646}},  // the largest dim, an empty output: no sort, no scratch
       {2, 6, 3, 5, {1, 5, 0, -2, 9, 1}},      // out of range from position 1: all NaN, reported
-      {3, 4, 2, 0, {-1, -1, -1, -1}}};        // dim 0: only skips
+      {3, 4, 2, 0, {-1, -1, -1, -1}},         // dim 0: only skips
+      {1, 5000, 1, 300, random_idx(5000, -1, 299)}};  // 3 tiles, 3 passes: small enough for --quick (sanitizers)
   if (!g_quick) cases.push_back({1, 10000, 8, 50000, random_idx(10000, 0, 49999)});  // an embedding's backward
   if (!g_quick) for (std::size_t i = 0; i < 10000; i += 7) cases.back().idx[i] = 123;  // a hot row across tiles
+  if (!g_quick) cases.push_back({2, 70001, 2, 3000, random_idx(70001, -1, 2999)});  // 35 tiles: the scan's chunks of 3
   for (const S& c : cases) {
     Floats g(static_cast<std::size_t>(c.outer * c.n * c.inner));
     for (float& v : g) {
@@ -1549,13 +1553,19 @@ void TestMovement() {
   }
   if (Enabled("gather")) {
     struct G { i64 outer, dim, inner; std::vector<std::int32_t> idx; };
-    const std::vector<G> cases = {
+    std::vector<G> cases = {
         {4, 6, 3, {5, 0, 5, 2}},             // repeated indices, a middle axis
         {1, 5, 7, {4, 4, 0}},                // axis 0
         {6, 9, 1, {8, 0, 3, 3}},             // the last axis
         {4, 6, 3, {5, 0, 7, 2, -1, 6}},      // out of range from position 2: poison rows, reported
         {0, 6, 3, {1, 9}},                   // an empty output still checks its indices
         {3, 4, 2, {}}};                      // no indices
+    // Bad indices in many blocks, the smallest (300, block 1) reported after block 0's 196611 under emulation's in-order 64 blocks.
+    G spread{1, 1000, 1, std::vector<std::int32_t>(300000)};
+    for (auto& q : spread.idx) q = rng.Int(0, 999);
+    const std::pair<i64, std::int32_t> bad[] = {{12 * 16384 + 3, -7}, {100000, 5000}, {250000, INT32_MIN}, {300, 1000}, {299999, -1}};
+    for (const auto& b : bad) spread.idx[b.first] = b.second;
+    cases.push_back(spread);
     const std::uint32_t poison = 0x7fc00000u;
     for (const G& c : cases) {
       const i64 nidx = static_cast<i64>(c.idx.size());
