@@ -165,6 +165,26 @@ void ExpectReach(Napi::Env env, const char* fn, const char* arg, const int64_t* 
                                        of + "', which has " + std::to_string(length));
 }
 
+ng_broadcast_plan BroadcastShapeArg(const Napi::CallbackInfo& info, size_t index, const char* fn, size_t* n) {
+  const std::vector<int64_t> shape = Int32ListArg(info, index, fn, "outShape", NG_MAX_STRIDED_RANK, -1, 0, kMaxInt32);
+  ng_broadcast_plan plan = {};
+  plan.rank = static_cast<int>(shape.size());
+  *n = 1;
+  for (int a = 0; a < plan.rank; ++a) {
+    plan.out_shape[a] = shape[a];
+    *n = SaturatingMul(*n, static_cast<size_t>(shape[a]));
+  }
+  return plan;
+}
+
+void BroadcastStridesArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, const char* of,
+                         size_t length, size_t n, int k, ng_broadcast_plan* plan) {
+  const std::vector<int64_t> strides =
+      Int32ListArg(info, index, fn, arg, NG_MAX_STRIDED_RANK, plan->rank, 0, kMaxInt32);
+  for (int a = 0; a < plan->rank; ++a) plan->stride[k][a] = strides[a];
+  if (n > 0) ExpectReach(info.Env(), fn, arg, plan->out_shape, strides.data(), strides.size(), of, length);
+}
+
 // The one integer parser: IntArg and EnumArg differ only in `codes`, the op codes listed after the range.
 static int64_t ParseInteger(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg,
                             int64_t min, int64_t max, const char* codes) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "nodegrad/movement.h"
+
 namespace nodegrad {
 
 // Number.MAX_SAFE_INTEGER: above it a JS number no longer holds every integer, so a size could have been rounded.
@@ -68,6 +70,14 @@ std::vector<int64_t> Int32ListArg(const Napi::CallbackInfo& info, size_t index, 
 // dims (each >= 1) stays inside `length` elements: k = sum (dims[a] - 1) * strides[a] < length.
 void ExpectReach(Napi::Env env, const char* fn, const char* arg, const int64_t* dims, const int64_t* strides,
                  size_t rank, const char* of, size_t length);
+
+// Broadcast arguments (compare, where32, broadcastBinaryF32): outShape (argument `index`, an Int32Array of at most
+// NG_MAX_STRIDED_RANK sizes) as a plan without strides, with its element count in *n.
+ng_broadcast_plan BroadcastShapeArg(const Napi::CallbackInfo& info, size_t index, const char* fn, size_t* n);
+// Input k's strides (argument `index`, one per axis, 0 on broadcast axes) into the plan, checked to stay inside
+// the `length` elements of `of` when the output is not empty.
+void BroadcastStridesArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, const char* of,
+                         size_t length, size_t n, int k, ng_broadcast_plan* plan);
 
 // True when value is a typed array of this element type.
 bool IsTypedArrayOf(const Napi::Value& value, napi_typedarray_type type);

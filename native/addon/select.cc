@@ -9,39 +9,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <string>
-#include <vector>
-
 #include "args.h"
 #include "entry.h"
 #include "../runtime/select.h"
 
 namespace nodegrad {
 namespace {
-
-// The output shape (argument `index`) and its element count.
-std::vector<int64_t> ShapeArg(const Napi::CallbackInfo& info, size_t index, const char* fn, size_t* n) {
-  std::vector<int64_t> shape = Int32ListArg(info, index, fn, "outShape", NG_MAX_STRIDED_RANK, -1, 0, kMaxInt32);
-  *n = 1;
-  for (int64_t d : shape) *n = SaturatingMul(*n, static_cast<size_t>(d));
-  return shape;
-}
-
-// Reads input k's strides (argument `index`) into the plan and checks that they stay inside `of`'s elements.
-void StridesArg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* arg, const char* of,
-                size_t length, size_t n, int k, ng_broadcast_plan* plan) {
-  const std::vector<int64_t> strides =
-      Int32ListArg(info, index, fn, arg, NG_MAX_STRIDED_RANK, plan->rank, 0, kMaxInt32);
-  for (int a = 0; a < plan->rank; ++a) plan->stride[k][a] = strides[a];
-  if (n > 0) ExpectReach(info.Env(), fn, arg, plan->out_shape, strides.data(), strides.size(), of, length);
-}
-
-ng_broadcast_plan PlanOf(const std::vector<int64_t>& shape) {
-  ng_broadcast_plan plan = {};
-  plan.rank = static_cast<int>(shape.size());
-  for (int a = 0; a < plan.rank; ++a) plan.out_shape[a] = shape[a];
-  return plan;
-}
 
 const char* const kCompareFn = "compare";
 const char* const kCompareCodes =
@@ -55,9 +28,9 @@ Napi::Value Compare(const Napi::CallbackInfo& info) {
   ExpectSameType(env, kCompareFn, "a", a, "b", b);
   const I32Span out = Int32Arg(info, 3, kCompareFn, "out");
   size_t n = 0;
-  ng_broadcast_plan plan = PlanOf(ShapeArg(info, 4, kCompareFn, &n));
-  StridesArg(info, 5, kCompareFn, "aStrides", "a", a.length, n, 0, &plan);
-  StridesArg(info, 6, kCompareFn, "bStrides", "b", b.length, n, 1, &plan);
+  ng_broadcast_plan plan = BroadcastShapeArg(info, 4, kCompareFn, &n);
+  BroadcastStridesArg(info, 5, kCompareFn, "aStrides", "a", a.length, n, 0, &plan);
+  BroadcastStridesArg(info, 6, kCompareFn, "bStrides", "b", b.length, n, 1, &plan);
   ExpectLength(env, kCompareFn, "out", out.length, n, "prod(outShape)");
   ExpectDisjoint(env, kCompareFn, "out", out.bytes(), "a", a.bytes());
   ExpectDisjoint(env, kCompareFn, "out", out.bytes(), "b", b.bytes());
@@ -76,10 +49,10 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   ExpectSameType(env, kWhereFn, "a", a, "b", b);
   ExpectSameType(env, kWhereFn, "a", a, "out", out);
   size_t n = 0;
-  ng_broadcast_plan plan = PlanOf(ShapeArg(info, 4, kWhereFn, &n));
-  StridesArg(info, 5, kWhereFn, "condStrides", "cond", cond.length, n, 0, &plan);
-  StridesArg(info, 6, kWhereFn, "aStrides", "a", a.length, n, 1, &plan);
-  StridesArg(info, 7, kWhereFn, "bStrides", "b", b.length, n, 2, &plan);
+  ng_broadcast_plan plan = BroadcastShapeArg(info, 4, kWhereFn, &n);
+  BroadcastStridesArg(info, 5, kWhereFn, "condStrides", "cond", cond.length, n, 0, &plan);
+  BroadcastStridesArg(info, 6, kWhereFn, "aStrides", "a", a.length, n, 1, &plan);
+  BroadcastStridesArg(info, 7, kWhereFn, "bStrides", "b", b.length, n, 2, &plan);
   ExpectLength(env, kWhereFn, "out", out.length, n, "prod(outShape)");
   ExpectDisjoint(env, kWhereFn, "out", out.bytes(), "cond", cond.bytes());
   ExpectDisjoint(env, kWhereFn, "out", out.bytes(), "a", a.bytes());

@@ -1,13 +1,11 @@
-// Selection and conversion drivers (select.h). Broadcast plans drop size-1 axes and merge neighbours every input
-// reads contiguously, then run row by row; strides of 0 and 1 are compile-time constants in the row loops so
-// that they vectorise.
+// Selection and conversion drivers (select.h); broadcast plans run row by row (broadcast.h).
 #include "select.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 
+#include "broadcast.h"
 #include "thread_pool.h"
 
 namespace nodegrad {
@@ -16,66 +14,7 @@ namespace {
 
 using i64 = std::int64_t;
 
-constexpr std::size_t kTaskElems = 32768;  // elements per task at least: smaller calls run without a fork
-
-// The plan with size-1 axes dropped and each axis merged into the one before it where every input steps over it
-// exactly (stride[k][a - 1] == stride[k][a] * out_shape[a]); rank 0 becomes one axis of length 1.
-ng_broadcast_plan Simplify(const ng_broadcast_plan& p, int inputs) {
-  ng_broadcast_plan s = {};
-  for (int a = 0; a < p.rank; ++a) {
-    if (p.out_shape[a] == 1) continue;
-    bool merge = s.rank > 0;
-    for (int k = 0; k < inputs && merge; ++k) merge = s.stride[k][s.rank - 1] == p.stride[k][a] * p.out_shape[a];
-    const int at = merge ? s.rank - 1 : s.rank++;
-    s.out_shape[at] = merge ? s.out_shape[at] * p.out_shape[a] : p.out_shape[a];
-    for (int k = 0; k < inputs; ++k) s.stride[k][at] = p.stride[k][a];
-  }
-  if (s.rank == 0) {
-    s.rank = 1;
-    s.out_shape[0] = 1;
-  }
-  return s;
-}
-
-// row(o, offsets, n) for every piece of a row (the last axis) of the simplified plan: output elements [o, o + n),
-// whose inputs start at offsets[k]. The flat output is split over the pool, so long rows are split too.
-template <class F>
-void ForEachRow(const ng_broadcast_plan& p, int inputs, F&& row) {
-  const int last = p.rank - 1;
-  const i64 len = p.out_shape[last];
-  i64 total = len;
-  for (int a = 0; a < last; ++a) total *= p.out_shape[a];
-  ForRanges(static_cast<std::size_t>(total), kTaskElems, [&](std::size_t i0, std::size_t i1) {
-    i64 c[NG_MAX_STRIDED_RANK], off[3] = {0, 0, 0};
-    i64 r = static_cast<i64>(i0) / len, j = static_cast<i64>(i0) - r * len;
-    for (int a = last - 1; a >= 0; --a) {
-      c[a] = r % p.out_shape[a];
-      r /= p.out_shape[a];
-      for (int k = 0; k < inputs; ++k) off[k] += c[a] * p.stride[k][a];
-    }
-    for (i64 i = static_cast<i64>(i0); i < static_cast<i64>(i1); j = 0) {
-      const i64 n = std::min(len - j, static_cast<i64>(i1) - i);
-      i64 at[3];
-      for (int k = 0; k < inputs; ++k) at[k] = off[k] + j * p.stride[k][last];
-      row(i, at, n);
-      i += n;
-      for (int a = last - 1; a >= 0; --a) {
-        for (int k = 0; k < inputs; ++k) off[k] += p.stride[k][a];
-        if (++c[a] < p.out_shape[a]) break;
-        for (int k = 0; k < inputs; ++k) off[k] -= p.out_shape[a] * p.stride[k][a];
-        c[a] = 0;
-      }
-    }
-  });
-}
-
-// f(stride) with a stride of 0 or 1 passed as a compile-time constant.
-template <class F>
-void WithStride(i64 s, F&& f) {
-  if (s == 1) f(std::integral_constant<i64, 1>());
-  else if (s == 0) f(std::integral_constant<i64, 0>());
-  else f(s);
-}
+constexpr std::size_t kTaskElems = kBroadcastTaskElems;
 
 template <class T, class Op>
 void CompareRows(const T* a, const T* b, std::int32_t* out, const ng_broadcast_plan& p, Op op) {
@@ -138,14 +77,14 @@ void ClipRowI32(const std::int32_t* x, std::int32_t* out, std::size_t n, double 
 }  // namespace
 
 void Compare(int op, bool is_int, const void* a, const void* b, std::int32_t* out, const ng_broadcast_plan& plan) {
-  const ng_broadcast_plan p = Simplify(plan, 2);
+  const ng_broadcast_plan p = SimplifyPlan(plan, 2);
   if (is_int) CompareTyped(op, static_cast<const std::int32_t*>(a), static_cast<const std::int32_t*>(b), out, p);
   else CompareTyped(op, static_cast<const float*>(a), static_cast<const float*>(b), out, p);
 }
 
 void Where32(const std::int32_t* cond, const std::uint32_t* a, const std::uint32_t* b, std::uint32_t* out,
              const ng_broadcast_plan& plan) {
-  const ng_broadcast_plan p = Simplify(plan, 3);
+  const ng_broadcast_plan p = SimplifyPlan(plan, 3);
   const int last = p.rank - 1;
   WithStride(p.stride[0][last], [&](auto sc) {
     WithStride(p.stride[1][last], [&](auto sa) {

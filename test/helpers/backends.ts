@@ -83,6 +83,9 @@ export { referenceBackend };
  */
 export const reportsBadIndices = cuda !== undefined;
 
+/** True when the backend under test is the CPU addon itself (not CUDA, not an emulation): its double-evaluated kernels are held to 'exact'. */
+export const testsCpuAddon = cuda === undefined && emulated === undefined && load.backend !== undefined;
+
 /** True when the native backend has its own entry for `k` (the addon runs it, at least for some inputs). */
 export function isNative(k: KernelName): boolean {
   return nativeBackend[k] !== referenceBackend[k];

@@ -135,6 +135,16 @@ const ENTRIES: Entry[] = [
     fn: 'cast', make: () => [f32(4, 3), new Int32Array(4).fill(7)], outs: [1],
     arrays: [[0, 'x', 'a Float32Array or an Int32Array'], [1, 'out', 'a Float32Array or an Int32Array']],
   },
+  // The elementwise entries that share the broadcast plan (native/addon/scalar_math.cc).
+  {
+    fn: 'broadcastBinaryF32', make: () => [2, f32(6, 1), f32(3, 1), f32(6, 7), i32(2, 3), i32(3, 1), i32(0, 1)], outs: [3],
+    arrays: [[1, 'a', 'a Float32Array'], [2, 'b', 'a Float32Array'], [3, 'out', 'a Float32Array'], [4, 'outShape', 'an Int32Array'],
+      [5, 'aStrides', 'an Int32Array'], [6, 'bStrides', 'an Int32Array']],
+  },
+  {
+    fn: 'mathUnaryF32', make: () => [0, f32(4, 3), f32(4, 7)], outs: [2],
+    arrays: [[1, 'x', 'a Float32Array'], [2, 'y', 'a Float32Array']],
+  },
 ];
 
 function call(fn: string, args: unknown[]): unknown {
@@ -181,6 +191,21 @@ describe.skipIf(!load.backend)('movement and selection entries reject bad argume
       });
     }
   }
+
+  it('broadcastBinaryF32 and mathUnaryF32: unknown op codes, strides reaching past an input, a short output -> RangeError', () => {
+    const good = (): unknown[] => [2, f32(6, 1), f32(3, 1), f32(6, 7), i32(2, 3), i32(3, 1), i32(0, 1)];
+    const cases: [string, unknown[], string][] = [
+      ['broadcastBinaryF32', Object.assign(good(), { 0: 9 }), "broadcastBinaryF32: argument 'opCode'"],
+      ['broadcastBinaryF32', Object.assign(good(), { 6: i32(1, 1) }), "broadcastBinaryF32: argument 'bStrides'"],
+      ['broadcastBinaryF32', Object.assign(good(), { 3: f32(5, 7) }), "broadcastBinaryF32: argument 'out'"],
+      ['mathUnaryF32', [13, f32(4, 3), f32(4, 7)], "mathUnaryF32: argument 'opCode'"],
+      ['mathUnaryF32', [0, f32(4, 3), f32(3, 7)], "mathUnaryF32: argument 'y'"],
+    ];
+    for (const [fn, args, msg] of cases) {
+      expectError(() => call(fn, args), RangeError, msg);
+      expect(Array.from(args[fn === 'mathUnaryF32' ? 2 : 3] as Float32Array).every((v) => v === 7), `${fn} output untouched`).toBe(true);
+    }
+  });
 
   it('float32 and int32 data must not be mixed where one type is copied', () => {
     const cases: [string, unknown[], string][] = [

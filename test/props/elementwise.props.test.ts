@@ -27,6 +27,8 @@
  * - atan2: 4 ulp(ref) + 4 eps32 * 2|ab|/(a^2+b^2) (the summed relative condition number, at most 1).
  * - squaredDifference: (a-b) rounded, then squared and rounded: 3 eps32 |ref| <= 3 ulp(ref).
  * An infinite result counts as +-2^128 (where float32 rounding overflows), so overflow one ulp early is one ulp.
+ * The CPU addon evaluates floorDiv, squaredDifference and rsqrt as the reference does (double, one rounding), so
+ * there they are exact (CPU_EXACT); the bounds above stay for float32 implementations (CUDA, the emulations).
  *
  * unaryGrad (dx = dy g(x, y)) admits a float32 evaluation of the reference's formula: with gabs the formula on
  * absolute values of its terms and N the relative errors it carries (each float32 rounding and each constant
@@ -50,7 +52,7 @@ import type { BinaryOp, CompareOp, DataArray, KTensor, UnaryGradOp, UnaryOp } fr
 import { forEachBroadcast } from '../../src/backends/reference/elementwise.js';
 import { EPS32 } from '../helpers/close.js';
 import {
-  MIN_NORMAL32, SUB32, type Tol, checkKernel, fcParams, referenceBackend, reportCoverage, ulp32,
+  MIN_NORMAL32, SUB32, type Tol, checkKernel, fcParams, referenceBackend, reportCoverage, testsCpuAddon, ulp32,
 } from '../helpers/backends.js';
 import {
   f32data, fc, fmt, i32data, lazy, lengthArb, seedArb, shapeArb, sizeOf, tf, ti,
@@ -210,11 +212,12 @@ function formShapes(out: readonly number[], form: Form, bitsA: number, bitsB: nu
   }
 }
 
+// Rank up to 6 with size-0 axes (dimArb); 'general' sets any axes of either operand (or both) to 1.
 const broadcastArb = fc.record({
-  out: shapeArb(0, 4, 3000),
-  form: fc.constantFrom<Form>('same', 'scalarB', 'scalarA', 'rowB', 'rowA', 'general'),
-  bitsA: fc.nat({ max: 15 }), bitsB: fc.nat({ max: 15 }),
-  dropA: fc.nat({ max: 4 }), dropB: fc.nat({ max: 4 }),
+  out: shapeArb(0, 6, 3000),
+  form: fc.constantFrom<Form>('same', 'scalarB', 'scalarA', 'rowB', 'rowA', 'general', 'general'),
+  bitsA: fc.nat({ max: 63 }), bitsB: fc.nat({ max: 63 }),
+  dropA: fc.nat({ max: 6 }), dropB: fc.nat({ max: 6 }),
 }).map(({ out, form, bitsA, bitsB, dropA, dropB }) => {
   const [a, b] = formShapes(out, form, bitsA, bitsB, dropA, dropB);
   return { out, a, b, form };
@@ -232,11 +235,13 @@ function broadcastValues(out: readonly number[], a: KTensor, b: KTensor): [Float
   return [av, bv];
 }
 
+const CPU_EXACT = new Set<BinaryOp | UnaryOp>(testsCpuAddon ? ['floorDiv', 'squaredDifference', 'rsqrt'] : []);
+
 const FLOAT_BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod', 'floorDiv', 'atan2', 'squaredDifference'];
 const EXACT_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'mod']);
 
 function binaryTol(op: BinaryOp, out: readonly number[], a: KTensor<Float32Array>, b: KTensor<Float32Array>): Tol {
-  if (EXACT_BINARY.has(op)) return 'exact';
+  if (EXACT_BINARY.has(op) || CPU_EXACT.has(op)) return 'exact';
   const vals = lazy(() => broadcastValues(out, a, b));
   switch (op) {
     case 'floorDiv': {
@@ -306,7 +311,7 @@ describe('props: elementwise kernels, native vs reference', () => {
         const s = spec.scales[scaleIdx % spec.scales.length];
         const x = tf(f32data(sizeOf(shape), seed, { lo: -s, hi: s, specialRate: specials ? 0.08 : 0, quantum: spec.quantum }), shape);
         let tol: Tol = 'exact';
-        if (spec.tol !== 'exact') {
+        if (spec.tol !== 'exact' && !CPU_EXACT.has(op)) {
           const { ulps, cond } = spec.tol;
           const spread = lazy(() => argumentSpread(op, x.data, alpha, cond * EPS32));
           tol = (i, ref) => ulps * ulp32(ref) + spread()[i] + MIN_NORMAL32;

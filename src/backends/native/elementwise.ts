@@ -1,24 +1,43 @@
 /**
- * Native elementwise kernels on Float32Array: binary add/sub/mul/div for the broadcast forms the addon handles
- * (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul), the unary ops in
- * the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu and the
- * activations relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid), the activation gradients in
+ * Native elementwise kernels on Float32Array: binary add/sub/mul/div for the broadcast forms the SIMD kernel
+ * handles (b same shape, a scalar, or a row over the trailing axes; a and b swapped for add and mul), every
+ * BinaryOp in broadcastBinaryOpCodes under any other broadcast through per-axis strides (broadcastBinaryF32,
+ * rank <= 8; pow and mod stay on the reference, whose NaN bits the C library does not reproduce), the unary ops
+ * in the addon's unaryOpCodes (relu, sigmoid, tanh, exp, log, sqrt, square, neg, abs, leakyRelu, elu and the
+ * activations relu6, selu, softplus, softsign, gelu, silu, hardSigmoid, logSigmoid) and mathUnaryOpCodes (sign,
+ * rsqrt, reciprocal, expm1, sin, cos, tan, atan, sinh, cosh, floor, ceil, round; log1p, asin, acos for their NaN
+ * bits and erf for its series stay on the reference), the activation gradients in
  * its unaryGradOpCodes (every UnaryGradOp), and, from
  * reduce.ts and softmax.ts, reductions, softmax / logSoftmax and softmax cross-entropy. Shapes are worked out
  * here; the addon only sees typed arrays, integers and op codes. Everything else goes to the reference backend.
  */
 import type { Backend, BinaryOp, DataArray, FloatArray, KTensor, UnaryAttrs, UnaryGradOp, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
+import { broadcastStrides } from '../reference/util.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { NativeAddon } from './addon.js';
 import { reduceKernels } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
 import { allocF32 } from '../storage.js';
+import { fitsInt32Lists } from './movement.js';
 
 /** The unary entry of the addon (native/addon/eltwise.cc). y may be x itself. */
 export interface UnaryAddon extends NativeAddon {
   unaryF32(opCode: number, x: Float32Array, y: Float32Array, alpha: number): void;
   readonly unaryOpCodes: Readonly<Partial<Record<UnaryOp, number>>>;
+}
+
+/** The scalar-maths unary entry (native/addon/scalar_math.cc): ops unaryF32 lacks. y may be x itself. */
+export interface MathUnaryAddon extends NativeAddon {
+  mathUnaryF32(opCode: number, x: Float32Array, y: Float32Array): void;
+  readonly mathUnaryOpCodes: Readonly<Partial<Record<UnaryOp, number>>>;
+}
+
+/** The broadcasting binary entry (native/addon/scalar_math.cc): the ops in its codes, inputs read through strides. */
+export interface BroadcastBinaryAddon extends NativeAddon {
+  broadcastBinaryF32(opCode: number, a: Float32Array, b: Float32Array, out: Float32Array, outShape: Int32Array,
+    aStrides: Int32Array, bStrides: Int32Array): void;
+  readonly broadcastBinaryOpCodes: Readonly<Partial<Record<BinaryOp, number>>>;
 }
 
 /** The unary gradient entry (native/addon/eltwise.cc). dx may be x, y or dy itself. */
@@ -68,6 +87,8 @@ function isShared(x: DataArray): boolean {
 /** Backend.binary with the addon's kernels where they apply. */
 export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
   const codes = addon.binaryOpCodes as Readonly<Partial<Record<BinaryOp, number>>>;
+  const general = addon as BroadcastBinaryAddon;
+  const hasGeneral = typeof general.broadcastBinaryF32 === 'function';
   return function binary<A extends DataArray>(
     op: BinaryOp, a: KTensor<A>, b: KTensor<A>, outShape: readonly number[],
   ): KTensor<A> {
@@ -87,19 +108,29 @@ export function makeBinary(addon: NativeAddon): typeof referenceBackend.binary {
         return { data: out as A, shape: [...outShape] };
       }
     }
+    const generalCode = hasGeneral ? general.broadcastBinaryOpCodes[op] : undefined;
+    if (generalCode !== undefined && isPlainF32(a.data) && isPlainF32(b.data) && fitsInt32Lists(outShape, a.shape, b.shape)) {
+      const out = allocF32(sizeOf(outShape));
+      general.broadcastBinaryF32(generalCode, a.data, b.data, out, Int32Array.from(outShape),
+        Int32Array.from(broadcastStrides(a.shape, outShape)), Int32Array.from(broadcastStrides(b.shape, outShape)));
+      return { data: out as A, shape: [...outShape] };
+    }
     return referenceBackend.binary(op, a, b, outShape);
   };
 }
 
-/** Backend.unary with the addon's kernel for the ops it has, on Float32Array. */
+/** Backend.unary with the addon's kernels for the ops they have (unaryF32 first, then mathUnaryF32), on Float32Array. */
 export function makeUnary(addon: NativeAddon): typeof referenceBackend.unary {
-  const a = addon as UnaryAddon;
+  const a = addon as UnaryAddon & MathUnaryAddon;
   const codes = a.unaryOpCodes ?? {};
+  const mathCodes = a.mathUnaryOpCodes ?? {};
   return function unary<A extends DataArray>(op: UnaryOp, x: KTensor<A>, attrs: UnaryAttrs): KTensor<A> {
     const code = codes[op];
-    if (code === undefined || !isPlainF32(x.data)) return referenceBackend.unary(op, x, attrs);
+    const mathCode = mathCodes[op];
+    if (!isPlainF32(x.data) || (code === undefined && mathCode === undefined)) return referenceBackend.unary(op, x, attrs);
     const y = allocF32(x.data.length);
-    a.unaryF32(code, x.data, y, attrs.alpha ?? 0);
+    if (code !== undefined) a.unaryF32(code, x.data, y, attrs.alpha ?? 0);
+    else if (mathCode !== undefined) a.mathUnaryF32(mathCode, x.data, y);
     return { data: y as A, shape: [...x.shape] };
   };
 }
