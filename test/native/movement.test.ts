@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, KTensor } from '../../src/backends/backend.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
 import { loadNativeBackend } from '../../src/backends/native/index.js';
+import type { BroadcastBinaryAddon, MathUnaryAddon } from '../../src/backends/native/elementwise.js';
 import type { MovementAddon } from '../../src/backends/native/movement.js';
 import type { SelectAddon } from '../../src/backends/native/select.js';
 import { referenceBackend as ref } from '../../src/backends/reference/index.js';
@@ -17,7 +18,7 @@ import { expectError } from '../helpers/errors.js';
 
 const load = loadNativeBackend();
 const native = load.backend as Backend;
-const addon = loadAddon().addon as MovementAddon & SelectAddon;
+const addon = loadAddon().addon as MovementAddon & SelectAddon & BroadcastBinaryAddon & MathUnaryAddon;
 
 const i32 = (...v: number[]): Int32Array => Int32Array.from(v);
 const f32 = (n: number, v = 0): Float32Array => new Float32Array(n).fill(v);
