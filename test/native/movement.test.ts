@@ -87,7 +87,7 @@ describe.skipIf(!load.backend)('routing', () => {
 // boundary checks
 
 type Entry = {
-  fn: keyof MovementAddon | keyof SelectAddon;
+  fn: keyof typeof addon;
   /** A good call's arguments (fresh each time; outputs filled with 7). */
   make: () => unknown[];
   /** Output positions (must stay untouched by a rejected call). */
