@@ -1,10 +1,11 @@
-// Optimizer update drivers (optim.h): double arithmetic per element, one rounding to float32 per store, in the
-// order of the JS loops (src/optim/adam.ts, src/optim/sgd.ts). Built with -ffp-contract=off, so no a*b+c is
-// fused and every operation rounds as JavaScript's does.
+// Optimizer update drivers (optim.h): the per-element steps of nodegrad/optim_step.h (double arithmetic, one
+// rounding to float32 per store, in the order of the JS loops) over chunks of the thread pool. Built with
+// -ffp-contract=off, so no a*b+c is fused and every operation rounds as JavaScript's does.
 #include "optim.h"
 
 #include <algorithm>
-#include <cmath>
+
+#include "nodegrad/optim_step.h"
 
 #include "thread_pool.h"
 
@@ -26,62 +27,28 @@ void ForChunks(std::size_t n, F&& body) {
 
 void AdamRange(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v,
                std::size_t i0, std::size_t i1, double alpha, double c1, double c2, double eps, double keep) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    const double gi = g[i];
-    const double m0 = m[i];
-    const double v0 = v[i];
-    const double mi = m0 + (gi - m0) * c1;
-    const double vi = v0 + (gi * gi - v0) * c2;
-    m[i] = static_cast<float>(mi);
-    v[i] = static_cast<float>(vi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - (alpha * mi) / (std::sqrt(vi) + eps));
-  }
+  for (std::size_t i = i0; i < i1; ++i) nodegrad::AdamStep(w, g, m, v, i, alpha, c1, c2, eps, keep);
 }
 
 void AmsgradRange(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v,
                   float* __restrict vh, std::size_t i0, std::size_t i1, double alpha, double c1, double c2, double eps,
                   double keep) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    const double gi = g[i];
-    const double m0 = m[i];
-    const double v0 = v[i];
-    const double mi = m0 + (gi - m0) * c1;
-    const double vi = v0 + (gi * gi - v0) * c2;
-    m[i] = static_cast<float>(mi);
-    const float vs = static_cast<float>(vi);  // the stored (float32) v
-    v[i] = vs;
-    const float h = vh[i];
-    const float vhi = h > vs ? h : vs;  // NaN in vhat: vs, as the JS comparison
-    vh[i] = vhi;
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep -
-                              (alpha * mi) / (std::sqrt(static_cast<double>(vhi)) + eps));
-  }
+  for (std::size_t i = i0; i < i1; ++i) nodegrad::AmsgradStep(w, g, m, v, vh, i, alpha, c1, c2, eps, keep);
 }
 
 void SgdPlainRange(float* __restrict w, const float* __restrict g, std::size_t i0, std::size_t i1, double lr,
                    double keep) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - lr * static_cast<double>(g[i]));
-  }
+  for (std::size_t i = i0; i < i1; ++i) nodegrad::SgdPlainStep(w, g, i, lr, keep);
 }
 
 void SgdMomentumRange(float* __restrict w, const float* __restrict g, float* __restrict vel, std::size_t i0,
                       std::size_t i1, double lr, double mu, double keep) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    const double mi = mu * static_cast<double>(vel[i]) - lr * static_cast<double>(g[i]);
-    vel[i] = static_cast<float>(mi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + mi);
-  }
+  for (std::size_t i = i0; i < i1; ++i) nodegrad::SgdMomentumStep(w, g, vel, i, lr, mu, keep);
 }
 
 void SgdNesterovRange(float* __restrict w, const float* __restrict g, float* __restrict vel, std::size_t i0,
                       std::size_t i1, double lr, double mu, double keep) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    const double gi = lr * static_cast<double>(g[i]);
-    const double mi = mu * static_cast<double>(vel[i]) - gi;
-    vel[i] = static_cast<float>(mi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + (mu * mi - gi));
-  }
+  for (std::size_t i = i0; i < i1; ++i) nodegrad::SgdNesterovStep(w, g, vel, i, lr, mu, keep);
 }
 
 }  // namespace

@@ -1,15 +1,14 @@
 /*
- * Adam (AdamW, AMSGrad) and SGD (momentum, Nesterov) updates in place (ngcuda/optim.h): the formulas of
- * native/runtime/optim.cc line for line, in double, each element independent (one thread per element). Built with
- * --fmad=false, and double division and sqrt are IEEE-rounded, so the results equal the CPU's bit for bit.
+ * Adam (AdamW, AMSGrad) and SGD (momentum, Nesterov) updates in place (ngcuda/optim.h): the CPU's per-element steps
+ * (nodegrad/optim_step.h), one thread per element. Built with --fmad=false, and double division and sqrt are
+ * IEEE-rounded, so the results equal the CPU's bit for bit.
  * An optional probe (GradScaler's found_inf, PyTorch): when it is NaN or infinite, no thread writes anything.
  */
 #include <cuda_runtime.h>
 
-#include <cmath>
-
 #include "common.cuh"
 #include "ngcuda/optim.h"
+#include "nodegrad/optim_step.h"
 
 namespace ngcuda {
 
@@ -22,63 +21,32 @@ __global__ void AdamKernel(float* __restrict__ w, const float* __restrict__ g, f
                            float* __restrict__ v, i64 n, double alpha, double c1, double c2, double eps, double keep,
                            const float* __restrict__ probe) {
   if (Cancelled(probe)) return;
-  NGC_FOR(i, n) {
-    const double gi = g[i];
-    const double m0 = m[i];
-    const double v0 = v[i];
-    const double mi = m0 + (gi - m0) * c1;
-    const double vi = v0 + (gi * gi - v0) * c2;
-    m[i] = static_cast<float>(mi);
-    v[i] = static_cast<float>(vi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - (alpha * mi) / (sqrt(vi) + eps));
-  }
+  NGC_FOR(i, n) nodegrad::AdamStep(w, g, m, v, i, alpha, c1, c2, eps, keep);
 }
 
 __global__ void AmsgradKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
                               float* __restrict__ v, float* __restrict__ vh, i64 n, double alpha, double c1, double c2,
                               double eps, double keep, const float* __restrict__ probe) {
   if (Cancelled(probe)) return;
-  NGC_FOR(i, n) {
-    const double gi = g[i];
-    const double m0 = m[i];
-    const double v0 = v[i];
-    const double mi = m0 + (gi - m0) * c1;
-    const double vi = v0 + (gi * gi - v0) * c2;
-    m[i] = static_cast<float>(mi);
-    const float vs = static_cast<float>(vi);  // the stored (float32) v
-    v[i] = vs;
-    const float h = vh[i];
-    const float vhi = h > vs ? h : vs;  // NaN in vhat: vs, as the JS comparison
-    vh[i] = vhi;
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - (alpha * mi) / (sqrt(static_cast<double>(vhi)) + eps));
-  }
+  NGC_FOR(i, n) nodegrad::AmsgradStep(w, g, m, v, vh, i, alpha, c1, c2, eps, keep);
 }
 
 __global__ void SgdPlainKernel(float* __restrict__ w, const float* __restrict__ g, i64 n, double lr, double keep,
                                const float* __restrict__ probe) {
   if (Cancelled(probe)) return;
-  NGC_FOR(i, n) w[i] = static_cast<float>(static_cast<double>(w[i]) * keep - lr * static_cast<double>(g[i]));
+  NGC_FOR(i, n) nodegrad::SgdPlainStep(w, g, i, lr, keep);
 }
 
 __global__ void SgdMomentumKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
                                   double lr, double mu, double keep, const float* __restrict__ probe) {
   if (Cancelled(probe)) return;
-  NGC_FOR(i, n) {
-    const double mi = mu * static_cast<double>(vel[i]) - lr * static_cast<double>(g[i]);
-    vel[i] = static_cast<float>(mi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + mi);
-  }
+  NGC_FOR(i, n) nodegrad::SgdMomentumStep(w, g, vel, i, lr, mu, keep);
 }
 
 __global__ void SgdNesterovKernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ vel, i64 n,
                                   double lr, double mu, double keep, const float* __restrict__ probe) {
   if (Cancelled(probe)) return;
-  NGC_FOR(i, n) {
-    const double gi = lr * static_cast<double>(g[i]);
-    const double mi = mu * static_cast<double>(vel[i]) - gi;
-    vel[i] = static_cast<float>(mi);
-    w[i] = static_cast<float>(static_cast<double>(w[i]) * keep + (mu * mi - gi));
-  }
+  NGC_FOR(i, n) nodegrad::SgdNesterovStep(w, g, vel, i, lr, mu, keep);
 }
 
 }  // namespace

@@ -488,29 +488,10 @@ int WindowOut(int in, int k, int s, int d, int before, int after) {
   return num < 0 ? 0 : num / s + 1;
 }
 
-nodegrad::ConvShape CpuShape(const ConvCase& c, int oh, int ow) {
-  nodegrad::ConvShape s;
-  s.n = c.n;
-  s.h = c.h;
-  s.w = c.w;
-  s.cin = c.cin;
-  s.kh = c.kh;
-  s.kw = c.kw;
-  s.cout = c.cout;
-  s.oh = oh;
-  s.ow = ow;
-  s.stride_h = c.sh;
-  s.stride_w = c.sw;
-  s.dil_h = c.dh;
-  s.dil_w = c.dw;
-  s.pad_top = c.pt;
-  s.pad_left = c.pl;
-  s.groups = c.groups;
-  return s;
-}
-
-ngcuda::ConvShape GpuShape(const ConvCase& c, int oh, int ow) {
-  ngcuda::ConvShape s;
+// The case as the CPU's nodegrad::ConvShape or the GPU's ngcuda::ConvShape (the same fields).
+template <class Shape>
+Shape ShapeOf(const ConvCase& c, int oh, int ow) {
+  Shape s;
   s.n = c.n;
   s.h = c.h;
   s.w = c.w;
@@ -609,8 +590,8 @@ void TestConv() {
     const Floats w = RandomFloats(rng, static_cast<i64>(c.kh) * c.kw * cg * c.cout);
     const Floats bias = RandomFloats(rng, c.cout);
     const Floats dy = RandomFloats(rng, static_cast<i64>(c.n) * oh * ow * c.cout);
-    const nodegrad::ConvShape cs = CpuShape(c, oh, ow);
-    const ngcuda::ConvShape gs = GpuShape(c, oh, ow);
+    const nodegrad::ConvShape cs = ShapeOf<nodegrad::ConvShape>(c, oh, ow);
+    const ngcuda::ConvShape gs = ShapeOf<ngcuda::ConvShape>(c, oh, ow);
     const ConvAbs abs = ConvAbsSums(c, oh, ow, x, w, dy);
     const std::string desc = Fmt("x[%d,%d,%d,%d] w[%d,%d,%d,%d] s%dx%d d%dx%d pad %d,%d,%d,%d g%d [%s]", c.n, c.h, c.w,
                                  c.cin, c.kh, c.kw, cg, c.cout, c.sh, c.sw, c.dh, c.dw, c.pt, c.pb, c.pl, c.pr,
@@ -2086,7 +2067,7 @@ void Bench(int size) {
   for (const C& cv : convs) {
     const ConvCase& cc = cv.c;
     const int oh = WindowOut(cc.h, cc.kh, cc.sh, cc.dh, cc.pt, cc.pb), ow = WindowOut(cc.w, cc.kw, cc.sw, cc.dw, cc.pl, cc.pr);
-    const ngcuda::ConvShape s = GpuShape(cc, oh, ow);
+    const ngcuda::ConvShape s = ShapeOf<ngcuda::ConvShape>(cc, oh, ow);
     Dev<float> x(RandomFloats(rng, static_cast<i64>(cc.n) * cc.h * cc.w * cc.cin));
     Dev<float> w(RandomFloats(rng, static_cast<i64>(cc.kh) * cc.kw * cc.cin / cc.groups * cc.cout));
     Dev<float> y(static_cast<std::size_t>(cc.n) * oh * ow * cc.cout), dx(x.size()), dw(w.size());
