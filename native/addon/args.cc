@@ -255,4 +255,81 @@ void ExpectLength(Napi::Env env, const char* fn, const char* arg, size_t have, s
   }
 }
 
+size_t CheckedProduct(Napi::Env env, const char* fn, const char* what, std::initializer_list<size_t> factors) {
+  size_t p = 1, real = 1;
+  for (size_t f : factors) {
+    const size_t g = f == 0 ? 1 : f;
+    if (p > SIZE_MAX / g || g > SIZE_MAX / sizeof(float) / p) {
+      throw Napi::RangeError::New(env, std::string(fn) + ": " + what + " is too large (the element count overflows)");
+    }
+    p *= g;
+    real *= f;
+  }
+  return real;
+}
+
+namespace {
+
+// floor((in + before + after - (k-1)*d - 1) / s) + 1 (every operand < 2^31: no overflow in int64).
+int64_t WindowOut(int64_t in, int64_t k, int64_t s, int64_t d, int64_t before, int64_t after) {
+  const int64_t num = in + before + after - (k - 1) * d - 1;
+  const int64_t q = num >= 0 ? num / s : -((-num + s - 1) / s);
+  return q + 1;
+}
+
+}  // namespace
+
+ConvGeometry ConvGeometryArgs(const Napi::CallbackInfo& info, size_t first, const char* fn) {
+  Napi::Env env = info.Env();
+  ConvGeometry s;
+  size_t i = first;
+  auto next = [&](const char* name, int64_t min) { return IntArg(info, i++, fn, name, min, kMaxInt32); };
+  s.n = next("n", 0);
+  s.h = next("h", 0);
+  s.w = next("width", 0);
+  s.cin = next("cin", 0);
+  s.kh = next("kh", 1);
+  s.kw = next("kw", 1);
+  s.cout = next("cout", 1);
+  s.oh = next("oh", 0);
+  s.ow = next("ow", 0);
+  s.stride_h = next("strideH", 1);
+  s.stride_w = next("strideW", 1);
+  s.dil_h = next("dilH", 1);
+  s.dil_w = next("dilW", 1);
+  s.pad_top = next("padTop", 0);
+  s.pad_bottom = next("padBottom", 0);
+  s.pad_left = next("padLeft", 0);
+  s.pad_right = next("padRight", 0);
+  s.groups = next("groups", 1);
+
+  const std::string f(fn);
+  if (s.cin % s.groups != 0 || s.cout % s.groups != 0) {
+    throw Napi::RangeError::New(env, f + ": argument 'groups' = " + std::to_string(s.groups) +
+                                         " must divide cin = " + std::to_string(s.cin) + " and cout = " +
+                                         std::to_string(s.cout));
+  }
+  const int64_t oh = WindowOut(s.h, s.kh, s.stride_h, s.dil_h, s.pad_top, s.pad_bottom);
+  const int64_t ow = WindowOut(s.w, s.kw, s.stride_w, s.dil_w, s.pad_left, s.pad_right);
+  if (oh < 1 || ow < 1) {
+    throw Napi::RangeError::New(env, f + ": the dilated kernel (" + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
+                                         ", dilation " + std::to_string(s.dil_h) + "x" + std::to_string(s.dil_w) +
+                                         ") is larger than the padded input (" + std::to_string(s.h) + "x" +
+                                         std::to_string(s.w) + " with pads " + std::to_string(s.pad_top) + "," +
+                                         std::to_string(s.pad_bottom) + "," + std::to_string(s.pad_left) + "," +
+                                         std::to_string(s.pad_right) + ")");
+  }
+  if (s.oh != oh || s.ow != ow) {
+    throw Napi::RangeError::New(env, f + ": arguments 'oh', 'ow' = " + std::to_string(s.oh) + ", " + std::to_string(s.ow) +
+                                         " do not match the output size " + std::to_string(oh) + ", " +
+                                         std::to_string(ow) +
+                                         " given by h, width, kh, kw, strides, dilations and pads");
+  }
+  auto z = [](int64_t v) { return static_cast<size_t>(v); };
+  CheckedProduct(env, fn, "n*h*width*cin", {z(s.n), z(s.h), z(s.w), z(s.cin)});
+  CheckedProduct(env, fn, "n*oh*ow*cout", {z(s.n), z(s.oh), z(s.ow), z(s.cout)});
+  CheckedProduct(env, fn, "kh*kw*(cin/groups)*cout", {z(s.kh), z(s.kw), z(s.cin / s.groups), z(s.cout)});
+  return s;
+}
+
 }  // namespace nodegrad

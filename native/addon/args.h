@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,48 @@ void ExpectDisjoint(Napi::Env env, const char* fn, const char* out_name, const F
 
 // "Float64Array", "Array", "DataView", "number", ...: what a caller passed, for error messages.
 std::string Describe(const Napi::Value& value);
+
+// The product of the factors as an element count (zeros counted as 1 while checking, so no intermediate hides an
+// overflow), or a RangeError "<fn>: <what> is too large" when it or its bytes overflow size_t.
+size_t CheckedProduct(Napi::Env env, const char* fn, const char* what, std::initializer_list<size_t> factors);
+
+// The 18 integers of a convolution's geometry, in this order, as both addons' conv entries take them.
+constexpr const char* kConvGeometryNames =
+    "n, h, width, cin, kh, kw, cout, oh, ow, strideH, strideW, dilH, dilW, padTop, padBottom, padLeft, padRight, groups";
+constexpr size_t kConvGeometryCount = 18;
+
+struct ConvGeometry {
+  int64_t n, h, w, cin, kh, kw, cout, oh, ow, stride_h, stride_w, dil_h, dil_w, pad_top, pad_bottom, pad_left,
+      pad_right, groups;
+};
+
+// The geometry starting at info[first], with every check that keeps the drivers in bounds: each integer in
+// [0, 2^31) (kh, kw, cout, strides, dilations, groups >= 1), groups dividing cin and cout, oh and ow the output size
+// the rest gives, and the element counts of x, y and w within size_t.
+ConvGeometry ConvGeometryArgs(const Napi::CallbackInfo& info, size_t first, const char* fn);
+
+// The geometry as a driver's shape struct (the CPU's nodegrad::ConvShape or the GPU's ngcuda::ConvShape).
+template <class Shape>
+Shape ToConvShape(const ConvGeometry& g) {
+  Shape s;
+  s.n = g.n;
+  s.h = g.h;
+  s.w = g.w;
+  s.cin = g.cin;
+  s.kh = g.kh;
+  s.kw = g.kw;
+  s.cout = g.cout;
+  s.oh = g.oh;
+  s.ow = g.ow;
+  s.stride_h = g.stride_h;
+  s.stride_w = g.stride_w;
+  s.dil_h = g.dil_h;
+  s.dil_w = g.dil_w;
+  s.pad_top = g.pad_top;
+  s.pad_left = g.pad_left;
+  s.groups = g.groups;
+  return s;
+}
 
 }  // namespace nodegrad
 
