@@ -30,22 +30,11 @@ int SplitsFor(i64 rows, i64 c) {
   return static_cast<int>(std::max<i64>(1, std::min<i64>({want, CeilDiv(rows, kLanes * 8), 1024})));
 }
 
-// s1 = sum(x - shift), s2 = sum((x - shift)^2) with shift = the channel's first value (0 if not finite).
-__global__ void StatsKernel(const float* __restrict__ x, i64 rows, i64 c, double* __restrict__ p1,
-                            double* __restrict__ p2) {
+// The block's two per-channel sums of this row split, its kLanes lane partials added in lane order (every thread
+// of the block calls it: it holds a barrier).
+__device__ void StoreSplitSums(double s1, double s2, int split, i64 c, i64 ch, double* __restrict__ p1,
+                               double* __restrict__ p2) {
   __shared__ double a1[kLanes][32], a2[kLanes][32];
-  const i64 ch = static_cast<i64>(blockIdx.x) * 32 + threadIdx.x;
-  const int split = blockIdx.y, splits = gridDim.y;
-  double s1 = 0.0, s2 = 0.0;
-  if (ch < c) {
-    const float f = __ldg(x + ch);
-    const double shift = isfinite(f) ? static_cast<double>(f) : 0.0;
-    for (i64 r = static_cast<i64>(split) * kLanes + threadIdx.y; r < rows; r += static_cast<i64>(splits) * kLanes) {
-      const double d = static_cast<double>(__ldg(x + r * c + ch)) - shift;  // exact: both are floats
-      s1 += d;
-      s2 += d * d;
-    }
-  }
   a1[threadIdx.y][threadIdx.x] = s1;
   a2[threadIdx.y][threadIdx.x] = s2;
   __syncthreads();
@@ -58,6 +47,24 @@ __global__ void StatsKernel(const float* __restrict__ x, i64 rows, i64 c, double
     p1[static_cast<i64>(split) * c + ch] = t1;
     p2[static_cast<i64>(split) * c + ch] = t2;
   }
+}
+
+// s1 = sum(x - shift), s2 = sum((x - shift)^2) with shift = the channel's first value (0 if not finite).
+__global__ void StatsKernel(const float* __restrict__ x, i64 rows, i64 c, double* __restrict__ p1,
+                            double* __restrict__ p2) {
+  const i64 ch = static_cast<i64>(blockIdx.x) * 32 + threadIdx.x;
+  const int split = blockIdx.y, splits = gridDim.y;
+  double s1 = 0.0, s2 = 0.0;
+  if (ch < c) {
+    const float f = __ldg(x + ch);
+    const double shift = isfinite(f) ? static_cast<double>(f) : 0.0;
+    for (i64 r = static_cast<i64>(split) * kLanes + threadIdx.y; r < rows; r += static_cast<i64>(splits) * kLanes) {
+      const double d = static_cast<double>(__ldg(x + r * c + ch)) - shift;  // exact: both are floats
+      s1 += d;
+      s2 += d * d;
+    }
+  }
+  StoreSplitSums(s1, s2, split, c, ch, p1, p2);
 }
 
 // mean/var outputs and coef = [mean_hi (c), mean_lo (c), scale (c)].
@@ -108,7 +115,6 @@ __global__ void ApplyKernel(const float* __restrict__ x, i64 total, i64 c, const
 __global__ void BwdReduceKernel(const float* __restrict__ dy, const float* __restrict__ x,
                                 const float* __restrict__ mean, i64 rows, i64 c, double* __restrict__ p1,
                                 double* __restrict__ p2) {
-  __shared__ double a1[kLanes][32], a2[kLanes][32];
   const i64 ch = static_cast<i64>(blockIdx.x) * 32 + threadIdx.x;
   const int split = blockIdx.y, splits = gridDim.y;
   double s1 = 0.0, s2 = 0.0;
@@ -120,18 +126,7 @@ __global__ void BwdReduceKernel(const float* __restrict__ dy, const float* __res
       s2 += static_cast<double>(d * (__ldg(x + r * c + ch) - mu));
     }
   }
-  a1[threadIdx.y][threadIdx.x] = s1;
-  a2[threadIdx.y][threadIdx.x] = s2;
-  __syncthreads();
-  if (threadIdx.y == 0 && ch < c) {
-    double t1 = 0.0, t2 = 0.0;
-    for (int l = 0; l < kLanes; ++l) {
-      t1 += a1[l][threadIdx.x];
-      t2 += a2[l][threadIdx.x];
-    }
-    p1[static_cast<i64>(split) * c + ch] = t1;
-    p2[static_cast<i64>(split) * c + ch] = t2;
-  }
+  StoreSplitSums(s1, s2, split, c, ch, p1, p2);
 }
 
 // coef = [a (c), b (c), k (c)]: dx = a dy - (b (x - mean) + k).
